@@ -1,0 +1,38 @@
+# Everything installs itself: a fresh clone needs only python3 and make.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/panoptica serve --sandbox
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# The suite runs on SQLite, then again on PostgreSQL when PANOPTICA_TEST_POSTGRES_URL is set.
+test: lint
+	$(PY) -m pytest -q
+	@if [ -n "$$PANOPTICA_TEST_POSTGRES_URL" ]; then \
+		echo "== again on PostgreSQL"; \
+		PANOPTICA_TEST_DATABASE_URL="$$PANOPTICA_TEST_POSTGRES_URL" $(PY) -m pytest -q; \
+	fi
+
+bench: $(STAMP)
+	for f in benchmarks/*.py; do $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) var

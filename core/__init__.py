@@ -1,0 +1,4 @@
+"""The domain: settings, persistence, the Azure integration and (later) scans, findings and digests.
+
+`core` never imports `api`, `bot` or `sandbox`.
+"""

@@ -1,0 +1,107 @@
+"""Service settings, read from `PANOPTICA_*` environment variables.
+
+A bad value stops start-up with one line naming the variable (see `load_settings`). Secrets are
+`SecretStr`, so they never show in reprs, logs or validation errors.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/panoptica.db"
+
+
+class SettingsError(SystemExit):
+    """Raised at start-up for a bad setting: a one-line message naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PANOPTICA_", extra="ignore", hide_input_in_errors=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    public_url: str = "http://127.0.0.1:8000"
+    entra_client_id: str = ""
+    entra_client_secret: SecretStr | None = None
+    entra_certificate_path: Path | None = None
+    entra_authority_host: str = "https://login.microsoftonline.com"
+    entra_consent_scope: str = "https://graph.microsoft.com/.default"
+    azure_devops_url: str = "https://dev.azure.com"
+    ca_bundle: Path | None = None
+    service_principal_name: str = "Panoptica"
+    # Outbound Azure DevOps traffic: bounded per organization, every call timed out, retries bounded in total.
+    azure_max_concurrency: int = Field(default=8, ge=1, le=64)
+    azure_timeout_seconds: float = Field(default=30.0, gt=0)
+    azure_retry_budget_seconds: float = Field(default=120.0, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalize_database_url(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+    @field_validator("public_url", "entra_authority_host", "azure_devops_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("entra_authority_host", "azure_devops_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        # MSAL refuses http authorities, and tokens must never cross plain HTTP.
+        if not value.startswith("https://"):
+            raise ValueError("must be an https URL")
+        return value
+
+    @field_validator("ca_bundle", "entra_certificate_path")
+    @classmethod
+    def _existing_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("file not found")
+        return value
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> Settings:
+        if self.entra_client_secret is not None and self.entra_certificate_path is not None:
+            raise ValueError("set PANOPTICA_ENTRA_CLIENT_SECRET or PANOPTICA_ENTRA_CERTIFICATE_PATH, not both")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def normalize_database_url(value: str) -> str:
+    """Pick the async driver for the two supported databases; refuse anything else."""
+    if value.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + value.split("://", 1)[1]
+    if value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        return value
+    if value.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + value.split("://", 1)[1]
+    raise ValueError("must be a sqlite:// or postgresql:// URL")
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming the variable and the problem, never the value (it may be a secret)."""
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    name = f"PANOPTICA_{field.upper()}" if field else "settings"
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    return f"invalid setting {name}: {reason}"
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_error(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,226 @@
+"""The emulated world: tenants, our app, organizations, projects, repositories and faults.
+
+A scenario is declared in YAML or JSON (see `scenarios/demo.yaml`), validated by these models, and
+changed at run time through the admin endpoint or directly by tests (`Sandbox.world`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import uuid
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ZERO_TENANT = "00000000-0000-0000-0000-000000000000"
+AccessLevel = Literal["express", "stakeholder", "advanced", "none"]
+ProjectGroup = Literal["projectContributor", "projectReader", "projectAdministrator", "projectStakeholder"]
+
+
+def stable_id(*parts: str) -> str:
+    """A GUID derived from names, so a scenario file need not spell every id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)))
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class App(Model):
+    """A multi-tenant app registration (ours, usually)."""
+
+    client_id: str
+    display_name: str = "Panoptica"
+    secret: str | None = None
+    secret_expired: bool = False
+    certificate_thumbprint: str | None = None
+    certificate_pem: str | None = None  # public certificate, to verify client assertions
+    redirect_uris: list[str] = []  # empty: any redirect URI is accepted (a convenience of the sandbox)
+
+
+class ServicePrincipal(Model):
+    """The app's enterprise application in a tenant: exists once an admin consented."""
+
+    client_id: str
+    object_id: str = ""
+    consented_at: float | None = None
+    enabled: bool = True
+
+
+class Tenant(Model):
+    id: str
+    name: str
+    domain: str = ""
+    service_principals: list[ServicePrincipal] = []
+    # Client ids blocked by a Conditional Access policy for workload identities (AADSTS53003).
+    conditional_access_blocks: list[str] = []
+    # Seconds after consent during which token requests still fail (AADSTS7000229), as in real Entra ID.
+    consent_propagation_seconds: float = 0.0
+
+    def principal(self, client_id: str) -> ServicePrincipal | None:
+        return next((sp for sp in self.service_principals if sp.client_id == client_id), None)
+
+
+class FileEntry(Model):
+    path: str
+    content: str
+
+
+class Repository(Model):
+    name: str
+    id: str = ""
+    default_branch: str | None = "main"
+    is_disabled: bool = False
+    is_fork: bool = False
+    is_in_maintenance: bool = False
+    size: int | None = None
+    files: dict[str, str] = {}
+    head_commit: str = ""
+
+    def tree_digest(self) -> str:
+        return hashlib.sha1(json.dumps(self.files, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+
+
+class Project(Model):
+    name: str
+    id: str = ""
+    description: str = ""
+    visibility: Literal["private", "public"] = "private"
+    state: str = "wellFormed"
+    repositories: list[Repository] = []
+
+
+class Membership(Model):
+    """Our service principal inside an organization: its access level and project groups."""
+
+    client_id: str
+    access_level: AccessLevel = "express"
+    status: Literal["active", "disabled", "pending"] = "active"
+    projects: dict[str, ProjectGroup] = {}
+    identity_id: str = ""
+    # The entitlement API may refuse a non-admin service principal; the diagnosis must fall back.
+    entitlement_readable: bool = True
+
+
+class Fault(Model):
+    """A misbehaviour on the routes whose path matches `route` (a regular expression)."""
+
+    route: str = ".*"
+    method: str | None = None
+    host: Literal["dev", "vssps", "vsaex", "login", "slack", "any"] = "any"
+    latency_ms: int = 0
+    status: int | None = None  # e.g. 503 for a burst of 5xx
+    count: int | None = None  # how many matching requests the fault affects (None: all)
+    after: int = 0  # let this many matching requests through first
+    retry_after: float | None = None  # on 429 (status=429) or on a delayed 200
+    delay_only: bool = False  # a 200 carrying Retry-After and X-RateLimit-Delay
+    drop_connection: bool = False
+    empty_pages: int = 0  # answer this many empty pages that still carry a continuation token
+    seen: int = 0
+
+    def matches(self, host: str, method: str, path: str) -> bool:
+        if self.host not in ("any", host):
+            return False
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return re.search(self.route, path) is not None
+
+    def take(self) -> bool:
+        """Count one matching request; True when the fault applies to it."""
+        self.seen += 1
+        if self.seen <= self.after:
+            return False
+        return self.count is None or self.seen <= self.after + self.count
+
+
+class Organization(Model):
+    name: str
+    id: str = ""
+    tenant_id: str = ZERO_TENANT  # all zeros: a Microsoft-account organization
+    projects: list[Project] = []
+    members: list[Membership] = []
+    faults: list[Fault] = []
+    latency_ms: int = 0
+    # Pipelines, settings and policies are opaque dicts, served as Azure DevOps returns them.
+    extras: dict[str, dict] = {}
+
+    def member(self, client_id: str) -> Membership | None:
+        return next((m for m in self.members if m.client_id == client_id), None)
+
+    def project(self, name_or_id: str) -> Project | None:
+        key = name_or_id.lower()
+        return next((p for p in self.projects if key in (p.id.lower(), p.name.lower())), None)
+
+
+class SlackWorkspace(Model):
+    team_id: str = "T0DEMO"
+    team_name: str = "Contoso"
+    bot_token: str = "xoxb-sandbox-bot-token"
+    bot_user_id: str = "U0BOT"
+    users: dict[str, dict] = {}
+    channels: dict[str, dict] = {}
+
+
+class World(Model):
+    apps: list[App] = []
+    tenants: list[Tenant] = []
+    organizations: list[Organization] = []
+    slack: SlackWorkspace = Field(default_factory=SlackWorkspace)
+    faults: list[Fault] = []  # faults on every host, e.g. the token endpoint
+    token_lifetime_seconds: int = 3600
+    # The tenant the admin's browser is signed into; consent to `/organizations/...` lands there.
+    browser_tenant: str | None = None
+
+    @model_validator(mode="after")
+    def _fill_ids(self) -> World:
+        for tenant in self.tenants:
+            for sp in tenant.service_principals:
+                sp.object_id = sp.object_id or stable_id("sp", tenant.id, sp.client_id)
+        for org in self.organizations:
+            org.id = org.id or stable_id("org", org.name)
+            for member in org.members:
+                member.identity_id = member.identity_id or stable_id("identity", org.name, member.client_id)
+            for project in org.projects:
+                project.id = project.id or stable_id("project", org.name, project.name)
+                for repo in project.repositories:
+                    repo.id = repo.id or stable_id("repo", org.name, project.name, repo.name)
+                    repo.head_commit = repo.head_commit or repo.tree_digest()
+        return self
+
+    def app(self, client_id: str) -> App | None:
+        return next((a for a in self.apps if a.client_id == client_id), None)
+
+    def tenant(self, id_or_domain: str) -> Tenant | None:
+        key = id_or_domain.lower()
+        return next((t for t in self.tenants if key in (t.id.lower(), t.domain.lower())), None)
+
+    def organization(self, name: str) -> Organization | None:
+        key = name.lower()
+        return next((o for o in self.organizations if o.name.lower() == key), None)
+
+
+class WorldHolder:
+    """The live world, shared by the emulator's hosts; `lock` serializes changes from other threads."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.lock = threading.RLock()
+
+    def replace(self, world: World) -> None:
+        with self.lock:
+            self.world = World.model_validate(world.model_dump())
+
+
+def load_world(path: str | Path) -> World:
+    text = Path(path).read_text(encoding="utf-8")
+    data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+    return World.model_validate(data or {})
+
+
+def demo_world() -> World:
+    return load_world(Path(__file__).parent / "scenarios" / "demo.yaml")

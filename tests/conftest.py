@@ -1,0 +1,91 @@
+"""Shared fixtures: the emulator over real HTTPS on loopback, settings pointing at it, and a real database.
+
+The database is SQLite in a temporary file, or the PostgreSQL named by PANOPTICA_TEST_DATABASE_URL
+(`make test` sets it for its second pass when PANOPTICA_TEST_POSTGRES_URL is set).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData, text
+
+from core.db import create_engine, session_factory
+from core.db.migrate import upgrade_engine
+from core.db.models import SQLModel
+from core.settings import Settings
+from sandbox.scenario import World
+from sandbox.server import Sandbox
+from tests.worlds import CLIENT_ID, CLIENT_SECRET, base_world
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    with Sandbox(base_world()) as running:
+        yield running
+
+
+@pytest.fixture
+def world(sandbox) -> World:
+    """A fresh copy of the base world for each test; tests change it freely."""
+    sandbox.holder.replace(base_world())
+    sandbox.context.requests.clear()
+    sandbox.context.slack_calls.clear()
+    return sandbox.world
+
+
+@pytest.fixture
+def settings(sandbox, world, tmp_path) -> Settings:
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/unused.db",
+        entra_client_id=CLIENT_ID,
+        entra_client_secret=CLIENT_SECRET,
+        entra_authority_host=sandbox.authority_host,
+        azure_devops_url=sandbox.devops_url,
+        ca_bundle=sandbox.ca_path,
+        azure_retry_budget_seconds=10,
+    )
+
+
+# --- database ----------------------------------------------------------------------------------
+
+
+def test_database_url() -> str:
+    url = os.environ.get("PANOPTICA_TEST_DATABASE_URL")
+    if url:
+        return url
+    directory = Path(tempfile.mkdtemp(prefix="panoptica-test-db-"))
+    return f"sqlite+aiosqlite:///{directory}/test.db"
+
+
+async def reset_database(engine) -> None:
+    """Drop everything (tables and Alembic's version table) so migrations start from nothing."""
+
+    def _drop(connection) -> None:
+        metadata = MetaData()
+        metadata.reflect(connection)
+        metadata.drop_all(connection)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(_drop)
+
+
+@pytest.fixture(scope="session")
+async def engine():
+    engine = create_engine(test_database_url())
+    await reset_database(engine)
+    await upgrade_engine(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(engine):
+    """A session factory over a database emptied before each test."""
+    async with engine.begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            await connection.execute(text(f'DELETE FROM "{table.name}"'))
+    return session_factory(engine)
