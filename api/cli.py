@@ -1,0 +1,140 @@
+"""The `panoptica` command: `serve`, `sandbox`, `db upgrade`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from core.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("panoptica")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return args.handler(args)
+    except SettingsError as error:
+        print(f"panoptica: {error}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="panoptica", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API (and, with --sandbox, the emulator)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--sandbox", action="store_true", help="wire the service to the built-in emulator")
+    serve.set_defaults(handler=serve_command)
+
+    sandbox = commands.add_parser("sandbox", help="run the Entra ID / Azure DevOps / Slack emulator alone")
+    sandbox.add_argument("--scenario", help="a scenario file (YAML or JSON); default: the demo scenario")
+    sandbox.add_argument("--base-port", type=int, default=8440, help="first of six consecutive ports (0: any)")
+    sandbox.set_defaults(handler=sandbox_command)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="apply the schema migrations")
+    upgrade.set_defaults(handler=db_upgrade_command)
+    return parser
+
+
+def db_upgrade_command(args) -> int:
+    from core.db.migrate import upgrade
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def serve_command(args) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    overrides: dict = {}
+    running = None
+    if args.sandbox:
+        running, overrides = start_sandbox(base_port=8440)
+    settings = load_settings(**overrides)
+    if settings.is_sqlite:
+        # The embedded default migrates itself; PostgreSQL deployments run `panoptica db upgrade` once.
+        from core.db.migrate import upgrade
+
+        upgrade(settings.database_url)
+    try:
+        print(f"serving on http://{args.host}:{args.port}  (health: http://{args.host}:{args.port}/healthz)")
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    finally:
+        if running is not None:
+            running.stop()
+    return 0
+
+
+def sandbox_command(args) -> int:
+    import time
+
+    from sandbox.scenario import demo_world, load_world
+
+    world = load_world(args.scenario) if args.scenario else demo_world()
+    running = _start(world, args.base_port)
+    print_sandbox(running)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        running.stop()
+    return 0
+
+
+def start_sandbox(base_port: int):
+    """Start the emulator with the demo scenario; return it and the settings that point at it."""
+    from sandbox.scenario import demo_world
+
+    running = _start(demo_world(), base_port)
+    print_sandbox(running)
+    app = running.world.apps[0]
+    overrides = {
+        "entra_client_id": app.client_id,
+        "entra_client_secret": app.secret,
+        "entra_authority_host": running.authority_host,
+        "azure_devops_url": running.devops_url,
+        "ca_bundle": running.ca_path,
+    }
+    return running, overrides
+
+
+def _start(world, base_port: int):
+    from sandbox.server import HOSTS, Sandbox
+
+    ports = {name: base_port + i for i, name in enumerate(HOSTS)} if base_port else None
+    try:
+        return Sandbox(world, ports=ports).start()
+    except OSError:
+        log.warning("sandbox ports from %s are taken; using free ports", base_port)
+        return Sandbox(world).start()
+
+
+def print_sandbox(running) -> None:
+    world = running.world
+    lines = ["Sandbox (emulated Entra ID, Azure DevOps and Slack) is running:"]
+    lines += [f"  {name:<6} {url}" for name, url in running.urls.items()]
+    lines.append(f"  CA file to trust: {running.ca_path}")
+    for tenant in world.tenants:
+        lines.append(f"  tenant {tenant.name}: {tenant.id}")
+    for org in world.organizations:
+        lines.append(f"  organization {org.name} (tenant {org.tenant_id})")
+    for app in world.apps:
+        # The demo secret is a well-known sandbox value, printed so a newcomer can configure a client.
+        lines.append(f"  app {app.display_name}: client id {app.client_id}, secret {app.secret}")
+    lines.append(f"  admin page: {running.urls['admin']}/")
+    print("\n".join(lines), flush=True)
+
+
+__all__ = ["Settings", "main"]

@@ -1,0 +1,1 @@
+"""The Slack app (slack-bolt): listeners and Block Kit builders. Thin over `core`."""

@@ -1,0 +1,24 @@
+"""The migrations produce exactly the models' schema, on SQLite and on PostgreSQL."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from core.db.models import SQLModel
+
+
+async def test_migrations_match_the_models(engine):
+    def diff(connection):
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, SQLModel.metadata)
+
+    async with engine.connect() as connection:
+        differences = await connection.run_sync(diff)
+    assert differences == []
+
+
+async def test_every_model_table_exists(engine):
+    async with engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert set(SQLModel.metadata.tables) <= tables
+    assert "alembic_version" in tables
