@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean schema
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,3 +36,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var
+
+# Regenerate the committed SDL after a schema change (a test fails while it is out of date).
+schema: $(STAMP)
+	$(PY) -c "from api.graphql.schema import schema; open('schema.graphql', 'w').write(schema.as_str() + '\n')"

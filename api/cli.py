@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return args.handler(args)
     except SettingsError as error:
@@ -34,8 +35,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox = commands.add_parser("sandbox", help="run the Entra ID / Azure DevOps / Slack emulator alone")
     sandbox.add_argument("--scenario", help="a scenario file (YAML or JSON); default: the demo scenario")
-    sandbox.add_argument("--base-port", type=int, default=8440, help="first of six consecutive ports (0: any)")
+    sandbox.add_argument(
+        "--base-port", type=int, default=8440, help="first of six consecutive ports (0: any)"
+    )
     sandbox.set_defaults(handler=sandbox_command)
+
+    accounts = commands.add_parser("accounts", help="customer accounts")
+    accounts_commands = accounts.add_subparsers(dest="accounts_command", required=True)
+    create_account = accounts_commands.add_parser("create", help="create an account and its first API token")
+    create_account.add_argument("name")
+    create_account.add_argument(
+        "--user", default="owner@panoptica.local", help="e-mail named in the audit trail"
+    )
+    create_account.add_argument("--json", action="store_true")
+    create_account.set_defaults(handler=accounts_create_command)
+
+    tokens = commands.add_parser("tokens", help="API tokens")
+    tokens_commands = tokens.add_subparsers(dest="tokens_command", required=True)
+    create_token = tokens_commands.add_parser("create", help="issue an API token (shown once)")
+    create_token.add_argument("--account", required=True)
+    create_token.add_argument("--user", required=True, help="e-mail named in the audit trail")
+    create_token.add_argument("--json", action="store_true")
+    create_token.set_defaults(handler=tokens_create_command)
+    revoke_token = tokens_commands.add_parser("revoke", help="revoke an API token by its id")
+    revoke_token.add_argument("token_id")
+    revoke_token.set_defaults(handler=tokens_revoke_command)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -50,6 +74,76 @@ def db_upgrade_command(args) -> int:
     settings = load_settings()
     upgrade(settings.database_url)
     print("database is at the latest schema")
+    return 0
+
+
+def _with_session(work):
+    """Run `work(session)` in one committed unit of work against the configured database."""
+    import asyncio
+
+    from core.db import create_engine, session_factory, session_scope
+    from core.db.migrate import upgrade
+
+    settings = load_settings()
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+
+    async def run():
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_scope(session_factory(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _print_token(account_id: str, issued, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        print(json.dumps({"account_id": account_id, "token_id": issued.token_id, "token": issued.token}))
+    else:
+        print(f"account id: {account_id}\ntoken id:   {issued.token_id}\ntoken:      {issued.token}")
+        print("The token is shown once; store it now.")
+
+
+def accounts_create_command(args) -> int:
+    from core.accounts import service
+
+    async def work(session):
+        account = await service.create_account(session, args.name)
+        return account.id, await service.issue_token(session, account.id, args.user)
+
+    try:
+        account_id, issued = _with_session(work)
+    except ValueError as error:
+        print(f"panoptica: {error}", file=sys.stderr)
+        return 2
+    _print_token(account_id, issued, args.json)
+    return 0
+
+
+def tokens_create_command(args) -> int:
+    from core.accounts import service
+
+    try:
+        issued = _with_session(lambda session: service.issue_token(session, args.account, args.user))
+    except (LookupError, ValueError) as error:
+        print(f"panoptica: {str(error).strip(chr(39))}", file=sys.stderr)
+        return 2
+    _print_token(args.account, issued, args.json)
+    return 0
+
+
+def tokens_revoke_command(args) -> int:
+    from core.accounts import service
+
+    if not _with_session(lambda session: service.revoke_token(session, args.token_id)):
+        print(f"panoptica: no active token {args.token_id}", file=sys.stderr)
+        return 2
+    print(f"token {args.token_id} revoked")
     return 0
 
 

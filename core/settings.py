@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PANOPTICA_", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = DEFAULT_DATABASE_URL
+    # "development" serves GraphiQL at /graphql; "production" does not.
+    environment: Literal["development", "production"] = "development"
     public_url: str = "http://127.0.0.1:8000"
     entra_client_id: str = ""
     entra_client_secret: SecretStr | None = None
@@ -67,7 +70,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _one_credential(self) -> Settings:
         if self.entra_client_secret is not None and self.entra_certificate_path is not None:
-            raise ValueError("set PANOPTICA_ENTRA_CLIENT_SECRET or PANOPTICA_ENTRA_CERTIFICATE_PATH, not both")
+            raise ValueError(
+                "set PANOPTICA_ENTRA_CLIENT_SECRET or PANOPTICA_ENTRA_CERTIFICATE_PATH, not both"
+            )
         return self
 
     @property

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData
 
 from core.db import create_engine, session_factory
 from core.db.migrate import upgrade_engine
@@ -38,9 +38,9 @@ def world(sandbox) -> World:
 
 
 @pytest.fixture
-def settings(sandbox, world, tmp_path) -> Settings:
+def settings(sandbox, world, database_url) -> Settings:
     return Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/unused.db",
+        database_url=database_url,
         entra_client_id=CLIENT_ID,
         entra_client_secret=CLIENT_SECRET,
         entra_authority_host=sandbox.authority_host,
@@ -53,7 +53,8 @@ def settings(sandbox, world, tmp_path) -> Settings:
 # --- database ----------------------------------------------------------------------------------
 
 
-def test_database_url() -> str:
+@pytest.fixture(scope="session")
+def database_url() -> str:
     url = os.environ.get("PANOPTICA_TEST_DATABASE_URL")
     if url:
         return url
@@ -74,8 +75,8 @@ async def reset_database(engine) -> None:
 
 
 @pytest.fixture(scope="session")
-async def engine():
-    engine = create_engine(test_database_url())
+async def engine(database_url):
+    engine = create_engine(database_url)
     await reset_database(engine)
     await upgrade_engine(engine)
     yield engine
@@ -87,5 +88,5 @@ async def db(engine):
     """A session factory over a database emptied before each test."""
     async with engine.begin() as connection:
         for table in reversed(SQLModel.metadata.sorted_tables):
-            await connection.execute(text(f'DELETE FROM "{table.name}"'))
+            await connection.execute(table.delete())
     return session_factory(engine)

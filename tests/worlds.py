@@ -18,8 +18,12 @@ def base_world() -> World:
     return World(
         apps=[{"client_id": CLIENT_ID, "secret": CLIENT_SECRET, "display_name": "Panoptica"}],
         tenants=[
-            Tenant(id=CONTOSO_TENANT, name="Contoso", domain="contoso.onmicrosoft.com",
-                   service_principals=[{"client_id": CLIENT_ID}]),
+            Tenant(
+                id=CONTOSO_TENANT,
+                name="Contoso",
+                domain="contoso.onmicrosoft.com",
+                service_principals=[{"client_id": CLIENT_ID}],
+            ),
             Tenant(id=FABRIKAM_TENANT, name="Fabrikam", domain="fabrikam.onmicrosoft.com"),
         ],
         organizations=[
@@ -27,20 +31,37 @@ def base_world() -> World:
                 name="contoso",
                 tenant_id=CONTOSO_TENANT,
                 projects=[
-                    Project(name="Payments", repositories=[repo("payments-api"), repo("payments-web"),
-                                                           repo("empty-repo", default_branch=None, files={})]),
-                    Project(name="Platform", repositories=[repo("infra"), repo("old-infra", is_disabled=True)]),
+                    Project(
+                        name="Payments",
+                        repositories=[
+                            repo("payments-api"),
+                            repo("payments-web"),
+                            repo("empty-repo", default_branch=None, files={}),
+                        ],
+                    ),
+                    Project(
+                        name="Platform", repositories=[repo("infra"), repo("old-infra", is_disabled=True)]
+                    ),
                     Project(name="Secret Lab", repositories=[repo("lab")]),
                     Project(name="Open Source", visibility="public", repositories=[repo("oss-lib")]),
                 ],
                 members=[
-                    Membership(client_id=CLIENT_ID, access_level="express",
-                               projects={"Payments": "projectContributor", "Platform": "projectContributor",
-                                         "Open Source": "projectContributor"}),
+                    Membership(
+                        client_id=CLIENT_ID,
+                        access_level="express",
+                        projects={
+                            "Payments": "projectContributor",
+                            "Platform": "projectContributor",
+                            "Open Source": "projectContributor",
+                        },
+                    ),
                 ],
             ),
-            Organization(name="fabrikam", tenant_id=FABRIKAM_TENANT,
-                         projects=[Project(name="Web", repositories=[repo("site")])]),
+            Organization(
+                name="fabrikam",
+                tenant_id=FABRIKAM_TENANT,
+                projects=[Project(name="Web", repositories=[repo("site")])],
+            ),
             Organization(name="personal-msa", projects=[Project(name="Hobby", repositories=[repo("toy")])]),
         ],
     )
@@ -54,15 +75,29 @@ def big_world(projects: int, repos_per_project: int, latency_ms: int = 0) -> Wor
         tenant_id=CONTOSO_TENANT,
         latency_ms=latency_ms,
         projects=[
-            Project(name=f"project-{p:04d}",
-                    repositories=[Repository(name=f"repo-{p:04d}-{r:03d}") for r in range(repos_per_project)])
+            Project(
+                name=f"project-{p:04d}",
+                repositories=[Repository(name=f"repo-{p:04d}-{r:03d}") for r in range(repos_per_project)],
+            )
             for p in range(projects)
         ],
-        members=[Membership(client_id=CLIENT_ID, projects={f"project-{p:04d}": "projectContributor"
-                                                          for p in range(projects)})],
+        members=[
+            Membership(
+                client_id=CLIENT_ID,
+                projects={f"project-{p:04d}": "projectContributor" for p in range(projects)},
+            )
+        ],
     )
     world.organizations.append(org)
     return World.model_validate(world.model_dump())
 
 
-__all__ = ["CLIENT_ID", "CLIENT_SECRET", "CONTOSO_TENANT", "FABRIKAM_TENANT", "Fault", "base_world", "big_world"]
+__all__ = [
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "CONTOSO_TENANT",
+    "FABRIKAM_TENANT",
+    "Fault",
+    "base_world",
+    "big_world",
+]

@@ -3,5 +3,17 @@
 from sqlmodel import SQLModel
 
 from core.accounts.models import Account, ApiToken
+from core.audit.models import AuditEvent
+from core.connections.models import AzureConnection, ConsentRequest
+from core.discovery.models import AzureProject, AzureRepository
 
-__all__ = ["Account", "ApiToken", "SQLModel"]
+__all__ = [
+    "Account",
+    "ApiToken",
+    "AuditEvent",
+    "AzureConnection",
+    "AzureProject",
+    "AzureRepository",
+    "ConsentRequest",
+    "SQLModel",
+]

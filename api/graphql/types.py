@@ -1,0 +1,145 @@
+"""GraphQL types: thin views of `core` rows. Lists are Relay-style connections; errors are data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Generic, TypeVar
+
+import strawberry
+
+from core.pagination import Page
+
+T = TypeVar("T")
+
+
+@strawberry.interface
+class UserError:
+    code: str
+    message: str
+
+
+@strawberry.type
+class NotFoundError(UserError):
+    pass
+
+
+@strawberry.type
+class InvalidInputError(UserError):
+    pass
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+
+def to_connection(page: Page, convert) -> Connection:
+    edges = [Edge(cursor=c, node=convert(item)) for item, c in zip(page.items, page.cursors, strict=True)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page, end_cursor=page.cursors[-1] if page.cursors else None
+        ),
+        total_count=page.total_count,
+    )
+
+
+@strawberry.enum
+class ScmProviderKind(Enum):
+    AZURE_DEVOPS = "AZURE_DEVOPS"
+    GITHUB = "GITHUB"
+    GITLAB = "GITLAB"
+    BITBUCKET = "BITBUCKET"
+
+
+@strawberry.type
+class ScmProvider:
+    kind: ScmProviderKind
+    name: str
+    available: bool
+
+
+@strawberry.type
+class Repository:
+    id: strawberry.ID
+    name: str
+    project: str
+    organization: str
+    default_branch: str | None
+    web_url: str
+    size_bytes: float  # bytes can exceed GraphQL's 32-bit Int
+    is_fork: bool
+    is_disabled: bool
+    is_empty: bool
+    excluded_reason: str | None
+    selected: bool
+    discovered_at: datetime
+    removed_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row) -> Repository:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            project=row.project_name,
+            organization=row.organization,
+            default_branch=row.default_branch,
+            web_url=row.web_url,
+            size_bytes=float(row.size_bytes),
+            is_fork=row.is_fork,
+            is_disabled=row.is_disabled,
+            is_empty=row.is_empty,
+            excluded_reason=row.excluded_reason,
+            selected=row.selected,
+            discovered_at=row.discovered_at,
+            removed_at=row.removed_at,
+        )
+
+
+@strawberry.input
+class RepositoryFilter:
+    connection_id: strawberry.ID | None = None
+    organization: str | None = None
+    project: str | None = None
+    search: str | None = None
+    include_excluded: bool = True
+    selected: bool | None = None
+
+
+@strawberry.type
+class AuditEvent:
+    id: strawberry.ID
+    actor: str
+    action: str
+    subject: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row) -> AuditEvent:
+        return cls(
+            id=strawberry.ID(row.id),
+            actor=row.actor,
+            action=row.action,
+            subject=row.subject,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type
+class SetRepositorySelectionSuccess:
+    repositories: list[Repository]

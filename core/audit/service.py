@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.audit.models import AuditEvent
+from core.pagination import InvalidInput, Page, decode_cursor, encode_cursor, page_size
+
+
+def record(
+    session: AsyncSession, account_id: str, actor: str, action: str, subject: str = "", **details
+) -> None:
+    """Adds an audit event to the unit of work, so it commits (or not) with the change it describes."""
+    session.add(
+        AuditEvent(account_id=account_id, actor=actor, action=action, subject=subject, details=details)
+    )
+
+
+async def list_events(session: AsyncSession, account_id: str, first: int | None, after: str | None) -> Page:
+    """Newest first, keyset on (created_at, id)."""
+    size = page_size(first)
+    base = AuditEvent.account_id == account_id
+    total = (await session.exec(select(func.count()).select_from(AuditEvent).where(base))).one()
+    query = select(AuditEvent).where(base)
+    if after:
+        created, row_id = decode_cursor(after, 2)
+        try:
+            when = datetime.fromisoformat(created)
+        except ValueError:
+            raise InvalidInput("after is not a cursor returned by this API") from None
+        query = query.where(
+            or_(AuditEvent.created_at < when, and_(AuditEvent.created_at == when, AuditEvent.id < row_id))
+        )
+    query = query.order_by(col(AuditEvent.created_at).desc(), col(AuditEvent.id).desc()).limit(size + 1)
+    rows = list((await session.exec(query)).all())
+    items = rows[:size]
+    return Page(
+        items=items,
+        cursors=[encode_cursor(r.created_at.isoformat(), r.id) for r in items],
+        has_next_page=len(rows) > size,
+        total_count=total,
+    )

@@ -1,0 +1,108 @@
+"""Reading what discovery stored: the Repositories table of the console, and selection changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.accounts.models import utcnow
+from core.audit.service import record
+from core.discovery.models import AzureRepository
+from core.pagination import InvalidInput, Page, decode_cursor, encode_cursor, page_size
+
+
+@dataclass
+class RepositoryFilter:
+    connection_id: str | None = None
+    organization: str | None = None
+    project: str | None = None
+    search: str | None = None
+    include_excluded: bool = True
+    selected: bool | None = None
+    include_removed: bool = False
+
+
+def _conditions(account_id: str, flt: RepositoryFilter) -> list:
+    conditions = [AzureRepository.account_id == account_id]
+    if flt.connection_id:
+        conditions.append(AzureRepository.connection_id == flt.connection_id)
+    if flt.organization:
+        conditions.append(func.lower(AzureRepository.organization) == flt.organization.lower())
+    if flt.project:
+        conditions.append(func.lower(AzureRepository.project_name) == flt.project.lower())
+    if flt.search:
+        if len(flt.search) > 200:
+            raise InvalidInput("search is at most 200 characters")
+        pattern = "%" + flt.search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(
+            or_(
+                func.lower(AzureRepository.name).like(pattern, escape="\\"),
+                func.lower(AzureRepository.project_name).like(pattern, escape="\\"),
+            )
+        )
+    if not flt.include_excluded:
+        conditions.append(col(AzureRepository.excluded_reason).is_(None))
+    if flt.selected is not None:
+        conditions.append(AzureRepository.selected == flt.selected)
+    if not flt.include_removed:
+        conditions.append(col(AzureRepository.removed_at).is_(None))
+    return conditions
+
+
+async def list_repositories(
+    session: AsyncSession, account_id: str, flt: RepositoryFilter, first: int | None, after: str | None
+) -> Page[AzureRepository]:
+    """One page, ordered by name then id; two statements whatever the page size."""
+    size = page_size(first)
+    conditions = _conditions(account_id, flt)
+    total = (await session.exec(select(func.count()).select_from(AzureRepository).where(*conditions))).one()
+    query = select(AzureRepository).where(*conditions)
+    if after:
+        name, row_id = decode_cursor(after, 2)
+        query = query.where(
+            or_(AzureRepository.name > name, and_(AzureRepository.name == name, AzureRepository.id > row_id))
+        )
+    query = query.order_by(AzureRepository.name, AzureRepository.id).limit(size + 1)
+    rows = list((await session.exec(query)).all())
+    items = rows[:size]
+    return Page(
+        items=items,
+        cursors=[encode_cursor(r.name, r.id) for r in items],
+        has_next_page=len(rows) > size,
+        total_count=total,
+    )
+
+
+async def set_selection(
+    session: AsyncSession, account_id: str, actor: str, ids: list[str], selected: bool
+) -> list[AzureRepository]:
+    """Select or deselect repositories; unknown or other accounts' ids fail the whole change."""
+    unique = list(dict.fromkeys(ids))
+    if not unique or len(unique) > 1000:
+        raise InvalidInput("ids must name 1 to 1000 repositories")
+    query = select(AzureRepository).where(
+        AzureRepository.account_id == account_id, col(AzureRepository.id).in_(unique)
+    )
+    rows = list((await session.exec(query)).all())
+    if len(rows) != len(unique):
+        raise LookupError("some repositories do not exist")
+    await session.exec(
+        update(AzureRepository)
+        .where(col(AzureRepository.id).in_(unique))
+        .values(selected=selected, updated_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    record(
+        session,
+        account_id,
+        actor,
+        "repositories.selected" if selected else "repositories.deselected",
+        subject=f"{len(unique)} repositories",
+        ids=unique[:50],
+    )
+    for row in rows:
+        row.selected = selected
+    return rows
