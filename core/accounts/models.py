@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def timestamp(nullable: bool = False) -> Column:
-    return Column(DateTime(timezone=True), nullable=nullable)
+from core.db.columns import new_id, timestamp, utcnow
 
 
 class Account(SQLModel, table=True):

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.accounts.models import new_id, timestamp, utcnow
+from core.db.columns import new_id, timestamp, utcnow
 
 
 class ConnectionStatus(enum.StrEnum):
@@ -62,3 +62,6 @@ class ConsentRequest(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
     expires_at: datetime = Field(sa_column=timestamp())
     used_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    # After the callback, the admin's browser holds this (as an HttpOnly cookie) to press Connect on the page.
+    page_token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    page_expires_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))

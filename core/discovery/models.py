@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.accounts.models import new_id, timestamp, utcnow
+from core.db.columns import new_id, timestamp, utcnow
 
 
 class AzureProject(SQLModel, table=True):

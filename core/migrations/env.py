@@ -6,16 +6,25 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from core.db import create_engine
+from core.db.columns import UTCDateTime
 from core.db.models import SQLModel
 
 config = context.config
 target_metadata = SQLModel.metadata
 
 
+def _render_item(type_, obj, autogen_context):
+    # Migrations spell plain SQLAlchemy types, so they never depend on our Python column helpers.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

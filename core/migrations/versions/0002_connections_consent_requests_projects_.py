@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 15:18:50.949164
+Create Date: 2026-11-28 15:22:48.174511
 """
 
 import sqlalchemy as sa
@@ -116,9 +116,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("page_token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("page_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["connection_id"], ["azure_connections.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("page_token_hash"),
         sa.UniqueConstraint("state_hash"),
     )
     with op.batch_alter_table("consent_requests", schema=None) as batch_op:

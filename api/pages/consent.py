@@ -1,0 +1,74 @@
+"""The consent callback page and its Connect button."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from api.pages.layout import e, page
+from core.connections import service as connections
+from core.db import session_scope
+
+COOKIE = "panoptica_consent"
+
+
+def next_steps(organization: str, service_principal_name: str) -> str:
+    users_url = f"https://dev.azure.com/{organization}/_settings/users"
+    return (
+        "<h2>Next: add the service principal to Azure DevOps</h2><ol>"
+        f'<li>Open <a href="{e(users_url)}">{e(users_url)}</a> (Organization settings → Users) as a Project '
+        "Collection Administrator.</li>"
+        f"<li>Choose <strong>Add users</strong> and type <strong>{e(service_principal_name)}</strong>; pick the "
+        "application of that name.</li>"
+        "<li>Set the access level to <strong>Basic</strong> (Stakeholder cannot read code).</li>"
+        "<li>Add it to the projects whose repositories should be scanned, in the group "
+        "<strong>Project Contributors</strong>.</li>"
+        "<li>Come back here and press <strong>Connect</strong>.</li></ol>"
+    )
+
+
+def connect_form(connection_id: str) -> str:
+    return (
+        '<form method="post" action="/consent/azure/connect">'
+        f'<input type="hidden" name="connection_id" value="{e(connection_id)}">'
+        '<button type="submit">Connect</button></form>'
+    )
+
+
+async def consent_callback(request: Request) -> HTMLResponse:
+    sessions = request.app.state.sessions
+    settings = request.app.state.settings
+    params = {k: v for k, v in request.query_params.items() if k in ("state", "error", "error_description")}
+    async with session_scope(sessions) as session:
+        outcome = await connections.complete_consent(session, settings, params)
+    if outcome.kind == "invalid":
+        body = f'<h1>This consent link cannot be used</h1><p class="notice" role="alert">{e(outcome.message)}</p>'
+        return HTMLResponse(page("Consent link not valid", body), status_code=400)
+    organization = outcome.connection.organization
+    if outcome.kind == "cancelled":
+        body = (
+            f"<h1>Consent was not granted for {e(organization)}</h1>"
+            f'<p class="notice" role="alert">Microsoft Entra ID reported: {e(outcome.error)}</p>'
+            "<p>Nothing was changed. A Microsoft Entra administrator of the organization's tenant must accept the "
+            "requested permissions.</p>"
+            f'<p><a href="{e(outcome.message)}">Try again</a> (the link is valid for 15 minutes).</p>'
+        )
+        return HTMLResponse(page("Consent not granted", body))
+    body = (
+        f"<h1>Consent granted for {e(organization)}</h1>"
+        f'<p class="ok" role="status">Microsoft Entra ID created the {e(settings.service_principal_name)} '
+        "service principal in your tenant. It cannot read anything yet.</p>"
+        + next_steps(organization, settings.service_principal_name)
+        + connect_form(outcome.connection.id)
+    )
+    response = HTMLResponse(page("Consent granted", body))
+    response.set_cookie(
+        COOKIE,
+        outcome.page_token,
+        max_age=int(connections.PAGE_LIFETIME.total_seconds()),
+        httponly=True,
+        secure=settings.public_url.startswith("https://"),
+        samesite="strict",
+        path="/consent/azure",
+    )
+    return response

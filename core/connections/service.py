@@ -1,0 +1,254 @@
+"""Starting a connection and completing Entra ID admin consent.
+
+The consent `state` is random, single use, valid 15 minutes and bound to the account, the user and the
+pending connection; only its hash is stored. The callback's `tenant` parameter is never trusted: the
+consent URL names the organization's own tenant, and the diagnosis proves it with a token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.db.columns import utcnow
+from core.accounts.service import Principal
+from core.audit.service import record
+from core.azure.errors import AzureError, InvalidOrganization, OrganizationNotFound
+from core.azure.organization import parse_organization
+from core.connections.models import AzureConnection, ConnectionStatus, ConsentRequest
+from core.settings import Settings
+
+ZERO_TENANT = "00000000-0000-0000-0000-000000000000"
+STATE_LIFETIME = timedelta(minutes=15)
+PAGE_LIFETIME = timedelta(hours=2)
+MAX_STATE_LENGTH = 200
+
+FindTenant = Callable[[str], Awaitable[str]]
+
+
+class ConnectError(Exception):
+    """A connection could not be started or changed; `code` is the GraphQL error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Started:
+    connection: AzureConnection
+    consent_url: str
+
+
+@dataclass
+class ConsentOutcome:
+    """What the callback page shows: `granted`, `cancelled` (retry offered) or `invalid` (HTTP 400)."""
+
+    kind: str
+    message: str
+    connection: AzureConnection | None = None
+    error: str = ""
+    page_token: str = ""
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def consent_url(settings: Settings, tenant_id: str, state: str) -> str:
+    query = urlencode(
+        {
+            "client_id": settings.entra_client_id,
+            "scope": settings.entra_consent_scope,
+            "redirect_uri": f"{settings.public_url}/consent/azure/callback",
+            "state": state,
+        }
+    )
+    return f"{settings.entra_authority_host}/{tenant_id}/v2.0/adminconsent?{query}"
+
+
+async def resolve_organization(text: str, find_tenant: FindTenant) -> tuple[str, str]:
+    """Validate the name and find the organization's Entra tenant, before touching the database."""
+    try:
+        organization = parse_organization(text)
+    except InvalidOrganization as error:
+        raise ConnectError("INVALID_ORGANIZATION", error.message) from None
+    try:
+        tenant_id = await find_tenant(organization)
+    except OrganizationNotFound:
+        raise ConnectError(
+            "ORGANIZATION_NOT_FOUND",
+            f"There is no Azure DevOps organization named '{organization}'. Check the name in "
+            f"https://dev.azure.com/{organization}.",
+        ) from None
+    except AzureError as error:
+        raise ConnectError("AZURE_UNAVAILABLE", error.message) from None
+    if tenant_id == ZERO_TENANT:
+        raise ConnectError(
+            "ORGANIZATION_NOT_ENTRA_BACKED",
+            f"The organization '{organization}' uses Microsoft accounts, not Microsoft Entra ID, so it cannot "
+            "add service principals. Connect it to your Entra tenant first (Organization settings → "
+            "Microsoft Entra), then try again.",
+        )
+    return organization, tenant_id
+
+
+async def start_connection(
+    session: AsyncSession, settings: Settings, principal: Principal, organization: str, tenant_id: str
+) -> Started:
+    """Create (or reuse) the pending connection and a fresh consent request for it."""
+    existing = (
+        await session.exec(
+            select(AzureConnection).where(
+                AzureConnection.account_id == principal.account_id,
+                AzureConnection.organization == organization,
+            )
+        )
+    ).first()
+    if existing is not None and existing.status in (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED):
+        raise ConnectError("ALREADY_CONNECTED", f"The organization '{organization}' is already connected.")
+    connection = existing or AzureConnection(
+        account_id=principal.account_id,
+        organization=organization,
+        tenant_id=tenant_id,
+        created_by=principal.user_email,
+    )
+    connection.tenant_id = tenant_id
+    connection.status = ConnectionStatus.PENDING_CONSENT
+    connection.status_reason = ""
+    session.add(connection)
+    await session.flush()
+    state = await new_consent_request(session, connection, principal.user_email)
+    record(
+        session,
+        principal.account_id,
+        principal.user_email,
+        "connection.started",
+        organization,
+        connection_id=connection.id,
+        tenant_id=tenant_id,
+    )
+    return Started(connection=connection, consent_url=consent_url(settings, tenant_id, state))
+
+
+async def new_consent_request(session: AsyncSession, connection: AzureConnection, user_email: str) -> str:
+    state = secrets.token_urlsafe(32)
+    session.add(
+        ConsentRequest(
+            state_hash=digest(state),
+            account_id=connection.account_id,
+            connection_id=connection.id,
+            user_email=user_email,
+            expires_at=utcnow() + STATE_LIFETIME,
+        )
+    )
+    await session.flush()
+    return state
+
+
+async def complete_consent(
+    session: AsyncSession, settings: Settings, params: dict[str, str]
+) -> ConsentOutcome:
+    """The consent callback: state first, then error, then success. A bad state changes nothing."""
+    request = await claim_state(session, params.get("state", ""))
+    if request is None:
+        return ConsentOutcome(
+            "invalid",
+            "This consent link is invalid, expired or was already used. Start the connection again from the "
+            "console or Slack.",
+        )
+    connection = await session.get(AzureConnection, request.connection_id)
+    if connection is None:
+        return ConsentOutcome("invalid", "The connection this consent was for no longer exists.")
+    if params.get("error"):
+        return await consent_cancelled(session, settings, request, connection, params)
+    now = utcnow()
+    connection.status = ConnectionStatus.CONSENT_GRANTED
+    connection.status_reason = ""
+    connection.consented_at = now
+    connection.consented_by = request.user_email
+    session.add(connection)
+    page_token = secrets.token_urlsafe(32)
+    request.page_token_hash = digest(page_token)
+    request.page_expires_at = now + PAGE_LIFETIME
+    session.add(request)
+    record(
+        session,
+        connection.account_id,
+        request.user_email,
+        "consent.granted",
+        connection.organization,
+        connection_id=connection.id,
+    )
+    return ConsentOutcome("granted", "Consent granted.", connection, page_token=page_token)
+
+
+async def consent_cancelled(session, settings, request, connection, params) -> ConsentOutcome:
+    error = params.get("error", "")[:100]
+    description = params.get("error_description", "")[:300]
+    connection.status_reason = f"Consent was not granted ({error})."
+    session.add(connection)
+    record(
+        session,
+        connection.account_id,
+        request.user_email,
+        "consent.cancelled",
+        connection.organization,
+        connection_id=connection.id,
+        error=error,
+    )
+    retry_state = await new_consent_request(session, connection, request.user_email)
+    return ConsentOutcome(
+        "cancelled",
+        consent_url(settings, connection.tenant_id, retry_state),
+        connection,
+        error=f"{error}: {description}" if description else error,
+    )
+
+
+async def claim_state(session: AsyncSession, state: str) -> ConsentRequest | None:
+    """Mark the state used in one conditional UPDATE, so two racing callbacks cannot both win."""
+    if not state or len(state) > MAX_STATE_LENGTH:
+        return None
+    state_hash = digest(state)
+    now = utcnow()
+    result = await session.exec(
+        update(ConsentRequest)
+        .where(
+            ConsentRequest.state_hash == state_hash,
+            col(ConsentRequest.used_at).is_(None),
+            ConsentRequest.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
+    request = (
+        await session.exec(select(ConsentRequest).where(ConsentRequest.state_hash == state_hash))
+    ).one()
+    return request if hmac.compare_digest(request.state_hash, state_hash) else None
+
+
+async def connection_for_page(session: AsyncSession, page_token: str | None, connection_id: str):
+    """The connection a callback page may act on, when its cookie is valid for that connection."""
+    if not page_token or len(page_token) > MAX_STATE_LENGTH:
+        return None
+    request = (
+        await session.exec(select(ConsentRequest).where(ConsentRequest.page_token_hash == digest(page_token)))
+    ).first()
+    if request is None or request.connection_id != connection_id:
+        return None
+    if request.page_expires_at is None or request.page_expires_at < utcnow():
+        return None
+    return request
