@@ -236,7 +236,8 @@ def verify_assertion(app, assertion: str, audience: str) -> bool:
                 hashlib.sha256(certificate.public_bytes(_der())).digest()
             ).rstrip(b"=").decode(),
         }
-        if not any(header.get(k) == v for k, v in thumbprints.items()):
+        # MSAL sends x5t with base64 padding; the JOSE spelling has none. Compare without it.
+        if not any(str(header.get(k, "")).rstrip("=") == v for k, v in thumbprints.items()):
             return False
         claims = jwt.decode(
             assertion, certificate.public_key(), algorithms=["RS256", "PS256"], audience=audience,

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from sandbox.scenario import Fault, WorldHolder
+from sandbox.slack import send_slack_error
 
 ORG_IN_PATH = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9-]{0,49})(?:/|$)")
 
@@ -36,7 +37,8 @@ class FaultMiddleware:
             return
         record = RequestRecord(self.host, scope["method"], scope["path"], scope["query_string"].decode())
         self.log.append(record)
-        faults, latency = self._faults_for(scope["method"], scope["path"])
+        # The admin host is how tests and people clear faults: it never plays them.
+        faults, latency = ([], 0) if self.host == "admin" else self._faults_for(scope["method"], scope["path"])
         if latency:
             await asyncio.sleep(latency / 1000)
 
@@ -78,7 +80,10 @@ class FaultMiddleware:
             scope.setdefault("state", {})["retry_after"] = fault.retry_after or 1
             return False
         if fault.status is not None:
-            await send_error(send, fault.status, fault.retry_after)
+            if self.host == "slack":  # Slack clients read {"ok": false, "error"} and an integer Retry-After
+                await send_slack_error(send, fault.status, fault.retry_after)
+            else:
+                await send_error(send, fault.status, fault.retry_after)
             return True
         return False
 

@@ -12,7 +12,7 @@ import re
 import threading
 import uuid
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -81,6 +81,7 @@ class Repository(Model):
     size: int | None = None
     files: dict[str, str] = {}
     head_commit: str = ""
+    branches: list[str] = []  # branches besides the default one; all point at head_commit
 
     def tree_digest(self) -> str:
         return hashlib.sha1(json.dumps(self.files, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
@@ -93,6 +94,11 @@ class Project(Model):
     visibility: Literal["private", "public"] = "private"
     state: str = "wellFormed"
     repositories: list[Repository] = []
+    # Served as Azure DevOps returns them, keyed by the path after `_apis/`: "policy/configurations",
+    # "build/definitions", "pipelines", "serviceendpoint/endpoints", "distributedtask/variablegroups",
+    # "distributedtask/environments", "pipelines/checks/configurations" (lists), "build/generalsettings"
+    # (overrides of the defaults) and "pipelines/pipelinepermissions" ({"{type}/{id}": permissions}).
+    extras: dict[str, Any] = {}
 
 
 class Membership(Model):
@@ -162,8 +168,14 @@ class SlackWorkspace(Model):
     team_name: str = "Contoso"
     bot_token: str = "xoxb-sandbox-bot-token"
     bot_user_id: str = "U0BOT"
+    bot_id: str = "B0BOT"
+    domain: str = "contoso"  # auth.test answers https://{domain}.slack.com/
+    # users: {"U0ADMIN": {"name": "alice", "is_admin": true, "is_owner": false, "real_name": ..., "deleted": false}}
     users: dict[str, dict] = {}
+    # channels: {"C0GENERAL": {"name": "general", "is_member": true, "is_private": false, "is_archived": false,
+    #            "members": ["U0ADMIN"]}} (no "members": every user is in the channel)
     channels: dict[str, dict] = {}
+    response_url_uses: int = 5  # a response_url accepts this many posts, as in Slack
 
 
 class World(Model):
