@@ -128,12 +128,17 @@ def issue_token(context, tenant: Tenant, form: dict, audience: str) -> Response:
     world = context.world
     client_id = form.get("client_id", "")
     if form.get("grant_type") != "client_credentials":
-        return entra_error(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
+        return entra_error(
+            400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type."
+        )
     scope = form.get("scope", "")
     if not scope.endswith("/.default"):
         return entra_error(
-            400, "invalid_scope", 1002012, f"The provided value for scope {scope} is not valid. "
-            "Client credential flows must have a scope value with /.default suffixed to the resource identifier."
+            400,
+            "invalid_scope",
+            1002012,
+            f"The provided value for scope {scope} is not valid. "
+            "Client credential flows must have a scope value with /.default suffixed to the resource identifier.",
         )
     app = world.app(client_id)
     if app is None:
@@ -144,7 +149,9 @@ def issue_token(context, tenant: Tenant, form: dict, audience: str) -> Response:
     principal = tenant.principal(client_id)
     if principal is None:
         return entra_error(
-            401, "invalid_client", 7000229,
+            401,
+            "invalid_client",
+            7000229,
             f"The client application {client_id} is missing service principal in the tenant {tenant.id}. "
             "See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
         )
@@ -155,7 +162,9 @@ def issue_token(context, tenant: Tenant, form: dict, audience: str) -> Response:
         return entra_error(400, "unauthorized_client", 7000112, f"Application '{client_id}' is disabled.")
     if client_id in tenant.conditional_access_blocks:
         return entra_error(
-            400, "access_denied", 53003,
+            400,
+            "access_denied",
+            53003,
             "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
         )
     now = int(time.time())
@@ -177,13 +186,20 @@ def issue_token(context, tenant: Tenant, form: dict, audience: str) -> Response:
     access_token = jwt.encode(claims, context.token_key, algorithm="HS256")
     lifetime = world.token_lifetime_seconds
     return JSONResponse(
-        {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": access_token}
+        {
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": access_token,
+        }
     )
 
 
 def app_not_found(client_id: str, tenant: Tenant) -> JSONResponse:
     return entra_error(
-        400, "unauthorized_client", 700016,
+        400,
+        "unauthorized_client",
+        700016,
         f"Application with identifier '{client_id}' was not found in the directory '{tenant.name}'. This can happen "
         "if the application has not been installed by the administrator of the tenant or consented to by any user "
         "in the tenant. You may have sent your authentication request to the wrong tenant.",
@@ -195,24 +211,32 @@ def check_credential(app, form: dict, audience: str) -> JSONResponse | None:
         if verify_assertion(app, form.get("client_assertion", ""), audience):
             return None
         return entra_error(
-            401, "invalid_client", 700027,
+            401,
+            "invalid_client",
+            700027,
             "Client assertion failed signature validation.",
         )
     secret = form.get("client_secret")
     if secret is None or app.secret is None:
         return entra_error(
-            401, "invalid_client", 7000218,
+            401,
+            "invalid_client",
+            7000218,
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         )
     if not _same(secret, app.secret):
         return entra_error(
-            401, "invalid_client", 7000215,
+            401,
+            "invalid_client",
+            7000215,
             f"Invalid client secret provided. Ensure the secret being sent in the request is the client secret "
             f"value, not the client secret ID, for a secret added to app '{app.client_id}'.",
         )
     if app.secret_expired:
         return entra_error(
-            401, "invalid_client", 7000222,
+            401,
+            "invalid_client",
+            7000222,
             f"The provided client secret keys for app '{app.client_id}' are expired.",
         )
     return None
@@ -232,15 +256,18 @@ def verify_assertion(app, assertion: str, audience: str) -> bool:
         header = jwt.get_unverified_header(assertion)
         thumbprints = {
             "x5t": base64.urlsafe_b64encode(certificate.fingerprint(_sha1())).rstrip(b"=").decode(),
-            "x5t#S256": base64.urlsafe_b64encode(
-                hashlib.sha256(certificate.public_bytes(_der())).digest()
-            ).rstrip(b"=").decode(),
+            "x5t#S256": base64.urlsafe_b64encode(hashlib.sha256(certificate.public_bytes(_der())).digest())
+            .rstrip(b"=")
+            .decode(),
         }
         # MSAL sends x5t with base64 padding; the JOSE spelling has none. Compare without it.
         if not any(str(header.get(k, "")).rstrip("=") == v for k, v in thumbprints.items()):
             return False
         claims = jwt.decode(
-            assertion, certificate.public_key(), algorithms=["RS256", "PS256"], audience=audience,
+            assertion,
+            certificate.public_key(),
+            algorithms=["RS256", "PS256"],
+            audience=audience,
             options={"require": ["exp", "iss", "sub"]},
         )
         return claims["iss"] == claims["sub"] == app.client_id
@@ -290,7 +317,7 @@ def consent_tenant(context, name: str) -> Tenant | None:
 
 
 def consent_error_page(code: int, text: str) -> HTMLResponse:
-    body = f"<!doctype html><title>Sign in</title><h1>Sorry, but we're having trouble signing you in.</h1>"
+    body = "<!doctype html><title>Sign in</title><h1>Sorry, but we're having trouble signing you in.</h1>"
     body += f"<p>AADSTS{code}: {html.escape(text)}</p>"
     return HTMLResponse(body, status_code=400)
 
@@ -307,8 +334,9 @@ def consent_page(context, request: Request) -> Response:
         return consent_error_page(700016, f"Application with identifier '{client_id}' was not found.")
     if not redirect_uri or (app.redirect_uris and redirect_uri not in app.redirect_uris):
         return consent_error_page(
-            50011, f"The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs "
-            f"configured for the application '{client_id}'."
+            50011,
+            f"The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs "
+            f"configured for the application '{client_id}'.",
         )
     if not params.get("scope"):
         return consent_error_page(900144, "The request body must contain the following parameter: 'scope'.")

@@ -38,7 +38,9 @@ class FaultMiddleware:
         record = RequestRecord(self.host, scope["method"], scope["path"], scope["query_string"].decode())
         self.log.append(record)
         # The admin host is how tests and people clear faults: it never plays them.
-        faults, latency = ([], 0) if self.host == "admin" else self._faults_for(scope["method"], scope["path"])
+        faults, latency = (
+            ([], 0) if self.host == "admin" else self._faults_for(scope["method"], scope["path"])
+        )
         if latency:
             await asyncio.sleep(latency / 1000)
 
@@ -73,7 +75,9 @@ class FaultMiddleware:
             return False
         if fault.drop_connection:
             # Promise a body, send half of it, then fail: the client sees the connection drop.
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]}
+            )
             await send({"type": "http.response.body", "body": b'{"count": 1', "more_body": True})
             raise ConnectionAbortedError("sandbox: dropped connection (fault)")
         if fault.delay_only:
@@ -91,9 +95,7 @@ class FaultMiddleware:
 async def send_error(send, status: int, retry_after: float | None) -> None:
     headers = [(b"content-type", b"application/json; charset=utf-8")]
     if status == 429:
-        message = (
-            "TF400733: Request was blocked due to exceeding usage of resource 'Concurrency' in namespace 'User'."
-        )
+        message = "TF400733: Request was blocked due to exceeding usage of resource 'Concurrency' in namespace 'User'."
         headers += [
             (b"x-ratelimit-resource", b"ATCPU"),
             (b"x-ratelimit-limit", b"200"),
@@ -104,9 +106,15 @@ async def send_error(send, status: int, retry_after: float | None) -> None:
     if retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode()))
     body = json.dumps(
-        {"$id": "1", "innerException": None, "message": message, "typeName": "Sandbox.Fault, Sandbox",
-         "typeKey": "ServiceUnavailableException" if status != 429 else "RequestBlockedException",
-         "errorCode": 0, "eventId": 3000}
+        {
+            "$id": "1",
+            "innerException": None,
+            "message": message,
+            "typeName": "Sandbox.Fault, Sandbox",
+            "typeKey": "ServiceUnavailableException" if status != 429 else "RequestBlockedException",
+            "errorCode": 0,
+            "eventId": 3000,
+        }
     ).encode()
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

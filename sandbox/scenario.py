@@ -84,7 +84,9 @@ class Repository(Model):
     branches: list[str] = []  # branches besides the default one; all point at head_commit
 
     def tree_digest(self) -> str:
-        return hashlib.sha1(json.dumps(self.files, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+        return hashlib.sha1(
+            json.dumps(self.files, sort_keys=True).encode(), usedforsecurity=False
+        ).hexdigest()
 
 
 class Project(Model):

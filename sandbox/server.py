@@ -40,9 +40,7 @@ class SandboxContext:
         return self.holder.world
 
     def count(self, host: str | None = None, path_contains: str = "") -> int:
-        return sum(
-            1 for r in self.requests if (host is None or r.host == host) and path_contains in r.path
-        )
+        return sum(1 for r in self.requests if (host is None or r.host == host) and path_contains in r.path)
 
 
 def _build_host_app(name: str, context: SandboxContext):

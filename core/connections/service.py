@@ -19,12 +19,12 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.db.columns import utcnow
 from core.accounts.service import Principal
 from core.audit.service import record
 from core.azure.errors import AzureError, InvalidOrganization, OrganizationNotFound
 from core.azure.organization import parse_organization
 from core.connections.models import AzureConnection, ConnectionStatus, ConsentRequest
+from core.db.columns import utcnow
 from core.settings import Settings
 
 ZERO_TENANT = "00000000-0000-0000-0000-000000000000"

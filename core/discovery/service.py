@@ -8,8 +8,8 @@ from sqlalchemy import and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.db.columns import utcnow
 from core.audit.service import record
+from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
 from core.pagination import InvalidInput, Page, decode_cursor, encode_cursor, page_size
 
