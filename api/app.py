@@ -1,9 +1,8 @@
-"""The Starlette application: health, GraphQL; consent pages and Slack join it as they land."""
+"""The Starlette application: health, GraphQL, the consent pages; Slack joins it later."""
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -11,15 +10,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api.graphql.app import GraphQLEndpoint
-from core.db import create_engine, session_factory
+from api.pages.consent import consent_callback, consent_connect
+from core.services import open_services
 from core.settings import Settings
-
-
-@dataclass
-class Services:
-    """Long-lived things the surfaces share (the Azure client, later the job runner)."""
-
-    settings: Settings
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -27,24 +20,24 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 def create_app(settings: Settings) -> Starlette:
-    engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
-    services = Services(settings=settings)
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        yield
-        await engine.dispose()
+        async with open_services(settings) as services:
+            app.state.services = services
+            yield
 
-    graphql = GraphQLEndpoint(sessions, settings, services, graphiql=settings.environment == "development")
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                GraphQLEndpoint(graphiql=settings.environment == "development"),
+                methods=["GET", "POST"],
+            ),
+            Route("/consent/azure/callback", consent_callback),
+            Route("/consent/azure/connect", consent_connect, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.sessions = sessions
-    app.state.services = services
     return app

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     azure_max_concurrency: int = Field(default=8, ge=1, le=64)
     azure_timeout_seconds: float = Field(default=30.0, gt=0)
     azure_retry_budget_seconds: float = Field(default=120.0, ge=0)
+    # Consent takes a minute or two to reach every Entra ID server: token failures within this window after
+    # consent are retried inside Connect, with a fresh MSAL app (MSAL caches HTTP 400 errors for 60 s).
+    consent_propagation_window_seconds: float = Field(default=600.0, ge=0)
+    consent_retry_budget_seconds: float = Field(default=120.0, ge=0)
+    consent_retry_delay_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -137,6 +137,8 @@ def find_project(caller: Caller, name_or_id: str) -> Project | None:
 
 def can_read_code(caller: Caller, project: Project) -> bool:
     """Stakeholders have no access to repositories of private projects (reference §13)."""
+    if project.name in caller.membership.read_denied:
+        return False  # an explicit Deny on the project's repositories, whatever the access level
     return caller.membership.access_level != "stakeholder" or project.visibility == "public"
 
 

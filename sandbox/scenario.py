@@ -113,6 +113,8 @@ class Membership(Model):
     identity_id: str = ""
     # The entitlement API may refuse a non-admin service principal; the diagnosis must fall back.
     entitlement_readable: bool = True
+    # Projects whose repositories deny Read to the service principal (Azure DevOps answers TF401019).
+    read_denied: list[str] = []
 
 
 class Fault(Model):

@@ -46,7 +46,9 @@ def settings(sandbox, world, database_url) -> Settings:
         entra_authority_host=sandbox.authority_host,
         azure_devops_url=sandbox.devops_url,
         ca_bundle=sandbox.ca_path,
-        azure_retry_budget_seconds=10,
+        azure_retry_budget_seconds=5,
+        consent_retry_delay_seconds=0.05,
+        consent_retry_budget_seconds=2,
     )
 
 

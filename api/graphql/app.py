@@ -18,16 +18,10 @@ def bearer_token(request: Request) -> str | None:
 
 
 class GraphQLApp(GraphQL):
-    def __init__(self, sessions, settings, services, graphiql: bool) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
-        self.sessions, self.settings, self.services = sessions, settings, services
-
     async def get_context(self, request, response) -> Context:
         return Context(
             principal=request.scope["panoptica.principal"],
-            sessions=self.sessions,
-            settings=self.settings,
-            services=self.services,
+            services=request.app.state.services,
             request=request,
             response=response,
         )
@@ -36,17 +30,16 @@ class GraphQLApp(GraphQL):
 class GraphQLEndpoint:
     """An ASGI endpoint: answers 401 before Strawberry runs when the bearer token is missing or bad."""
 
-    def __init__(self, sessions, settings, services, graphiql: bool = False) -> None:
-        self.sessions = sessions
+    def __init__(self, graphiql: bool = False) -> None:
         self.graphiql = graphiql
-        self.app = GraphQLApp(sessions, settings, services, graphiql)
+        self.app = GraphQLApp(schema, graphql_ide="graphiql" if graphiql else None)
 
     async def __call__(self, scope, receive, send) -> None:
         request = Request(scope, receive)
         if self.graphiql and request.method == "GET" and "text/html" in request.headers.get("accept", ""):
             await self.app(scope, receive, send)  # the IDE page itself; its queries carry the token
             return
-        async with self.sessions() as session:
+        async with request.app.state.services.sessions() as session:
             principal = await authenticate(session, bearer_token(request))
         if principal is None:
             response = JSONResponse(

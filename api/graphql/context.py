@@ -1,4 +1,4 @@
-"""Per-request GraphQL context: the authenticated principal and the ways to reach the database."""
+"""Per-request GraphQL context: the authenticated principal and the process's services."""
 
 from __future__ import annotations
 
@@ -6,16 +6,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.accounts.service import Principal
+from core.services import Services
 
 
 @dataclass
 class Context:
     principal: Principal
-    sessions: Any  # async_sessionmaker[AsyncSession]
-    settings: Any
-    services: Any  # the app's long-lived services (Azure client, token provider, jobs)
+    services: Services
     request: Any = None
     response: Any = None
+
+    @property
+    def sessions(self):
+        return self.services.sessions
 
     def __getitem__(self, key: str) -> Any:
         # Strawberry's integrations read context["request"] / context["response"].

@@ -14,6 +14,9 @@ from strawberry.types import Info
 from api.graphql import types as t
 from api.graphql.context import Context
 from core.audit import service as audit
+from core.connections import flows
+from core.connections import queries as connection_queries
+from core.connections.service import ConnectError
 from core.db import session_scope
 from core.discovery import service as discovery
 from core.pagination import InvalidInput
@@ -27,6 +30,16 @@ SCM_PROVIDERS = [
     t.ScmProvider(kind=t.ScmProviderKind.BITBUCKET, name="Bitbucket", available=False),
 ]
 
+StartAzureConnectionResult = Annotated[
+    t.StartAzureConnectionSuccess | t.AzureConnectionError, strawberry.union("StartAzureConnectionResult")
+]
+ConnectAzureOrganizationResult = Annotated[
+    t.ConnectAzureOrganizationSuccess | t.NotFoundError, strawberry.union("ConnectAzureOrganizationResult")
+]
+DisconnectAzureOrganizationResult = Annotated[
+    t.DisconnectAzureOrganizationSuccess | t.NotFoundError,
+    strawberry.union("DisconnectAzureOrganizationResult"),
+]
 SetRepositorySelectionResult = Annotated[
     t.SetRepositorySelectionSuccess | t.NotFoundError | t.InvalidInputError,
     strawberry.union("SetRepositorySelectionResult"),
@@ -46,6 +59,20 @@ class Query:
     @strawberry.field(description="Source-code providers and whether they can be connected yet.")
     def scm_providers(self) -> list[t.ScmProvider]:
         return SCM_PROVIDERS
+
+    @strawberry.field(description="The account's Azure DevOps connections.")
+    async def connections(self, info: Info) -> list[t.AzureConnection]:
+        ctx = context(info)
+        async with ctx.sessions() as session:
+            views = await connection_queries.list_connections(session, ctx.principal.account_id)
+        return [t.AzureConnection.from_view(v) for v in views]
+
+    @strawberry.field(description="One connection, or null when it does not exist.")
+    async def connection(self, info: Info, id: strawberry.ID) -> t.AzureConnection | None:
+        ctx = context(info)
+        async with ctx.sessions() as session:
+            views = await connection_queries.list_connections(session, ctx.principal.account_id, str(id))
+        return t.AzureConnection.from_view(views[0]) if views else None
 
     @strawberry.field(description="Repositories discovered in the account's connected organizations.")
     async def repositories(
@@ -77,8 +104,64 @@ class Query:
         return t.to_connection(page, t.AuditEvent.from_row)
 
 
+NOT_FOUND = t.NotFoundError(code="NOT_FOUND", message="No such connection.")
+
+
+def connect_payload(result) -> t.ConnectAzureOrganizationSuccess | t.NotFoundError:
+    if result is None:
+        return NOT_FOUND
+    checks = [t.ConnectionCheck.from_dict(c.as_dict()) for c in result.diagnosis.checks]
+    return t.ConnectAzureOrganizationSuccess(
+        connection=t.AzureConnection.from_row(
+            result.connection,
+            result.discovery.projects if result.discovery else 0,
+            result.discovery.repositories if result.discovery else 0,
+        ),
+        ok=result.diagnosis.ok,
+        checks=checks,
+    )
+
+
 @strawberry.type
 class Mutation:
+    @strawberry.mutation(
+        description="Validate an organization and get the Entra ID admin-consent URL for it."
+    )
+    async def start_azure_connection(self, info: Info, organization: str) -> StartAzureConnectionResult:
+        ctx = context(info)
+        try:
+            started = await flows.start(ctx.services, ctx.principal, organization)
+        except ConnectError as error:
+            return t.AzureConnectionError(code=error.code, message=error.message)
+        return t.StartAzureConnectionSuccess(
+            connection=t.AzureConnection.from_row(started.connection), consent_url=started.consent_url
+        )
+
+    @strawberry.mutation(description="Verify the service principal's membership; when all is well, discover.")
+    async def connect_azure_organization(
+        self, info: Info, connection_id: strawberry.ID
+    ) -> ConnectAzureOrganizationResult:
+        ctx = context(info)
+        return connect_payload(await flows.connect(ctx.services, ctx.principal, str(connection_id)))
+
+    @strawberry.mutation(description="Re-verify a connection and rediscover its repositories.")
+    async def refresh_azure_connection(
+        self, info: Info, connection_id: strawberry.ID
+    ) -> ConnectAzureOrganizationResult:
+        ctx = context(info)
+        return connect_payload(
+            await flows.connect(ctx.services, ctx.principal, str(connection_id), "refresh")
+        )
+
+    @strawberry.mutation(description="Remove a connection and everything stored for it.")
+    async def disconnect_azure_organization(
+        self, info: Info, connection_id: strawberry.ID
+    ) -> DisconnectAzureOrganizationResult:
+        ctx = context(info)
+        if not await flows.disconnect(ctx.services, ctx.principal, str(connection_id)):
+            return NOT_FOUND
+        return t.DisconnectAzureOrganizationSuccess(connection_id=connection_id)
+
     @strawberry.mutation(description="Select repositories for scanning, or deselect them.")
     async def set_repository_selection(
         self, info: Info, ids: list[strawberry.ID], selected: bool

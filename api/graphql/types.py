@@ -143,3 +143,101 @@ class AuditEvent:
 @strawberry.type
 class SetRepositorySelectionSuccess:
     repositories: list[Repository]
+
+
+@strawberry.enum
+class ConnectionStatus(Enum):
+    PENDING_CONSENT = "PENDING_CONSENT"
+    CONSENT_GRANTED = "CONSENT_GRANTED"
+    CONNECTED = "CONNECTED"
+    DEGRADED = "DEGRADED"
+    DISCONNECTED = "DISCONNECTED"
+
+
+@strawberry.enum
+class CheckStatus(Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    WARN = "WARN"
+    SKIPPED = "SKIPPED"
+
+
+@strawberry.type
+class ConnectionCheck:
+    code: str
+    status: CheckStatus
+    message: str
+    remediation: str
+
+    @classmethod
+    def from_dict(cls, check: dict) -> ConnectionCheck:
+        return cls(
+            code=check["code"],
+            status=CheckStatus(check["status"]),
+            message=check["message"],
+            remediation=check.get("remediation", ""),
+        )
+
+
+@strawberry.type
+class AzureConnection:
+    id: strawberry.ID
+    organization: str
+    tenant_id: str
+    status: ConnectionStatus
+    status_reason: str
+    consented_at: datetime | None
+    consented_by: str | None
+    connected_at: datetime | None
+    last_verified_at: datetime | None
+    checks: list[ConnectionCheck]
+    discovery_status: str
+    discovered_at: datetime | None
+    project_count: int
+    repository_count: int
+
+    @classmethod
+    def from_row(cls, row, project_count: int = 0, repository_count: int = 0) -> AzureConnection:
+        return cls(
+            id=strawberry.ID(row.id),
+            organization=row.organization,
+            tenant_id=row.tenant_id,
+            status=ConnectionStatus(row.status),
+            status_reason=row.status_reason,
+            consented_at=row.consented_at,
+            consented_by=row.consented_by,
+            connected_at=row.connected_at,
+            last_verified_at=row.last_verified_at,
+            checks=[ConnectionCheck.from_dict(c) for c in row.checks or []],
+            discovery_status=row.discovery_status,
+            discovered_at=row.discovered_at,
+            project_count=project_count,
+            repository_count=repository_count,
+        )
+
+    @classmethod
+    def from_view(cls, view) -> AzureConnection:
+        return cls.from_row(view.connection, view.project_count, view.repository_count)
+
+
+@strawberry.type
+class AzureConnectionError(UserError):
+    """INVALID_ORGANIZATION, ORGANIZATION_NOT_FOUND, ORGANIZATION_NOT_ENTRA_BACKED, ALREADY_CONNECTED, ..."""
+
+
+@strawberry.type
+class StartAzureConnectionSuccess:
+    connection: AzureConnection
+    consent_url: str
+
+
+@strawberry.type
+class ConnectAzureOrganizationSuccess:
+    connection: AzureConnection
+    ok: bool
+    checks: list[ConnectionCheck]
+
+
+@strawberry.type
+class DisconnectAzureOrganizationSuccess:
+    connection_id: strawberry.ID

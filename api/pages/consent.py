@@ -6,6 +6,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from api.pages.layout import e, page
+from core.accounts.service import Principal
+from core.connections import flows
 from core.connections import service as connections
 from core.db import session_scope
 
@@ -36,7 +38,7 @@ def connect_form(connection_id: str) -> str:
 
 
 async def consent_callback(request: Request) -> HTMLResponse:
-    sessions = request.app.state.sessions
+    sessions = request.app.state.services.sessions
     settings = request.app.state.settings
     params = {k: v for k, v in request.query_params.items() if k in ("state", "error", "error_description")}
     async with session_scope(sessions) as session:
@@ -72,3 +74,53 @@ async def consent_callback(request: Request) -> HTMLResponse:
         path="/consent/azure",
     )
     return response
+
+
+def checks_table(checks) -> str:
+    rows = "".join(
+        f'<tr><th scope="row">{e(c.code)}</th><td class="{e(c.status)}"><strong>{e(c.status)}</strong></td>'
+        f"<td>{e(c.message)}</td><td>{e(c.remediation)}</td></tr>"
+        for c in checks
+    )
+    return (
+        '<table><caption>Connection checks</caption><thead><tr><th scope="col">Check</th>'
+        '<th scope="col">Result</th><th scope="col">What we saw</th><th scope="col">How to fix</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+async def consent_connect(request: Request) -> HTMLResponse:
+    """The Connect button: allowed for the browser that completed consent (its HttpOnly cookie)."""
+    services = request.app.state.services
+    form = await request.form()
+    connection_id = str(form.get("connection_id", ""))[:64]
+    async with services.sessions() as session:
+        consent = await connections.connection_for_page(session, request.cookies.get(COOKIE), connection_id)
+    if consent is None:
+        body = (
+            '<h1>This page has expired</h1><p class="notice" role="alert">Open the console (or use Slack) to '
+            "connect the organization.</p>"
+        )
+        return HTMLResponse(page("Page expired", body), status_code=403)
+    principal = Principal(account_id=consent.account_id, user_email=consent.user_email, token_id="")
+    result = await flows.connect(services, principal, connection_id)
+    if result is None:
+        return HTMLResponse(page("Not found", "<h1>This connection no longer exists</h1>"), status_code=404)
+    organization = result.connection.organization
+    if result.diagnosis.ok:
+        found = result.discovery
+        headline = (
+            f'<h1>{e(organization)} is connected</h1><p class="ok" role="status">Found {found.projects} '
+            f"project(s) and {found.repositories} repositories. They are in the console's Repositories table.</p>"
+        )
+    else:
+        headline = (
+            f'<h1>{e(organization)} is not connected yet</h1><p class="notice" role="alert">Fix the first failing '
+            "check below, then press Connect again.</p>"
+        )
+    body = headline + checks_table(result.diagnosis.checks)
+    if not result.diagnosis.ok:
+        body += next_steps(organization, services.settings.service_principal_name) + connect_form(
+            connection_id
+        )
+    return HTMLResponse(page(f"Connect {organization}", body))

@@ -139,7 +139,7 @@ async def test_selection_changes_and_is_audited(alice, db):
 
 async def test_sql_statements_per_page_do_not_grow_with_page_size(alice, db, app):
     await seed_repositories(db, alice.account_id, count=60)
-    engine = app.state.sessions.kw["bind"]
+    engine = app.state.services.engine
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):

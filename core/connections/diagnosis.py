@@ -1,0 +1,449 @@
+"""Membership diagnosis: why Connect works or exactly what the admin must fix.
+
+Checks run in order; each says PASS, FAIL, WARN or SKIPPED with the values it saw and a remediation an
+admin can follow. After the first FAIL the remaining checks are SKIPPED (they depend on it). What the checks
+learn (tenant, identity, projects, repositories) is kept in `Findings` so discovery does not fetch it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.azure.client import AzureDevOps, AzureDevOpsClient, ConnectionData
+from core.azure.errors import (
+    AppCredentialsInvalid,
+    AuthenticationFailed,
+    AzureError,
+    CannotReadRepository,
+    ConsentMissing,
+    Forbidden,
+    NotFound,
+    NotOrganizationMember,
+    OrganizationNotFound,
+    TokenError,
+    Unauthorized,
+)
+from core.azure.organization import path_segment
+from core.db.columns import utcnow
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+PASS, FAIL, WARN, SKIPPED = "PASS", "FAIL", "WARN", "SKIPPED"
+BASIC_LICENSES = {"express", "advanced"}
+REFUSED = (Forbidden, Unauthorized, NotFound)  # the entitlement or Graph API refused a non-admin caller
+
+
+@dataclass
+class Check:
+    code: str
+    status: str
+    message: str
+    remediation: str = ""
+    transient: bool = False  # Azure was unavailable or throttling: says nothing about the customer's setup
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "status": self.status,
+            "message": self.message,
+            "remediation": self.remediation,
+        }
+
+
+@dataclass
+class Findings:
+    """What the diagnosis learnt about the organization, for discovery to reuse."""
+
+    organization: str
+    expected_tenant: str
+    consented_at: datetime | None = None
+    tenant_id: str = ""
+    me: ConnectionData | None = None
+    entitlement: dict | None = None
+    entitlement_refused: str = ""
+    projects: list[dict] = field(default_factory=list)
+    repositories: list[dict] | None = None
+    probes: dict[str, str] | None = None  # project name -> "ok" | "denied" | "none"
+
+
+@dataclass
+class Diagnosis:
+    checks: list[Check]
+    findings: Findings
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status in (PASS, WARN) for c in self.checks)
+
+    @property
+    def transient(self) -> bool:
+        return any(c.transient for c in self.checks)
+
+
+@dataclass
+class Context:
+    ado: AzureDevOps
+    settings: Settings
+    findings: Findings
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    @property
+    def org(self) -> AzureDevOpsClient:
+        return self.ado.organization(self.findings.organization, self.findings.tenant_id or None)
+
+
+def names(values: list[str], limit: int = 10) -> str:
+    shown = ", ".join(values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+# --- the checks, in order -----------------------------------------------------------------------------
+
+
+async def organization_exists(ctx: Context) -> Check:
+    org = ctx.findings.organization
+    try:
+        found = await ctx.ado.find_tenant(org)
+    except OrganizationNotFound:
+        return Check(
+            "ORGANIZATION_EXISTS",
+            FAIL,
+            f"Azure DevOps has no organization named '{org}'.",
+            f"Check the name as it appears in https://dev.azure.com/{org}.",
+        )
+    ctx.findings.tenant_id = found.tenant_id
+    return Check("ORGANIZATION_EXISTS", PASS, f"Organization '{org}' exists.")
+
+
+async def organization_entra_backed(ctx: Context) -> Check:
+    org = ctx.findings.organization
+    if ctx.findings.tenant_id.strip("0-") == "":
+        return Check(
+            "ORGANIZATION_ENTRA_BACKED",
+            FAIL,
+            f"Organization '{org}' uses Microsoft accounts, not Microsoft Entra ID; service principals cannot be "
+            "added to it.",
+            f"Connect the organization to your Entra tenant (https://dev.azure.com/{org}/_settings/organizationAad), "
+            "then connect again.",
+        )
+    return Check(
+        "ORGANIZATION_ENTRA_BACKED", PASS, f"Organization '{org}' is connected to Microsoft Entra ID."
+    )
+
+
+async def tenant_matches(ctx: Context) -> Check:
+    seen, expected = ctx.findings.tenant_id, ctx.findings.expected_tenant
+    if seen != expected:
+        return Check(
+            "TENANT_MATCHES",
+            FAIL,
+            f"Organization '{ctx.findings.organization}' is connected to tenant {seen}, but consent was granted "
+            f"in tenant {expected}.",
+            "Start the connection again so that consent is requested in the organization's tenant.",
+        )
+    return Check("TENANT_MATCHES", PASS, f"Consent was granted in the organization's tenant {seen}.")
+
+
+async def app_token(ctx: Context) -> Check:
+    tenant = ctx.findings.tenant_id
+    started, attempts = time.monotonic(), 1
+    while True:
+        try:
+            await ctx.ado.tokens.get_token(tenant, fresh=attempts > 1)
+            break
+        except ConsentMissing as error:
+            waited = time.monotonic() - started
+            if (
+                not propagating(ctx)
+                or waited + ctx.settings.consent_retry_delay_seconds
+                > ctx.settings.consent_retry_budget_seconds
+            ):
+                return token_failure(error, attempts, waited, ctx)
+            await ctx.sleep(min(ctx.settings.consent_retry_delay_seconds * attempts, 30))
+            attempts += 1
+        except TokenError as error:
+            return token_failure(error, attempts, time.monotonic() - started, ctx)
+    retried = (
+        f" after {attempts - 1} retr{'y' if attempts == 2 else 'ies'} while consent propagated"
+        if attempts > 1
+        else ""
+    )
+    return Check("APP_TOKEN", PASS, f"Signed in to tenant {tenant}{retried}.")
+
+
+def propagating(ctx: Context) -> bool:
+    consented = ctx.findings.consented_at
+    window = ctx.settings.consent_propagation_window_seconds
+    return consented is not None and (utcnow() - consented).total_seconds() < window
+
+
+def token_failure(error: TokenError, attempts: int, waited: float, ctx: Context) -> Check:
+    if isinstance(error, AppCredentialsInvalid):
+        # Our problem, not the customer's: say so, and alert operators (without the secret, which we never hold
+        # in an error anyway).
+        log.error(
+            "our Entra app credentials were refused (%s); tenant %s", error.detail, ctx.findings.tenant_id
+        )
+        return Check(
+            "APP_TOKEN",
+            FAIL,
+            "Panoptica could not sign in with its own app credentials. This is not a problem in your tenant.",
+            "Nothing to change on your side: our operators have been alerted. Try again later.",
+        )
+    retried = (
+        f" (retried {attempts - 1} time{'s' if attempts != 2 else ''} over {waited:.0f} s while consent propagated)"
+        if attempts > 1
+        else ""
+    )
+    return Check("APP_TOKEN", FAIL, error.message + retried, error.remediation)
+
+
+async def service_principal_member(ctx: Context) -> Check:
+    try:
+        ctx.findings.me = await ctx.org.connection_data()
+    except NotOrganizationMember:
+        return Check(
+            "SERVICE_PRINCIPAL_MEMBER",
+            FAIL,
+            f"The {ctx.settings.service_principal_name} service principal is not a member of organization "
+            f"'{ctx.findings.organization}' (TF401444).",
+            f"Open https://dev.azure.com/{ctx.findings.organization}/_settings/users, choose Add users, type "
+            f"{ctx.settings.service_principal_name}, set the access level to Basic and add it to your projects.",
+        )
+    except (AuthenticationFailed, Unauthorized) as error:
+        return Check(
+            "SERVICE_PRINCIPAL_MEMBER",
+            FAIL,
+            f"Azure DevOps rejected the service's token: {error.message}",
+            error.remediation,
+        )
+    return Check(
+        "SERVICE_PRINCIPAL_MEMBER",
+        PASS,
+        f"Signed in to '{ctx.findings.organization}' as {ctx.findings.me.display_name or 'the service principal'}.",
+    )
+
+
+async def access_level_basic(ctx: Context) -> Check:
+    try:
+        ctx.findings.entitlement = await ctx.org.get_service_principal_entitlement(ctx.findings.me.user_id)
+    except REFUSED as error:
+        ctx.findings.entitlement_refused = f"HTTP {error.status}" if error.status else error.code
+        return await access_level_by_probe(ctx)
+    level = (ctx.findings.entitlement or {}).get("accessLevel") or {}
+    license_type = str(level.get("accountLicenseType") or "none")
+    msdn = str(level.get("msdnLicenseType") or "none")
+    status = str(level.get("status") or "active")
+    shown = level.get("licenseDisplayName") or license_type
+    if status != "active":
+        return Check(
+            "ACCESS_LEVEL_BASIC",
+            FAIL,
+            f"The service principal's access level {shown} is {status}.",
+            "In Organization settings → Users, make its access level active (Basic).",
+        )
+    if license_type in BASIC_LICENSES or msdn not in ("none", ""):
+        return Check("ACCESS_LEVEL_BASIC", PASS, f"Access level is {shown}.")
+    return Check(
+        "ACCESS_LEVEL_BASIC",
+        FAIL,
+        f"Access level is {shown} ({license_type}); reading code needs Basic.",
+        f"In https://dev.azure.com/{ctx.findings.organization}/_settings/users, change the service principal's "
+        "access level to Basic.",
+    )
+
+
+async def access_level_by_probe(ctx: Context) -> Check:
+    probes = await probe_code(ctx)
+    why = f"The entitlement API refused to show the access level ({ctx.findings.entitlement_refused}), so it was probed"
+    private = {p["name"] for p in ctx.findings.projects if p.get("visibility", "private") == "private"}
+    denied = sorted(name for name, result in probes.items() if result == "denied" and name in private)
+    if denied:
+        return Check(
+            "ACCESS_LEVEL_BASIC",
+            FAIL,
+            f"{why}: code in private project(s) {names(denied)} is unreadable, as with Stakeholder access.",
+            "Change the service principal's access level to Basic (Organization settings → Users).",
+        )
+    if not any(result == "ok" and name in private for name, result in probes.items()):
+        return Check(
+            "ACCESS_LEVEL_BASIC",
+            WARN,
+            f"{why}, but no private repository could be tried.",
+            "Make sure the service principal's access level is Basic.",
+        )
+    return Check(
+        "ACCESS_LEVEL_BASIC",
+        PASS,
+        f"{why}: code in private projects is readable, so the access level is Basic or higher.",
+    )
+
+
+async def project_membership(ctx: Context) -> Check:
+    projects = await list_projects(ctx)
+    if not projects:
+        return Check(
+            "PROJECT_MEMBERSHIP",
+            FAIL,
+            "The service principal is a member of the organization but of no project, so it sees no repositories.",
+            "In each project to scan: Project settings → Permissions → Contributors → Add, and pick the service "
+            "principal (or add it to projects from Organization settings → Users).",
+        )
+    return Check(
+        "PROJECT_MEMBERSHIP",
+        PASS,
+        f"Sees {len(projects)} project(s): {names([p['name'] for p in projects])}.",
+    )
+
+
+async def contributors_group(ctx: Context) -> Check:
+    groups = await project_groups(ctx)
+    if groups is None:
+        return Check(
+            "CONTRIBUTORS_GROUP",
+            WARN,
+            "Could not read the service principal's project groups (the entitlement and Graph APIs refused).",
+            "Make sure the service principal is in each project's Contributors group.",
+        )
+    visible = [p["name"] for p in ctx.findings.projects]
+    missing = sorted(name for name in visible if "contributor" not in groups.get(name.lower(), "").lower())
+    if missing:
+        seen = ", ".join(f"{name} ({groups.get(name.lower()) or 'no group'})" for name in missing[:10])
+        return Check(
+            "CONTRIBUTORS_GROUP",
+            WARN,
+            f"Not in Contributors of {len(missing)} project(s): {seen}.",
+            "Add the service principal to the Contributors group of those projects.",
+        )
+    return Check("CONTRIBUTORS_GROUP", PASS, f"In Contributors of all {len(visible)} visible project(s).")
+
+
+async def can_read_code(ctx: Context) -> Check:
+    probes = await probe_code(ctx)
+    denied = sorted(name for name, result in probes.items() if result == "denied")
+    read = sorted(name for name, result in probes.items() if result == "ok")
+    if denied:
+        return Check(
+            "CAN_READ_CODE",
+            FAIL,
+            f"Cannot read repositories in {len(denied)} project(s): {names(denied)} (TF401019).",
+            "Give the service principal the Basic access level and Read on those projects' repositories "
+            "(the Contributors group has it).",
+        )
+    if not read:
+        return Check("CAN_READ_CODE", WARN, "No non-empty repository to try reading.", "")
+    return Check("CAN_READ_CODE", PASS, f"Read repository contents in {len(read)} project(s).")
+
+
+CHECKS = (
+    organization_exists,
+    organization_entra_backed,
+    tenant_matches,
+    app_token,
+    service_principal_member,
+    access_level_basic,
+    project_membership,
+    contributors_group,
+    can_read_code,
+)
+CHECK_CODES = (
+    "ORGANIZATION_EXISTS",
+    "ORGANIZATION_ENTRA_BACKED",
+    "TENANT_MATCHES",
+    "APP_TOKEN",
+    "SERVICE_PRINCIPAL_MEMBER",
+    "ACCESS_LEVEL_BASIC",
+    "PROJECT_MEMBERSHIP",
+    "CONTRIBUTORS_GROUP",
+    "CAN_READ_CODE",
+)
+
+
+async def diagnose(
+    ado: AzureDevOps, settings: Settings, findings: Findings, sleep=asyncio.sleep
+) -> Diagnosis:
+    ctx = Context(ado, settings, findings, sleep)
+    checks: list[Check] = []
+    for code, step in zip(CHECK_CODES, CHECKS, strict=True):
+        if any(c.status == FAIL for c in checks):
+            checks.append(Check(code, SKIPPED, f"Skipped until {first_failure(checks)} passes."))
+            continue
+        try:
+            checks.append(await step(ctx))
+        except AzureError as error:
+            checks.append(Check(code, FAIL, error.message, error.remediation, transient=error.retryable))
+    return Diagnosis(checks, findings)
+
+
+def first_failure(checks: list[Check]) -> str:
+    return next(c.code for c in checks if c.status == FAIL)
+
+
+# --- what the checks read, fetched once -------------------------------------------------------------
+
+
+async def list_projects(ctx: Context) -> list[dict]:
+    if not ctx.findings.projects:
+        ctx.findings.projects = [p async for p in ctx.org.list_projects(page_size=1000)]
+    return ctx.findings.projects
+
+
+async def list_repositories(ctx: Context) -> list[dict]:
+    if ctx.findings.repositories is None:
+        ctx.findings.repositories = await ctx.org.list_repositories()
+    return ctx.findings.repositories
+
+
+async def probe_code(ctx: Context) -> dict[str, str]:
+    """Read the refs of one non-empty, enabled repository per project: "ok", "denied" or "none"."""
+    if ctx.findings.probes is not None:
+        return ctx.findings.probes
+    projects = await list_projects(ctx)
+    candidates: dict[str, dict] = {}
+    for repo in await list_repositories(ctx):
+        project = (repo.get("project") or {}).get("name", "")
+        if repo.get("defaultBranch") and not repo.get("isDisabled") and not repo.get("isInMaintenance"):
+            candidates.setdefault(project, repo)
+
+    async def probe(project: dict) -> tuple[str, str]:
+        repo = candidates.get(project["name"])
+        if repo is None:
+            return project["name"], "none"
+        path = f"_apis/git/repositories/{path_segment(repo['id'])}/refs"
+        try:
+            await ctx.org.get_json(path, {"filter": "heads/", "$top": 1})
+        except CannotReadRepository:
+            return project["name"], "denied"
+        return project["name"], "ok"
+
+    ctx.findings.probes = dict(await asyncio.gather(*(probe(p) for p in projects)))
+    return ctx.findings.probes
+
+
+async def project_groups(ctx: Context) -> dict[str, str] | None:
+    """Project name (lowercase) -> group, from the entitlement or else Graph; None when both refuse."""
+    entitlement = ctx.findings.entitlement
+    if entitlement is not None:
+        return {
+            str((e.get("projectRef") or {}).get("name", "")).lower(): str(
+                (e.get("group") or {}).get("groupType", "")
+            )
+            for e in entitlement.get("projectEntitlements") or []
+        }
+    try:
+        memberships = await ctx.org.list_memberships(ctx.findings.me.subject_descriptor)
+        groups = await asyncio.gather(*(ctx.org.get_group(m["containerDescriptor"]) for m in memberships))
+    except REFUSED:
+        return None
+    result: dict[str, str] = {}
+    for group in groups:
+        principal = str(group.get("principalName", ""))  # "[Project]\\Contributors"
+        if principal.startswith("[") and "]\\" in principal:
+            project, _, name = principal[1:].partition("]\\")
+            result[project.lower()] = "projectContributor" if name == "Contributors" else name
+    return result

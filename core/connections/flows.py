@@ -1,0 +1,123 @@
+"""Connect, refresh and disconnect: the diagnosis, the connection's status, then discovery.
+
+No database transaction is held while Azure is called: the diagnosis and the listing happen first, then
+one short transaction stores the checks, the status and the reconciled repositories together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from core.accounts.service import Principal
+from core.audit.service import record
+from core.connections import service
+from core.connections.diagnosis import Diagnosis, Findings, diagnose
+from core.connections.models import AzureConnection, ConnectionStatus, DiscoveryStatus
+from core.db import session_scope
+from core.db.columns import utcnow
+from core.discovery.reconcile import Summary, reconcile
+from core.services import Services
+
+
+@dataclass
+class ConnectResult:
+    connection: AzureConnection
+    diagnosis: Diagnosis
+    discovery: Summary | None
+
+
+async def start(services: Services, principal: Principal, organization_text: str) -> service.Started:
+    """Validate the organization, find its tenant (anonymously), then create the consent request.
+
+    Raises service.ConnectError with the GraphQL error code.
+    """
+
+    async def find_tenant(organization: str) -> str:
+        return (await services.azure.find_tenant(organization)).tenant_id
+
+    organization, tenant_id = await service.resolve_organization(organization_text, find_tenant)
+    async with session_scope(services.sessions) as session:
+        return await service.start_connection(session, services.settings, principal, organization, tenant_id)
+
+
+async def load_connection(services: Services, account_id: str, connection_id: str) -> AzureConnection | None:
+    """Another account's connection is indistinguishable from one that does not exist."""
+    async with services.sessions() as session:
+        query = select(AzureConnection).where(
+            AzureConnection.id == connection_id, AzureConnection.account_id == account_id
+        )
+        return (await session.exec(query)).first()
+
+
+async def connect(services: Services, principal: Principal, connection_id: str, action: str = "connect"):
+    """Diagnose; when every check passes, mark CONNECTED and discover. None for an unknown connection."""
+    connection = await load_connection(services, principal.account_id, connection_id)
+    if connection is None:
+        return None
+    findings = Findings(connection.organization, connection.tenant_id, connection.consented_at)
+    diagnosis = await diagnose(services.azure, services.settings, findings)
+    now = utcnow()
+    async with session_scope(services.sessions) as session:
+        connection = await session.get(AzureConnection, connection_id)
+        if connection is None:  # disconnected meanwhile
+            return None
+        apply_diagnosis(connection, diagnosis, now)
+        summary = None
+        if diagnosis.ok:
+            summary = await reconcile(
+                session, connection, findings.projects, findings.repositories or [], now
+            )
+            connection.discovery_status = DiscoveryStatus.SUCCEEDED
+            connection.discovery_error = ""
+            connection.discovered_at = now
+        session.add(connection)
+        outcome = "succeeded" if diagnosis.ok else "failed"
+        record(
+            session,
+            principal.account_id,
+            principal.user_email,
+            f"connection.{action}.{outcome}",
+            connection.organization,
+            connection_id=connection.id,
+            failed=[c.code for c in diagnosis.checks if c.status == "FAIL"],
+        )
+    return ConnectResult(connection, diagnosis, summary)
+
+
+def apply_diagnosis(connection: AzureConnection, diagnosis: Diagnosis, now) -> None:
+    connection.checks = [c.as_dict() for c in diagnosis.checks]
+    connection.last_verified_at = now
+    if diagnosis.ok:
+        connection.connected_at = connection.connected_at or now
+        connection.status = ConnectionStatus.CONNECTED
+        connection.status_reason = ""
+        return
+    failed = next(c for c in diagnosis.checks if c.status == "FAIL")
+    connection.status_reason = failed.message[:500]
+    if diagnosis.transient:
+        return  # Azure was unavailable: keep the status we had
+    if connection.status in (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED):
+        connection.status = ConnectionStatus.DEGRADED
+
+
+async def disconnect(services: Services, principal: Principal, connection_id: str) -> bool:
+    """Remove the connection and everything stored for it (projects, repositories, consent requests)."""
+    async with session_scope(services.sessions) as session:
+        query = select(AzureConnection).where(
+            AzureConnection.id == connection_id, AzureConnection.account_id == principal.account_id
+        )
+        connection = (await session.exec(query)).first()
+        if connection is None:
+            return False
+        await session.delete(connection)
+        record(
+            session,
+            principal.account_id,
+            principal.user_email,
+            "connection.disconnected",
+            connection.organization,
+            connection_id=connection_id,
+        )
+    return True

@@ -1,0 +1,35 @@
+"""The long-lived services a process shares: settings, the database, Entra tokens and the Azure client."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from core.azure.client import AzureDevOps
+from core.azure.tokens import TokenProvider
+from core.db import create_engine, session_factory
+from core.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker
+    tokens: TokenProvider
+    azure: AzureDevOps
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    engine = create_engine(settings.database_url)
+    tokens = TokenProvider(settings)
+    try:
+        async with AzureDevOps(settings, tokens) as azure:
+            yield Services(settings, engine, session_factory(engine), tokens, azure)
+    finally:
+        tokens.close()
+        await engine.dispose()
