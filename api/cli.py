@@ -156,12 +156,15 @@ def serve_command(args) -> int:
     running = None
     if args.sandbox:
         running, overrides = start_sandbox(base_port=8440)
+        overrides["public_url"] = f"http://{args.host}:{args.port}"
     settings = load_settings(**overrides)
     if settings.is_sqlite:
         # The embedded default migrates itself; PostgreSQL deployments run `panoptica db upgrade` once.
         from core.db.migrate import upgrade
 
         upgrade(settings.database_url)
+    if running is not None:
+        print_walkthrough(settings, running, demo_account_token())
     try:
         print(f"serving on http://{args.host}:{args.port}  (health: http://{args.host}:{args.port}/healthz)")
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
@@ -169,6 +172,35 @@ def serve_command(args) -> int:
         if running is not None:
             running.stop()
     return 0
+
+
+def demo_account_token() -> str:
+    from core.accounts import service
+
+    _, issued = _with_session(
+        lambda session: service.demo_token(session, "Demo (sandbox)", "admin@contoso.test")
+    )
+    return issued.token
+
+
+def print_walkthrough(settings: Settings, running, token: str) -> None:
+    organization = running.world.organizations[0].name if running.world.organizations else "contoso-demo"
+    graphiql = f"{settings.public_url}/graphql"
+    print(
+        f"""
+GraphiQL:  {graphiql}
+API token for the demo account (add the header  Authorization: Bearer <token>  in GraphiQL):
+  {token}
+
+Walkthrough (the emulator's pages use its own CA: accept the browser's certificate warning):
+  1. mutation {{ startAzureConnection(organization: "{organization}") {{ ... on StartAzureConnectionSuccess {{ consentUrl connection {{ id }} }} }} }}
+  2. Open the consentUrl in a browser and press Accept: you land on our callback page with the next steps.
+  3. On the emulator's admin page {running.urls["admin"]}/ press "Add the service principal as Basic" for {organization}.
+  4. Press Connect on the callback page (or: mutation {{ connectAzureOrganization(connectionId: "<id>") {{ __typename }} }}).
+  5. query {{ repositories(first: 50) {{ totalCount edges {{ node {{ name project excludedReason }} }} }} }}
+""",
+        flush=True,
+    )
 
 
 def sandbox_command(args) -> int:

@@ -73,3 +73,11 @@ async def authenticate(session: AsyncSession, token: str | None) -> Principal | 
     if row is None or row.revoked_at is not None:
         return None
     return Principal(account_id=row.account_id, user_email=row.user_email, token_id=row.id)
+
+
+async def demo_token(session: AsyncSession, name: str, user_email: str) -> tuple[str, IssuedToken]:
+    """The sandbox's demo account (created once) and a fresh token for this run."""
+    account = (await session.exec(select(Account).where(Account.name == name))).first()
+    if account is None:
+        account = await create_account(session, name)
+    return account.id, await issue_token(session, account.id, user_email)

@@ -7,10 +7,12 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from api.app import create_app
 from core.connections.models import ConsentRequest
 from core.db import session_scope
 from core.db.columns import utcnow
-from sandbox.scenario import Fault, Repository
+from sandbox.scenario import Fault, Repository, demo_world
+from tests.api.conftest import new_caller
 from tests.api.consent import decide
 from tests.worlds import CLIENT_ID, CONTOSO_TENANT, FABRIKAM_TENANT
 
@@ -392,3 +394,34 @@ async def test_connect_button_needs_the_consent_cookie(alice, sandbox, world, ht
     assert refused.status_code == 403
     status = (await alice.graphql("{ connections { status lastVerifiedAt } }"))["data"]["connections"][0]
     assert status == {"status": "CONSENT_GRANTED", "lastVerifiedAt": None}
+
+
+async def test_the_newcomers_walkthrough_on_the_demo_scenario(sandbox, world, settings, db):
+    """What `make run` prints, step by step, on the built-in demo scenario with its demo app."""
+    demo = demo_world()
+    sandbox.holder.replace(demo)
+    app_registration = demo.apps[0]
+    demo_settings = settings.model_copy(
+        update={"entra_client_id": app_registration.client_id, "entra_client_secret": app_registration.secret}
+    )
+    app = create_app(demo_settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
+    ):
+        caller = await new_caller(db, http, "Demo", "admin@contoso.test")
+        started = await start(caller, "contoso-demo")
+        assert started["__typename"] == "StartAzureConnectionSuccess", started
+        assert (await http.get(await decide(sandbox, started["consentUrl"]))).status_code == 200
+        async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(sandbox.ca_path))) as admin:
+            url = f"{sandbox.urls['admin']}/api/organizations/contoso-demo/service-principal"
+            assert (await admin.post(url, json={})).status_code in (200, 201)
+        payload = await connect(caller, started["connection"]["id"])
+        assert payload["ok"] is True, payload["checks"]
+        repos = (await caller.graphql(REPOS))["data"]["repositories"]
+    total = sum(len(p.repositories) for p in sandbox.world.organization("contoso-demo").projects)
+    assert repos["totalCount"] == total
+    reasons = {e["node"]["name"]: e["node"]["excludedReason"] for e in repos["edges"]}
+    assert reasons["platform-scratch"] == "EMPTY" and reasons["payments-legacy"] == "DISABLED"
+    assert reasons["mobile-release"] == "IN_MAINTENANCE"
+    assert {e["node"]["name"] for e in repos["edges"] if e["node"]["isFork"]} == {"infra-terraform-fork"}
