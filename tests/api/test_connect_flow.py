@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlmodel import select
 
 from api.app import create_app
@@ -402,7 +403,10 @@ async def test_the_newcomers_walkthrough_on_the_demo_scenario(sandbox, world, se
     sandbox.holder.replace(demo)
     app_registration = demo.apps[0]
     demo_settings = settings.model_copy(
-        update={"entra_client_id": app_registration.client_id, "entra_client_secret": app_registration.secret}
+        update={
+            "entra_client_id": app_registration.client_id,
+            "entra_client_secret": SecretStr(app_registration.secret),
+        }
     )
     app = create_app(demo_settings)
     async with (
