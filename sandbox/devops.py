@@ -141,9 +141,11 @@ def find_repository(
     if project_key is not None:
         project = find_project(caller, project_key)
         projects = [project] if project else []
+    by_name = project_key is not None
     for project in projects:
         for repo in project.repositories:
-            if repo.id.lower() == key or (project_key is not None and repo.name.lower() == key):
+            # Ids are stored lowercase (World normalizes them): no lower() per row on this hot path.
+            if repo.id == key or (by_name and repo.name.lower() == key):
                 return project, repo
     return None
 

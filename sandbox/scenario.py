@@ -204,7 +204,7 @@ class World(Model):
             for project in org.projects:
                 project.id = project.id or stable_id("project", org.name, project.name)
                 for repo in project.repositories:
-                    repo.id = repo.id or stable_id("repo", org.name, project.name, repo.name)
+                    repo.id = (repo.id or stable_id("repo", org.name, project.name, repo.name)).lower()
                     repo.head_commit = repo.head_commit or repo.tree_digest()
         return self
 
