@@ -17,6 +17,7 @@ from core.db import create_engine, session_factory
 from core.db.migrate import upgrade_engine
 from core.db.models import SQLModel
 from core.settings import Settings
+from core.slack.stores import BOLT_METADATA
 from sandbox.scenario import World
 from sandbox.server import Sandbox
 from tests.worlds import CLIENT_ID, CLIENT_SECRET, base_world
@@ -89,6 +90,6 @@ async def engine(database_url):
 async def db(engine):
     """A session factory over a database emptied before each test."""
     async with engine.begin() as connection:
-        for table in reversed(SQLModel.metadata.sorted_tables):
+        for table in [*reversed(SQLModel.metadata.sorted_tables), *BOLT_METADATA.sorted_tables]:
             await connection.execute(table.delete())
     return session_factory(engine)

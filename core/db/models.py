@@ -5,7 +5,17 @@ from sqlmodel import SQLModel
 from core.accounts.models import Account, ApiToken
 from core.audit.models import AuditEvent
 from core.connections.models import AzureConnection, ConsentRequest
+from core.digests.models import DigestOutbox
 from core.discovery.models import AzureProject, AzureRepository
+from core.jobs.models import Job
+from core.slack.models import (
+    SlackAdmin,
+    SlackConnectOrigin,
+    SlackDelivery,
+    SlackLinkCode,
+    SlackSubscription,
+    SlackWorkspace,
+)
 
 __all__ = [
     "Account",
@@ -15,5 +25,13 @@ __all__ = [
     "AzureProject",
     "AzureRepository",
     "ConsentRequest",
+    "DigestOutbox",
+    "Job",
     "SQLModel",
+    "SlackAdmin",
+    "SlackConnectOrigin",
+    "SlackDelivery",
+    "SlackLinkCode",
+    "SlackSubscription",
+    "SlackWorkspace",
 ]

@@ -8,9 +8,10 @@ from sqlalchemy.engine import Connection
 from core.db import create_engine
 from core.db.columns import UTCDateTime
 from core.db.models import SQLModel
+from core.slack.stores import BOLT_METADATA
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = [SQLModel.metadata, BOLT_METADATA]
 
 
 def _render_item(type_, obj, autogen_context):

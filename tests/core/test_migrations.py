@@ -5,12 +5,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from core.db.models import SQLModel
+from core.slack.stores import BOLT_METADATA
 
 
 async def test_migrations_match_the_models(engine):
     def diff(connection):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return compare_metadata(context, SQLModel.metadata)
+        return compare_metadata(context, [SQLModel.metadata, BOLT_METADATA])
 
     async with engine.connect() as connection:
         differences = await connection.run_sync(diff)
@@ -20,5 +21,5 @@ async def test_migrations_match_the_models(engine):
 async def test_every_model_table_exists(engine):
     async with engine.connect() as connection:
         tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
-    assert set(SQLModel.metadata.tables) <= tables
+    assert set(SQLModel.metadata.tables) | set(BOLT_METADATA.tables) <= tables
     assert "alembic_version" in tables

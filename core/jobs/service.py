@@ -1,0 +1,103 @@
+"""Enqueue, claim and finish jobs, on SQLite and PostgreSQL alike.
+
+Claiming is optimistic: a conditional UPDATE that only one runner can win. A job whose runner died keeps its
+lease until `lease_until` and is then claimed again, so a restart loses nothing; handlers are written to be
+idempotent because of that.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.db.columns import utcnow
+from core.jobs.models import Job
+
+LEASE = timedelta(minutes=5)
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    payload: dict,
+    *,
+    dedupe_key: str | None = None,
+    queue: str = "quick",
+    delay_seconds: float = 0,
+    max_attempts: int = 5,
+) -> Job | None:
+    """Add a job in the caller's transaction. None when a job with the same dedupe key exists already."""
+    if dedupe_key is not None:
+        existing = (await session.exec(select(Job).where(Job.dedupe_key == dedupe_key))).first()
+        if existing is not None:
+            return None
+    job = Job(
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        queue=queue,
+        max_attempts=max_attempts,
+        run_after=utcnow() + timedelta(seconds=delay_seconds),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(job)
+            await session.flush()
+    except IntegrityError:  # a concurrent enqueue won the dedupe key
+        return None
+    return job
+
+
+async def claim(session: AsyncSession, queues: tuple[str, ...], limit: int = 10) -> list[Job]:
+    """Take due jobs (and jobs whose lease expired) for this runner."""
+    now = utcnow()
+    due = or_(
+        (Job.status == "queued") & (Job.run_after <= now),
+        (Job.status == "running") & (col(Job.lease_until) < now),
+    )
+    candidates = (
+        await session.exec(
+            select(Job.id).where(col(Job.queue).in_(queues), due).order_by(Job.run_after).limit(limit)
+        )
+    ).all()
+    claimed = []
+    for job_id in candidates:
+        result = await session.exec(
+            update(Job)
+            .where(Job.id == job_id, due)
+            .values(status="running", lease_until=now + LEASE, attempts=Job.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            claimed.append(job_id)
+    await session.commit()
+    if not claimed:
+        return []
+    return list((await session.exec(select(Job).where(col(Job.id).in_(claimed)))).all())
+
+
+async def finish(session: AsyncSession, job_id: str) -> None:
+    await session.exec(
+        update(Job).where(Job.id == job_id).values(status="done", finished_at=utcnow(), lease_until=None)
+    )
+
+
+async def fail(
+    session: AsyncSession, job: Job, error: str, *, retry: bool, retry_after: float | None = None
+) -> None:
+    """Retry with exponential backoff and jitter, or give up after max_attempts."""
+    if retry and job.attempts < job.max_attempts:
+        delay = (
+            retry_after
+            if retry_after is not None
+            else min(600.0, 2.0**job.attempts) * (0.5 + random.random())
+        )
+        values = {"status": "queued", "run_after": utcnow() + timedelta(seconds=delay), "lease_until": None}
+    else:
+        values = {"status": "failed", "finished_at": utcnow(), "lease_until": None}
+    await session.exec(update(Job).where(Job.id == job.id).values(last_error=error[:500], **values))

@@ -1,0 +1,98 @@
+"""The durable in-process job runner on the real database."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from core.db import session_scope
+from core.db.columns import utcnow
+from core.jobs import service
+from core.jobs.models import Job
+from core.jobs.runner import HANDLERS, JobRunner, RetryLater
+
+CALLS: list[dict] = []
+
+
+@dataclass
+class FakeServices:  # the runner only needs `sessions`; handlers get the whole object
+    sessions: object
+
+
+async def record(services, payload: dict) -> None:
+    CALLS.append(payload)
+
+
+async def flaky(services, payload: dict) -> None:
+    CALLS.append(payload)
+    if len(CALLS) < 3:
+        raise RetryLater("not yet", retry_after=0)
+
+
+async def broken(services, payload: dict) -> None:
+    raise ValueError("boom")
+
+
+def setup_function():
+    CALLS.clear()
+    HANDLERS.update({"test.record": record, "test.flaky": flaky, "test.broken": broken})
+
+
+async def jobs(db) -> list[Job]:
+    async with db() as session:
+        return list((await session.exec(select(Job))).all())
+
+
+async def test_runs_each_job_once_and_dedupes(db):
+    async with session_scope(db) as session:
+        assert await service.enqueue(session, "test.record", {"n": 1}, dedupe_key="k1")
+        assert await service.enqueue(session, "test.record", {"n": 1}, dedupe_key="k1") is None
+        assert await service.enqueue(session, "test.record", {"n": 2})
+    runner = JobRunner(FakeServices(db))
+    await runner.run_until_idle()
+    await runner.run_until_idle()
+    assert sorted(c["n"] for c in CALLS) == [1, 2]
+    assert {j.status for j in await jobs(db)} == {"done"}
+
+
+async def test_transient_failures_are_retried(db):
+    async with session_scope(db) as session:
+        await service.enqueue(session, "test.flaky", {"n": 1})
+    await JobRunner(FakeServices(db)).run_until_idle()
+    [job] = await jobs(db)
+    assert (job.status, job.attempts, len(CALLS)) == ("done", 3, 3)
+
+
+async def test_gives_up_after_max_attempts_with_the_reason(db):
+    async with session_scope(db) as session:
+        await service.enqueue(session, "test.broken", {}, max_attempts=2)
+    runner = JobRunner(FakeServices(db))
+    for _ in range(3):
+        await runner.run_until_idle()
+        async with session_scope(db) as session:  # skip the backoff instead of waiting for it
+            await session.exec(update(Job).values(run_after=utcnow()))
+    [job] = await jobs(db)
+    assert (job.status, job.attempts) == ("failed", 2)
+    assert job.last_error == "ValueError: boom"
+
+
+async def test_a_job_whose_runner_died_is_run_again_after_its_lease(db):
+    async with session_scope(db) as session:
+        await service.enqueue(session, "test.record", {"n": 7})
+    async with db() as session:
+        [claimed] = await service.claim(session, ("quick",))  # a runner takes it, then dies
+    assert await JobRunner(FakeServices(db)).run_once() == 0  # leased: nobody else runs it
+    async with session_scope(db) as session:
+        await session.exec(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
+    await JobRunner(FakeServices(db)).run_until_idle()
+    [job] = await jobs(db)
+    assert CALLS == [{"n": 7}] and job.status == "done" and job.attempts == 2 and claimed.id == job.id
+
+
+async def test_unknown_kind_is_recorded_not_lost(db):
+    async with session_scope(db) as session:
+        await service.enqueue(session, "test.nobody", {}, max_attempts=1)
+    await JobRunner(FakeServices(db)).run_until_idle()
+    [job] = await jobs(db)
+    assert job.status == "failed" and "no handler" in job.last_error
