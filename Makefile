@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format bench clean schema
+.PHONY: run test lint format bench clean schema chromium
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,8 +23,13 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The browser tests (tests/browser) drive Debian's Chromium; Playwright never downloads a browser.
+# Installed from the distribution's packages when missing (as root, like CI).
+chromium:
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 # The suite runs on SQLite, then again on PostgreSQL when PANOPTICA_TEST_POSTGRES_URL is set.
-test: lint
+test: lint chromium
 	$(PY) -m pytest -q
 	@if [ -n "$$PANOPTICA_TEST_POSTGRES_URL" ]; then \
 		echo "== again on PostgreSQL"; \

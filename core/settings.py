@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/panoptica.db"
@@ -21,7 +21,9 @@ class SettingsError(SystemExit):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PANOPTICA_", extra="ignore", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        env_prefix="PANOPTICA_", extra="ignore", hide_input_in_errors=True, populate_by_name=True
+    )
 
     database_url: str = DEFAULT_DATABASE_URL
     # "development" serves GraphiQL at /graphql; "production" does not.
@@ -45,12 +47,35 @@ class Settings(BaseSettings):
     consent_retry_budget_seconds: float = Field(default=120.0, ge=0)
     consent_retry_delay_seconds: float = Field(default=10.0, gt=0)
 
+    # --- Slack ----------------------------------------------------------------------------------------
+    # Single-workspace mode reads Slack's own variable names too (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET);
+    # multi-workspace mode installs through OAuth (client id and secret) into our database.
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("PANOPTICA_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("PANOPTICA_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET")
+    )
+    slack_client_id: str = Field(default="", validation_alias=AliasChoices("PANOPTICA_SLACK_CLIENT_ID", "SLACK_CLIENT_ID"))
+    slack_client_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("PANOPTICA_SLACK_CLIENT_SECRET", "SLACK_CLIENT_SECRET")
+    )
+    slack_api_url: str = "https://slack.com/api/"
+    # When the daily digests are built (UTC, HH:MM).
+    digest_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_signing_secret is not None and (
+            self.slack_bot_token is not None or bool(self.slack_client_id)
+        )
+
     @field_validator("database_url")
     @classmethod
     def _normalize_database_url(cls, value: str) -> str:
         return normalize_database_url(value)
 
-    @field_validator("public_url", "entra_authority_host", "azure_devops_url")
+    @field_validator("public_url", "entra_authority_host", "azure_devops_url", "slack_api_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")):

@@ -5,13 +5,24 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from api.pages.layout import e, page
+from api.pages.layout import e, page, plural
 from core.accounts.service import Principal
 from core.connections import flows
 from core.connections import service as connections
 from core.db import session_scope
 
 COOKIE = "panoptica_consent"
+CHECK_LABELS = {
+    "ORGANIZATION_EXISTS": "Organization exists",
+    "ORGANIZATION_ENTRA_BACKED": "Organization uses Microsoft Entra ID",
+    "TENANT_MATCHES": "Consent given in the organization's tenant",
+    "APP_TOKEN": "App can sign in to the tenant",
+    "SERVICE_PRINCIPAL_MEMBER": "Service principal added to the organization",
+    "ACCESS_LEVEL_BASIC": "Access level is Basic",
+    "PROJECT_MEMBERSHIP": "Member of projects",
+    "CONTRIBUTORS_GROUP": "In the Contributors group",
+    "CAN_READ_CODE": "Can read repository contents",
+}
 
 
 def next_steps(organization: str, service_principal_name: str) -> str:
@@ -50,7 +61,8 @@ async def consent_callback(request: Request) -> HTMLResponse:
     if outcome.kind == "cancelled":
         body = (
             f"<h1>Consent was not granted for {e(organization)}</h1>"
-            f'<p class="notice" role="alert">Microsoft Entra ID reported: {e(outcome.error)}</p>'
+            '<p class="notice" role="alert">The permissions were not accepted in Microsoft Entra ID.</p>'
+            f'<p class="code">Reported by Microsoft Entra ID: {e(outcome.error)}</p>'
             "<p>Nothing was changed. A Microsoft Entra administrator of the organization's tenant must accept the "
             "requested permissions.</p>"
             f'<p><a href="{e(outcome.message)}">Try again</a> (the link is valid for 15 minutes).</p>'
@@ -78,7 +90,8 @@ async def consent_callback(request: Request) -> HTMLResponse:
 
 def checks_table(checks) -> str:
     rows = "".join(
-        f'<tr><th scope="row">{e(c.code)}</th><td class="{e(c.status)}"><strong>{e(c.status)}</strong></td>'
+        f'<tr><th scope="row">{e(CHECK_LABELS.get(c.code, c.code))} <span class="code">{e(c.code)}</span></th>'
+        f'<td class="{e(c.status)}"><strong>{e(c.status)}</strong></td>'
         f"<td>{e(c.message)}</td><td>{e(c.remediation)}</td></tr>"
         for c in checks
     )
@@ -110,8 +123,9 @@ async def consent_connect(request: Request) -> HTMLResponse:
     if result.diagnosis.ok:
         found = result.discovery
         headline = (
-            f'<h1>{e(organization)} is connected</h1><p class="ok" role="status">Found {found.projects} '
-            f"project(s) and {found.repositories} repositories. They are in the console's Repositories table.</p>"
+            f'<h1>{e(organization)} is connected</h1><p class="ok" role="status">Found '
+            f"{plural(found.projects, 'project')} and {plural(found.repositories, 'repository', 'repositories')}. "
+            "They are in the console's Repositories table.</p>"
         )
     else:
         headline = (

@@ -385,7 +385,7 @@ async def test_connect_button_on_the_callback_page(alice, sandbox, world, http):
     assert added.status_code in (200, 201), added.text
     second = await http.post("/consent/azure/connect", data={"connection_id": connection_id})
     assert "contoso is connected" in second.text, second.text[second.text.find("<tbody>") :]
-    assert "Found 1 project(s) and 3 repositories" in second.text
+    assert "Found 1 project and 3 repositories" in second.text
 
 
 async def test_connect_button_needs_the_consent_cookie(alice, sandbox, world, http):
