@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from api.graphql.app import GraphQLEndpoint
 from api.pages.consent import consent_callback, consent_connect
+from core.jobs.runner import JobRunner
 from core.services import open_services
 from core.settings import Settings
 
@@ -19,12 +20,21 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
+    """`run_jobs=False` leaves the jobs to another process (or, in tests, to `app.state.jobs.run_until_idle()`)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         async with open_services(settings) as services:
+            runner = JobRunner(services)
+            services.wake_jobs = runner.wake
             app.state.services = services
-            yield
+            app.state.jobs = runner
+            if run_jobs:
+                runner.start()
+            try:
+                yield
+            finally:
+                await runner.stop()
 
     app = Starlette(
         routes=[

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -21,6 +21,8 @@ class Services:
     sessions: async_sessionmaker
     tokens: TokenProvider
     azure: AzureDevOps
+    # Set by the process that runs jobs: called after an enqueue so the job starts without waiting for a poll.
+    wake_jobs: Callable[[], None] = lambda: None
 
 
 @contextlib.asynccontextmanager
