@@ -1,0 +1,92 @@
+"""The scanner plugin interface: every scanner turns an extracted repository into normalized findings.
+
+A scanner is a module in `core/scanners/` exposing `SCANNER` (found by convention, see `all_scanners`).
+Its `version` changes whenever its rules change, so an unchanged commit is rescanned only then. Secrets never
+leave a scanner: a finding carries a keyed hash and a redacted preview, never the value or a snippet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+CATEGORIES = ("SECRET", "IAC", "PIPELINE", "DEPENDENCY", "POSTURE")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A self-describing check: what it finds, how bad, why it matters, how to fix it."""
+
+    id: str
+    title: str
+    severity: str
+    category: str
+    rationale: str = ""
+    remediation: str = ""
+    help_uri: str = ""
+
+
+@dataclass(frozen=True)
+class RawFinding:
+    rule: Rule
+    path: str  # repository-relative, POSIX separators, no leading "/"
+    line: int | None = None
+    end_line: int | None = None
+    message: str = ""  # what was found here; never contains a secret
+    # What makes this finding itself across scans and line shifts (e.g. the resource name, the normalized
+    # line content, or for secrets the keyed hash); hashed into the stored fingerprint.
+    identity: str = ""
+    secret_hash: str | None = None  # HMAC-SHA256 of the secret under the service's key
+    preview: str | None = None  # e.g. "AKIA… (40 chars)"
+
+
+@dataclass
+class ScanContext:
+    root: Path  # the extracted repository (read only)
+    secret_key: bytes  # the service's key for secret hashes
+    timeout_seconds: float = 300.0
+    memory_limit_bytes: int = 1024 * 1024 * 1024
+    options: dict = field(default_factory=dict)
+
+
+class ScannerError(Exception):
+    """The scanner could not run or its output was unusable; the run is PARTIAL with this reason."""
+
+
+class Scanner(Protocol):
+    name: str
+    version: str
+    rules: tuple[Rule, ...]
+
+    async def scan(self, context: ScanContext) -> list[RawFinding]: ...
+
+
+def secret_hash(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def redacted_preview(value: str) -> str:
+    """The first 4 characters and the length: enough to recognise a secret, never enough to use it."""
+    return f"{value[:4]}… ({len(value)} chars)"
+
+
+def fingerprint(rule_id: str, path: str, identity: str) -> str:
+    """Stable across scans and line shifts: rule, file and what was found, not the line number."""
+    return hashlib.sha256(f"{rule_id}\0{path}\0{identity}".encode()).hexdigest()
+
+
+def all_scanners() -> list[Scanner]:
+    import core.scanners as package
+
+    found = []
+    for module in pkgutil.iter_modules(package.__path__):
+        loaded = importlib.import_module(f"{package.__name__}.{module.name}")
+        if hasattr(loaded, "SCANNER"):
+            found.append(loaded.SCANNER)
+    return sorted(found, key=lambda s: s.name)
