@@ -7,7 +7,9 @@ from core.audit.models import AuditEvent
 from core.connections.models import AzureConnection, ConsentRequest
 from core.digests.models import DigestOutbox
 from core.discovery.models import AzureProject, AzureRepository
+from core.findings.models import Finding
 from core.jobs.models import Job
+from core.scans.models import ScanRun
 from core.slack.models import (
     SlackAdmin,
     SlackConnectOrigin,
@@ -26,8 +28,10 @@ __all__ = [
     "AzureRepository",
     "ConsentRequest",
     "DigestOutbox",
+    "Finding",
     "Job",
     "SQLModel",
+    "ScanRun",
     "SlackAdmin",
     "SlackConnectOrigin",
     "SlackDelivery",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from core.db.columns import new_id, timestamp, utcnow
@@ -53,3 +53,14 @@ class AzureRepository(SQLModel, table=True):
     discovered_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
     removed_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    # The latest scan, kept on the row so the Repositories table needs no join per page.
+    scan_status: str = Field(
+        default="NEVER_SCANNED", sa_column=Column(String(14), nullable=False, server_default="NEVER_SCANNED")
+    )
+    last_scanned_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    scan_error: str = Field(default="", sa_column=Column(String(500), nullable=False, server_default=""))
+    scanned_commit: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
+    scanned_versions: dict = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False, default=dict, server_default=text("'{}'")),
+    )

@@ -1,0 +1,138 @@
+"""Findings across scans: new ones open, vanished ones are fixed, returning ones reopen.
+
+Only scanners that succeeded in a run can fix findings: when a scanner fails, what it found before stays as
+it was. Keyed by (repository, fingerprint), so a run that is retried after a crash updates instead of
+duplicating. Suppressions whose expiry passed reopen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.db.columns import new_id
+from core.findings.models import Finding, FindingStatus
+from core.scans.scanner import RawFinding, fingerprint
+
+ACTIVE = (FindingStatus.OPEN, FindingStatus.REOPENED)
+
+
+@dataclass
+class Outcome:
+    new: int = 0
+    fixed: int = 0
+    reopened: int = 0
+    open: int = 0
+
+
+def finding_values(raw: RawFinding, scanner: str, commit: str) -> dict:
+    rule = raw.rule
+    return {
+        "scanner": scanner,
+        "rule_id": rule.id,
+        "title": rule.title[:300],
+        "description": rule.rationale[:2000],
+        "remediation": rule.remediation[:2000],
+        "help_uri": rule.help_uri[:500],
+        "severity": rule.severity,
+        "category": rule.category,
+        "path": raw.path[:1024],
+        "line": raw.line,
+        "end_line": raw.end_line,
+        "message": raw.message[:1000],
+        "commit": commit,
+        "secret_hash": raw.secret_hash,
+        "preview": raw.preview,
+    }
+
+
+def current_by_fingerprint(results: dict[str, list[RawFinding]]) -> dict[str, tuple[str, RawFinding]]:
+    current: dict[str, tuple[str, RawFinding]] = {}
+    for scanner, raws in results.items():
+        for raw in raws:
+            current.setdefault(fingerprint(raw.rule.id, raw.path, raw.identity), (scanner, raw))
+    return current
+
+
+async def record_results(
+    session: AsyncSession,
+    *,
+    account_id: str,
+    repository_id: str,
+    run_id: str,
+    commit: str,
+    results: dict[str, list[RawFinding]],
+    now: datetime,
+) -> Outcome:
+    """Apply one run's findings of the scanners that succeeded (`results` has one entry per such scanner)."""
+    existing = {
+        f.fingerprint: f
+        for f in (await session.exec(select(Finding).where(Finding.repository_id == repository_id))).all()
+    }
+    current = current_by_fingerprint(results)
+    outcome = Outcome()
+    inserts, updates = [], []
+    for print_, (scanner, raw) in current.items():
+        values = {**finding_values(raw, scanner, commit), "last_seen_at": now, "last_run_id": run_id}
+        row = existing.get(print_)
+        if row is None:
+            inserts.append(
+                {
+                    **values,
+                    "id": new_id(),
+                    "account_id": account_id,
+                    "repository_id": repository_id,
+                    "fingerprint": print_,
+                    "status": FindingStatus.OPEN,
+                    "first_seen_at": now,
+                }
+            )
+            outcome.new += 1
+            outcome.open += 1
+            continue
+        status = next_status(row, now)
+        outcome.open += status in ACTIVE
+        outcome.reopened += status == FindingStatus.REOPENED and row.status != FindingStatus.REOPENED
+        updates.append(
+            {
+                **values,
+                "id": row.id,
+                "status": status,
+                "fixed_at": None if status != FindingStatus.FIXED else row.fixed_at,
+            }
+        )
+    fixed = [
+        row.id
+        for print_, row in existing.items()
+        if print_ not in current and row.scanner in results and row.status != FindingStatus.FIXED
+    ]
+    outcome.fixed = len(fixed)
+    if inserts:
+        await session.exec(insert(Finding), params=inserts)
+    if updates:
+        await session.exec(update(Finding), params=updates)
+    for start in range(0, len(fixed), 5000):
+        await session.exec(
+            update(Finding)
+            .where(col(Finding.id).in_(fixed[start : start + 5000]))
+            .values(status=FindingStatus.FIXED, fixed_at=now, last_run_id=run_id)
+            .execution_options(synchronize_session=False)
+        )
+    return outcome
+
+
+def next_status(row: Finding, now: datetime) -> str:
+    """The status of a finding seen again in this run."""
+    if row.status == FindingStatus.FIXED:
+        return FindingStatus.REOPENED
+    if (
+        row.status == FindingStatus.SUPPRESSED
+        and row.suppressed_until is not None
+        and row.suppressed_until <= now
+    ):
+        return FindingStatus.REOPENED
+    return row.status

@@ -1,0 +1,56 @@
+"""One findings model for every scanner, with a lifecycle: OPEN, FIXED, REOPENED, SUPPRESSED."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from core.db.columns import new_id, timestamp, utcnow
+
+
+class FindingStatus(enum.StrEnum):
+    OPEN = "OPEN"
+    FIXED = "FIXED"
+    REOPENED = "REOPENED"
+    SUPPRESSED = "SUPPRESSED"
+
+
+class Finding(SQLModel, table=True):
+    __tablename__ = "findings"
+    __table_args__ = (
+        UniqueConstraint("repository_id", "fingerprint"),
+        Index("ix_findings_account_status_severity", "account_id", "status", "severity"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    account_id: str = Field(foreign_key="accounts.id", max_length=36, ondelete="CASCADE")
+    repository_id: str = Field(
+        foreign_key="azure_repositories.id", index=True, max_length=36, ondelete="CASCADE"
+    )
+    scanner: str = Field(max_length=32)
+    rule_id: str = Field(max_length=128)
+    title: str = Field(max_length=300)
+    description: str = Field(default="", max_length=2000)
+    remediation: str = Field(default="", max_length=2000)
+    help_uri: str = Field(default="", max_length=500)
+    severity: str = Field(max_length=10)
+    category: str = Field(max_length=12)
+    path: str = Field(max_length=1024)
+    line: int | None = None
+    end_line: int | None = None
+    message: str = Field(default="", max_length=1000)
+    commit: str = Field(default="", max_length=64)
+    fingerprint: str = Field(max_length=64)
+    secret_hash: str | None = Field(default=None, max_length=64)  # keyed hash; the value is never stored
+    preview: str | None = Field(default=None, max_length=40)  # e.g. "AKIA… (40 chars)"
+    status: str = Field(default=FindingStatus.OPEN, max_length=10)
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
+    fixed_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    suppressed_reason: str = Field(default="", max_length=500)
+    suppressed_by: str = Field(default="", max_length=320)
+    suppressed_until: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    last_run_id: str | None = Field(default=None, max_length=36)
