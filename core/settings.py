@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     consent_retry_budget_seconds: float = Field(default=120.0, ge=0)
     consent_retry_delay_seconds: float = Field(default=10.0, gt=0)
 
+    # --- scans --------------------------------------------------------------------------------------------
+    # Cron (UTC) of the daily scans; each connection is spread by a stable jitter within the first hour.
+    scan_schedule: str = "0 2 * * *"
+    # HMAC key for found secrets (only their keyed hash is stored). Unset: a key generated in key_directory.
+    secret_hash_key: SecretStr | None = None
+    key_directory: str = "./var"
+    scan_timeout_seconds: float = Field(default=600.0, gt=0)
+
     # --- Slack ----------------------------------------------------------------------------------------
     # Single-workspace mode reads Slack's own variable names too (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET);
     # multi-workspace mode installs through OAuth (client id and secret) into our database.
@@ -56,7 +64,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("PANOPTICA_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET")
     )
-    slack_client_id: str = Field(default="", validation_alias=AliasChoices("PANOPTICA_SLACK_CLIENT_ID", "SLACK_CLIENT_ID"))
+    slack_client_id: str = Field(
+        default="", validation_alias=AliasChoices("PANOPTICA_SLACK_CLIENT_ID", "SLACK_CLIENT_ID")
+    )
     slack_client_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("PANOPTICA_SLACK_CLIENT_SECRET", "SLACK_CLIENT_SECRET")
     )
@@ -69,6 +79,15 @@ class Settings(BaseSettings):
         return self.slack_signing_secret is not None and (
             self.slack_bot_token is not None or bool(self.slack_client_id)
         )
+
+    @field_validator("scan_schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError("must be a cron expression such as '0 2 * * *'")
+        return value
 
     @field_validator("database_url")
     @classmethod

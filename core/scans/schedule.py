@@ -1,0 +1,95 @@
+"""The daily scans: a tick enqueues, once per scheduled slot, one job per connection that re-verifies the
+connection, rediscovers, then queues a scan of each selected repository.
+
+Slots come from PANOPTICA_SCAN_SCHEDULE (cron, UTC), shifted per connection by a stable jitter (within an
+hour) so that many organizations do not all start at once. Jobs are keyed by slot: any number of ticks, or
+processes, enqueue each slot once; a slot missed while the service was down runs at the next tick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from croniter import croniter
+from sqlmodel import col, select
+
+from core.accounts.service import Principal
+from core.connections import flows
+from core.connections.models import AzureConnection, ConnectionStatus
+from core.db import session_scope
+from core.discovery.models import AzureRepository
+from core.jobs import service as jobs
+from core.jobs.runner import handler
+from core.scans.service import queue_scan
+
+JITTER_SECONDS = 3600
+SCHEDULED = (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED)
+
+
+def jitter(connection_id: str) -> timedelta:
+    digest = hashlib.sha256(connection_id.encode()).digest()
+    return timedelta(seconds=int.from_bytes(digest[:4], "big") % JITTER_SECONDS)
+
+
+def latest_slot(schedule: str, connection_id: str, now: datetime) -> datetime:
+    """The most recent scheduled time (with this connection's jitter) at or before `now`."""
+    shift = jitter(connection_id)
+    base = croniter(schedule, now - shift).get_prev(datetime)
+    return base + shift
+
+
+async def tick(services, now: datetime) -> int:
+    """Enqueue the connections whose latest slot has no job yet. Returns how many were enqueued."""
+    async with session_scope(services.sessions) as session:
+        connections = (
+            await session.exec(select(AzureConnection).where(col(AzureConnection.status).in_(SCHEDULED)))
+        ).all()
+        enqueued = 0
+        for connection in connections:
+            slot = latest_slot(services.settings.scan_schedule, connection.id, now)
+            job = await jobs.enqueue(
+                session,
+                "scans.connection",
+                {"connection_id": connection.id, "slot": slot.isoformat()},
+                dedupe_key=f"daily:{connection.id}:{slot.isoformat()}",
+                queue="long",
+            )
+            enqueued += job is not None
+    if enqueued:
+        services.wake_jobs()
+    return enqueued
+
+
+@handler("scans.connection")
+async def scan_connection_job(services, payload: dict) -> None:
+    await scan_connection(services, payload["connection_id"], payload.get("slot", ""), trigger="SCHEDULE")
+
+
+async def scan_connection(services, connection_id: str, slot: str, trigger: str) -> int:
+    """Re-verify (access revoked or downgraded: DEGRADED, nothing stored is lost), rediscover, then queue."""
+    async with services.sessions() as session:
+        connection = await session.get(AzureConnection, connection_id)
+    if connection is None:
+        return 0
+    system = Principal(account_id=connection.account_id, user_email="system", token_id="")
+    result = await flows.connect(services, system, connection_id, action="verify")
+    if result is None or not result.diagnosis.ok:
+        return 0
+    async with session_scope(services.sessions) as session:
+        repositories = (
+            await session.exec(
+                select(AzureRepository).where(
+                    AzureRepository.connection_id == connection_id,
+                    col(AzureRepository.removed_at).is_(None),
+                    col(AzureRepository.excluded_reason).is_(None),
+                    AzureRepository.selected == True,  # noqa: E712 - SQL comparison
+                )
+            )
+        ).all()
+        queued = 0
+        for repository in repositories:
+            run = await queue_scan(session, repository, trigger, dedupe=f"scan:{repository.id}:{slot}")
+            queued += run is not None
+    services.wake_jobs()
+    return queued

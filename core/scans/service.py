@@ -1,0 +1,179 @@
+"""Scanning one repository: incremental, isolated per scanner, resumable.
+
+A repository whose default-branch head and scanner versions are unchanged since its last successful scan is
+not downloaded again: its findings carry over and the run says so. Each scanner's failure is its own (the run
+is PARTIAL, the other scanners' results count). A transient Azure failure retries the job; the same run row is
+reused, and findings are keyed by fingerprint, so a crash mid-run never duplicates anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from core.azure.errors import AzureError
+from core.connections.models import AzureConnection
+from core.db import session_scope
+from core.db.columns import utcnow
+from core.discovery.models import AzureRepository
+from core.findings.lifecycle import Outcome, record_results
+from core.jobs import service as jobs
+from core.jobs.runner import RetryLater, handler
+from core.scans import acquisition
+from core.scans.keys import secret_hash_key
+from core.scans.models import ScanRun, ScanStatus
+from core.scans.scanner import RawFinding, ScanContext, ScannerError, all_scanners
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    run: ScanRun
+    repository: AzureRepository
+    connection: AzureConnection
+
+
+async def queue_scan(
+    session, repository: AzureRepository, trigger: str, dedupe: str | None = None
+) -> ScanRun | None:
+    """A QUEUED run and its job, in the caller's transaction. None when that scan is queued already."""
+    run = ScanRun(account_id=repository.account_id, repository_id=repository.id, trigger=trigger)
+    job = await jobs.enqueue(
+        session,
+        "scans.repository",
+        {"run_id": run.id},
+        dedupe_key=dedupe or f"scan:{run.id}",
+        queue="long",
+        max_attempts=4,
+    )
+    if job is None:
+        return None
+    session.add(run)
+    repository.scan_status = ScanStatus.QUEUED
+    session.add(repository)
+    return run
+
+
+@handler("scans.repository")
+async def scan_repository_job(services, payload: dict) -> None:
+    await scan_repository(services, payload["run_id"])
+
+
+async def scan_repository(services, run_id: str) -> ScanRun | None:
+    prepared = await start_run(services, run_id)
+    if prepared is None:
+        return None
+    run, repo, connection = prepared.run, prepared.repository, prepared.connection
+    org = services.azure.organization(connection.organization, connection.tenant_id)
+    scanners = all_scanners()
+    versions = {s.name: s.version for s in scanners}
+    try:
+        head = await org.branch_head(repo.ado_id, repo.default_branch or "")
+    except AzureError as error:
+        return await fail_or_retry(services, run, repo, error)
+    if head is None:
+        return await finish(
+            services, run, repo, ScanStatus.FAILED, error="The default branch no longer exists."
+        )
+    if head == repo.scanned_commit and versions == repo.scanned_versions:
+        return await finish(
+            services, run, repo, ScanStatus.SUCCEEDED, commit=head, reused=True, versions=versions
+        )
+    results, errors = {}, {}
+    try:
+        async with acquisition.acquire(org, repo.ado_id, repo.default_branch or "") as root:
+            context = ScanContext(
+                root=root,
+                secret_key=secret_hash_key(services.settings),
+                timeout_seconds=services.settings.scan_timeout_seconds,
+            )
+            for scanner in scanners:
+                try:
+                    results[scanner.name] = await scanner.scan(context)
+                except ScannerError as error:
+                    errors[scanner.name] = str(error)[:300]
+                    log.warning("scanner %s failed on repository %s: %s", scanner.name, repo.id, error)
+    except acquisition.ArchiveRejected as error:
+        return await finish(services, run, repo, ScanStatus.FAILED, commit=head, error=str(error))
+    except AzureError as error:
+        return await fail_or_retry(services, run, repo, error)
+    status = ScanStatus.SUCCEEDED if not errors else ScanStatus.PARTIAL if results else ScanStatus.FAILED
+    return await finish(
+        services, run, repo, status, commit=head, versions=versions, results=results, errors=errors
+    )
+
+
+async def start_run(services, run_id: str) -> Prepared | None:
+    async with session_scope(services.sessions) as session:
+        run = await session.get(ScanRun, run_id)
+        if run is None or run.status in (ScanStatus.SUCCEEDED, ScanStatus.PARTIAL, ScanStatus.FAILED):
+            return None  # finished (or removed) already: a duplicate delivery of the job does nothing
+        repo = await session.get(AzureRepository, run.repository_id)
+        connection = await session.get(AzureConnection, repo.connection_id) if repo else None
+        if repo is None or connection is None:
+            return None
+        if repo.removed_at is not None or repo.excluded_reason is not None or not repo.selected:
+            reason = f"Not scanned: repository is {(repo.excluded_reason or 'not selected').lower().replace('_', ' ')}."
+            run.status, run.error, run.finished_at = ScanStatus.FAILED, reason, utcnow()
+            session.add(run)
+            return None
+        run.status, run.started_at = ScanStatus.RUNNING, run.started_at or utcnow()
+        repo.scan_status = ScanStatus.RUNNING
+        session.add_all([run, repo])
+    return Prepared(run, repo, connection)
+
+
+async def fail_or_retry(services, run: ScanRun, repo: AzureRepository, error: AzureError):
+    if error.retryable:
+        raise RetryLater(error.message, retry_after=error.retry_after)
+    return await finish(services, run, repo, ScanStatus.FAILED, error=error.message)
+
+
+async def finish(
+    services,
+    run: ScanRun,
+    repo: AzureRepository,
+    status: str,
+    *,
+    commit: str = "",
+    error: str = "",
+    reused: bool = False,
+    versions: dict | None = None,
+    results: dict[str, list[RawFinding]] | None = None,
+    errors: dict[str, str] | None = None,
+) -> ScanRun:
+    now = utcnow()
+    async with session_scope(services.sessions) as session:
+        run = await session.get(ScanRun, run.id)
+        repo = await session.get(AzureRepository, repo.id)
+        outcome = Outcome()
+        if results:
+            outcome = await record_results(
+                session,
+                account_id=repo.account_id,
+                repository_id=repo.id,
+                run_id=run.id,
+                commit=commit,
+                results=results,
+                now=now,
+            )
+        if errors:
+            error = "; ".join(f"{name}: {reason}" for name, reason in sorted(errors.items()))
+        run.status, run.commit, run.reused, run.error = status, commit, reused, error[:500]
+        run.scanner_versions, run.scanner_errors = versions or {}, errors or {}
+        run.new_findings, run.fixed_findings, run.open_findings = outcome.new, outcome.fixed, outcome.open
+        run.finished_at = now
+        repo.scan_status, repo.scan_error, repo.last_scanned_at = status, error[:500], now
+        if status == ScanStatus.SUCCEEDED:
+            # Only a complete scan lets the next run skip an unchanged commit.
+            repo.scanned_commit, repo.scanned_versions = commit, versions or {}
+        session.add_all([run, repo])
+    return run
+
+
+async def latest_run(session, repository_id: str) -> ScanRun | None:
+    query = select(ScanRun).where(ScanRun.repository_id == repository_id).order_by(ScanRun.created_at.desc())
+    return (await session.exec(query)).first()
