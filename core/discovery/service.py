@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, exists, false, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.audit.service import record
 from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
+from core.findings.models import Finding
+from core.findings.service import ACTIVE, at_least
 from core.pagination import InvalidInput, Page, decode_cursor, encode_cursor, page_size
 
 
@@ -23,6 +25,11 @@ class RepositoryFilter:
     include_excluded: bool = True
     selected: bool | None = None
     include_removed: bool = False
+    provider: str | None = None  # only AZURE_DEVOPS exists yet
+    scan_status: str | None = None
+    visibility: str | None = None
+    min_severity: str | None = None  # repositories with an active finding at or above it
+    sort: str = "NAME"  # NAME or PROJECT (project, then name)
 
 
 def _conditions(account_id: str, flt: RepositoryFilter) -> list:
@@ -49,28 +56,50 @@ def _conditions(account_id: str, flt: RepositoryFilter) -> list:
         conditions.append(AzureRepository.selected == flt.selected)
     if not flt.include_removed:
         conditions.append(col(AzureRepository.removed_at).is_(None))
+    if flt.provider and flt.provider != "AZURE_DEVOPS":
+        conditions.append(false())
+    if flt.scan_status:
+        conditions.append(AzureRepository.scan_status == flt.scan_status)
+    if flt.visibility:
+        conditions.append(AzureRepository.visibility == flt.visibility.lower())
+    if flt.min_severity:
+        conditions.append(
+            exists().where(
+                Finding.repository_id == AzureRepository.id,
+                col(Finding.status).in_(ACTIVE),
+                col(Finding.severity).in_(at_least(flt.min_severity)),
+            )
+        )
     return conditions
+
+
+def sort_key(flt: RepositoryFilter):
+    if flt.sort == "NAME":
+        return AzureRepository.name
+    if flt.sort == "PROJECT":
+        return AzureRepository.project_name + "/" + AzureRepository.name
+    raise InvalidInput("sort must be NAME or PROJECT")
 
 
 async def list_repositories(
     session: AsyncSession, account_id: str, flt: RepositoryFilter, first: int | None, after: str | None
 ) -> Page[AzureRepository]:
-    """One page, ordered by name then id; two statements whatever the page size."""
+    """One page, ordered by the sort key then id; two statements whatever the page size."""
     size = page_size(first)
     conditions = _conditions(account_id, flt)
+    key = sort_key(flt)
     total = (await session.exec(select(func.count()).select_from(AzureRepository).where(*conditions))).one()
     query = select(AzureRepository).where(*conditions)
     if after:
-        name, row_id = decode_cursor(after, 2)
-        query = query.where(
-            or_(AzureRepository.name > name, and_(AzureRepository.name == name, AzureRepository.id > row_id))
-        )
-    query = query.order_by(AzureRepository.name, AzureRepository.id).limit(size + 1)
+        value, row_id = decode_cursor(after, 2)
+        query = query.where(or_(key > value, and_(key == value, AzureRepository.id > row_id)))
+    query = query.order_by(key, AzureRepository.id).limit(size + 1)
     rows = list((await session.exec(query)).all())
     items = rows[:size]
+    value_of = (lambda r: r.name) if flt.sort == "NAME" else (lambda r: f"{r.project_name}/{r.name}")
     return Page(
         items=items,
-        cursors=[encode_cursor(r.name, r.id) for r in items],
+        cursors=[encode_cursor(value_of(r), r.id) for r in items],
         has_next_page=len(rows) > size,
         total_count=total,
     )
