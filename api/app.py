@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from api.graphql.app import GraphQLEndpoint
 from api.pages.consent import consent_callback, consent_connect
+from api.sarif import repository_sarif_endpoint
 from core.jobs.runner import JobRunner
 from core.services import open_services
 from core.settings import Settings
@@ -22,6 +23,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
     """`run_jobs=False` leaves the jobs to another process (or, in tests, to `app.state.jobs.run_until_idle()`)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         async with open_services(settings) as services:
@@ -46,6 +48,7 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
             ),
             Route("/consent/azure/callback", consent_callback),
             Route("/consent/azure/connect", consent_connect, methods=["POST"]),
+            Route("/api/repositories/{id}/sarif", repository_sarif_endpoint),
         ],
         lifespan=lifespan,
     )

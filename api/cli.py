@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_token.add_argument("token_id")
     revoke_token.set_defaults(handler=tokens_revoke_command)
 
+    export = commands.add_parser("export", help="export data")
+    export_commands = export.add_subparsers(dest="export_command", required=True)
+    sarif = export_commands.add_parser("sarif", help="a repository's open findings as SARIF 2.1.0 (stdout)")
+    sarif.add_argument("repository_id")
+    sarif.set_defaults(handler=export_sarif_command)
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="apply the schema migrations")
@@ -144,6 +150,28 @@ def tokens_revoke_command(args) -> int:
         print(f"panoptica: no active token {args.token_id}", file=sys.stderr)
         return 2
     print(f"token {args.token_id} revoked")
+    return 0
+
+
+def export_sarif_command(args) -> int:
+    """An operator's export: any repository by id (the API serves each account its own)."""
+    import json
+
+    from core.discovery.models import AzureRepository
+    from core.findings.sarif import repository_sarif
+
+    async def work(session):
+        repository = await session.get(AzureRepository, args.repository_id)
+        if repository is None:
+            raise LookupError(args.repository_id)
+        return await repository_sarif(session, repository.account_id, repository.id)
+
+    try:
+        sarif = _with_session(work)
+    except LookupError:
+        print(f"panoptica: no repository {args.repository_id}", file=sys.stderr)
+        return 2
+    print(json.dumps(sarif, indent=2))
     return 0
 
 

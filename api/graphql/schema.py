@@ -9,10 +9,13 @@ from typing import Annotated
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from api.graphql import types as t
 from api.graphql.context import Context
+from api.graphql.errors import BadArgument
+from api.graphql.scans import ScansMutation, ScansQuery
 from core.audit import service as audit
 from core.connections import flows
 from core.connections import queries as connection_queries
@@ -44,10 +47,6 @@ SetRepositorySelectionResult = Annotated[
     t.SetRepositorySelectionSuccess | t.NotFoundError | t.InvalidInputError,
     strawberry.union("SetRepositorySelectionResult"),
 ]
-
-
-class BadArgument(GraphQLError):
-    """An argument the caller must fix; shown as is (not masked)."""
 
 
 def context(info: Info) -> Context:
@@ -83,7 +82,7 @@ class Query:
         filter: t.RepositoryFilter | None = None,
     ) -> t.Connection[t.Repository]:
         ctx = context(info)
-        flt = discovery.RepositoryFilter(**vars(filter)) if filter else discovery.RepositoryFilter()
+        flt = filter.to_core() if filter else discovery.RepositoryFilter()
         try:
             async with ctx.sessions() as session:
                 page = await discovery.list_repositories(session, ctx.principal.account_id, flt, first, after)
@@ -210,8 +209,8 @@ class Schema(strawberry.Schema):
 
 
 schema = Schema(
-    query=Query,
-    mutation=Mutation,
+    query=merge_types("Query", (Query, ScansQuery)),
+    mutation=merge_types("Mutation", (Mutation, ScansMutation)),
     extensions=[
         lambda: QueryDepthLimiter(max_depth=10),
         lambda: MaxTokensLimiter(max_token_count=5000),

@@ -90,6 +90,15 @@ class Repository:
     selected: bool
     discovered_at: datetime
     removed_at: datetime | None
+    visibility: str
+    scan_status: ScanStatus
+    last_scanned_at: datetime | None
+    scan_error: str
+
+    @strawberry.field(description="Open and reopened findings by severity.")
+    async def finding_counts(self, info: strawberry.Info) -> FindingCounts:
+        counts = await info.context.finding_counts.load(str(self.id))
+        return FindingCounts(**{k.lower(): v for k, v in counts.items()})
 
     @classmethod
     def from_row(cls, row) -> Repository:
@@ -108,7 +117,45 @@ class Repository:
             selected=row.selected,
             discovered_at=row.discovered_at,
             removed_at=row.removed_at,
+            visibility=row.visibility,
+            scan_status=ScanStatus(row.scan_status),
+            last_scanned_at=row.last_scanned_at,
+            scan_error=row.scan_error,
         )
+
+
+@strawberry.enum
+class ScanStatus(Enum):
+    NEVER_SCANNED = "NEVER_SCANNED"
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    PARTIAL = "PARTIAL"
+    FAILED = "FAILED"
+
+
+@strawberry.enum
+class Severity(Enum):
+    CRITICAL = "CRITICAL"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+    INFO = "INFO"
+
+
+@strawberry.enum
+class RepositorySort(Enum):
+    NAME = "NAME"
+    PROJECT = "PROJECT"
+
+
+@strawberry.type
+class FindingCounts:
+    critical: int = 0
+    high: int = 0
+    medium: int = 0
+    low: int = 0
+    info: int = 0
 
 
 @strawberry.input
@@ -119,6 +166,28 @@ class RepositoryFilter:
     search: str | None = None
     include_excluded: bool = True
     selected: bool | None = None
+    provider: ScmProviderKind | None = None
+    scan_status: ScanStatus | None = None
+    visibility: str | None = None
+    min_severity: Severity | None = None
+    sort: RepositorySort = RepositorySort.NAME
+
+    def to_core(self):
+        from core.discovery.service import RepositoryFilter as CoreFilter
+
+        return CoreFilter(
+            connection_id=self.connection_id,
+            organization=self.organization,
+            project=self.project,
+            search=self.search,
+            include_excluded=self.include_excluded,
+            selected=self.selected,
+            provider=self.provider.value if self.provider else None,
+            scan_status=self.scan_status.value if self.scan_status else None,
+            visibility=self.visibility,
+            min_severity=self.min_severity.value if self.min_severity else None,
+            sort=self.sort.value,
+        )
 
 
 @strawberry.type

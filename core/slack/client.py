@@ -39,7 +39,9 @@ def installation_store(settings, engine) -> AsyncSQLAlchemyInstallationStore:
 
 
 def oauth_state_store(engine) -> AsyncSQLAlchemyOAuthStateStore:
-    return AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine, table_name=OAUTH_STATES_TABLE)
+    return AsyncSQLAlchemyOAuthStateStore(
+        expiration_seconds=600, engine=engine, table_name=OAUTH_STATES_TABLE
+    )
 
 
 async def bot_token(settings, engine, team_id: str) -> str | None:

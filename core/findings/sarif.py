@@ -1,0 +1,93 @@
+"""SARIF 2.1.0 export of a repository's findings, one run per scanner (GitHub code scanning's rules:
+stable rule ids, repository-relative paths, `partialFingerprints.primaryLocationLineHash`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlmodel import col, select
+
+from core.discovery.models import AzureRepository
+from core.findings.models import Finding
+from core.findings.service import ACTIVE
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVEL = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning", "LOW": "note", "INFO": "note"}
+SECURITY_SEVERITY = {"CRITICAL": "9.5", "HIGH": "8.0", "MEDIUM": "5.5", "LOW": "3.0", "INFO": "1.0"}
+
+
+def rule_descriptor(finding: Finding) -> dict:
+    return {
+        "id": finding.rule_id,
+        "name": finding.rule_id[:255],
+        "shortDescription": {"text": finding.title[:1024] or finding.rule_id},
+        "fullDescription": {"text": (finding.description or finding.title)[:1024] or finding.rule_id},
+        "help": {"text": finding.remediation or finding.title or finding.rule_id},
+        "defaultConfiguration": {"level": LEVEL[finding.severity]},
+        "properties": {
+            "tags": ["security", finding.category.lower()],
+            "security-severity": SECURITY_SEVERITY[finding.severity],
+        },
+        **({"helpUri": finding.help_uri} if finding.help_uri else {}),
+    }
+
+
+def result(finding: Finding, rule_index: int) -> dict:
+    region = {"startLine": finding.line or 1}
+    if finding.end_line and finding.end_line >= region["startLine"]:
+        region["endLine"] = finding.end_line
+    return {
+        "ruleId": finding.rule_id,
+        "ruleIndex": rule_index,
+        "level": LEVEL[finding.severity],
+        "message": {"text": finding.message or finding.title or finding.rule_id},
+        "locations": [
+            {"physicalLocation": {"artifactLocation": {"uri": finding.path.lstrip("/")}, "region": region}}
+        ],
+        "partialFingerprints": {"primaryLocationLineHash": f"{finding.fingerprint}:1"},
+        "properties": {"security-severity": SECURITY_SEVERITY[finding.severity], "status": finding.status},
+    }
+
+
+def build_sarif(repository: AzureRepository, findings: list[Finding]) -> dict:
+    by_scanner: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        by_scanner[finding.scanner].append(finding)
+    runs = []
+    for scanner in sorted(by_scanner):
+        rules: dict[str, int] = {}
+        descriptors, results = [], []
+        for finding in sorted(by_scanner[scanner], key=lambda f: (f.path, f.line or 0, f.rule_id)):
+            if finding.rule_id not in rules:
+                rules[finding.rule_id] = len(descriptors)
+                descriptors.append(rule_descriptor(finding))
+            results.append(result(finding, rules[finding.rule_id]))
+        runs.append(
+            {
+                "tool": {
+                    "driver": {
+                        "name": f"panoptica-{scanner}",
+                        "informationUri": "https://panoptica.app",
+                        "rules": descriptors,
+                    }
+                },
+                "automationDetails": {
+                    "id": f"panoptica/{scanner}/{repository.organization}/{repository.name}/"
+                },
+                "results": results,
+            }
+        )
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": runs}
+
+
+async def repository_sarif(session, account_id: str, repository_id: str) -> dict:
+    """The active findings of one of the account's repositories; LookupError for anything else."""
+    repository = await session.get(AzureRepository, repository_id)
+    if repository is None or repository.account_id != account_id:
+        raise LookupError("no such repository")
+    findings = (
+        await session.exec(
+            select(Finding).where(Finding.repository_id == repository_id, col(Finding.status).in_(ACTIVE))
+        )
+    ).all()
+    return build_sarif(repository, list(findings))
