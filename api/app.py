@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from starlette.applications import Starlette
@@ -9,9 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+import bot.digests  # noqa: F401 - registers the "digests.build" job
+import core.jobs.handlers  # noqa: F401 - registers core's jobs
 from api.graphql.app import GraphQLEndpoint
 from api.pages.consent import consent_callback, consent_connect
 from api.sarif import repository_sarif_endpoint
+from core.jobs.periodic import run_periodic
 from core.jobs.runner import JobRunner
 from core.services import open_services
 from core.settings import Settings
@@ -31,11 +35,17 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
             services.wake_jobs = runner.wake
             app.state.services = services
             app.state.jobs = runner
+            periodic = None
             if run_jobs:
                 runner.start()
+                periodic = asyncio.create_task(run_periodic(services), name="panoptica-periodic")
             try:
                 yield
             finally:
+                if periodic is not None:
+                    periodic.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await periodic
                 await runner.stop()
 
     app = Starlette(

@@ -1,0 +1,248 @@
+"""What a daily digest says, computed by a pure function from rows already read.
+
+`summarize` takes connections and repositories (ORM rows or anything with the same attributes) and returns a
+`DigestSummary`; `load_summary` reads those rows for one subscription and calls it. Rendering lives in
+`bot/digests.py`; delivery only ever sends the stored message, so adding sections here (findings, when scanning
+lands) changes neither the outbox nor the delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.connections.models import AzureConnection, ConnectionStatus
+from core.digests.models import DigestOutbox
+from core.discovery.models import AzureRepository
+
+MAX_NAMES = 10  # repository names listed per change kind; the counts are always complete
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+
+
+@dataclass(frozen=True)
+class Scope:
+    organization: str = ""  # "" = every organization of the account
+    project: str = ""  # "" = every project
+
+    def covers_organization(self, organization: str) -> bool:
+        return not self.organization or organization.lower() == self.organization.lower()
+
+    def covers(self, organization: str, project: str) -> bool:
+        return self.covers_organization(organization) and (
+            not self.project or project.lower() == self.project.lower()
+        )
+
+    @property
+    def label(self) -> str:
+        if not self.organization:
+            return "all organizations"
+        return f"{self.organization} / {self.project}" if self.project else self.organization
+
+
+@dataclass(frozen=True)
+class ConnectionHealth:
+    organization: str
+    status: str
+    failing_checks: tuple[str, ...] = ()
+    last_verified_at: datetime | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.status == ConnectionStatus.CONNECTED and not self.failing_checks
+
+
+@dataclass(frozen=True)
+class RepositoryChange:
+    organization: str
+    project: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RepositorySummary:
+    total: int = 0  # present (not removed) at the end of the period
+    excluded: int = 0  # present but not scanned (excluded or unselected)
+    new_count: int = 0
+    removed_count: int = 0
+    new: tuple[RepositoryChange, ...] = ()  # the first MAX_NAMES, by name
+    removed: tuple[RepositoryChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class FindingLine:
+    """A finding as a digest shows it: never the secret, only the scanner's redacted preview."""
+
+    severity: str
+    title: str
+    repository: str
+    path: str
+    line: int | None = None
+    preview: str | None = None
+
+
+@dataclass(frozen=True)
+class FindingsSummary:
+    """Filled by the scanning issue; the renderer already shows it when present."""
+
+    new_by_severity: dict[str, int] = field(default_factory=dict)
+    fixed_by_severity: dict[str, int] = field(default_factory=dict)
+    open_by_severity: dict[str, int] = field(default_factory=dict)
+    top_new: tuple[FindingLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestSummary:
+    day: str  # YYYY-MM-DD (UTC)
+    scope: Scope
+    baseline: bool  # the first digest of this subscription: one summary line, no change lists
+    since: (
+        datetime | None
+    )  # start of the period (the previous digest's build, or the subscription's creation)
+    until: datetime
+    connections: tuple[ConnectionHealth, ...]
+    repositories: RepositorySummary
+    min_severity: str = "HIGH"
+    findings: FindingsSummary | None = None  # None until scanning feeds digests
+
+    @property
+    def unhealthy(self) -> tuple[ConnectionHealth, ...]:
+        return tuple(c for c in self.connections if not c.healthy)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.repositories.new_count or self.repositories.removed_count)
+
+
+def summarize(
+    *,
+    day: str,
+    scope: Scope,
+    since: datetime | None,
+    until: datetime,
+    connections: Iterable,
+    repositories: Iterable,
+    baseline: bool,
+    min_severity: str = "HIGH",
+) -> DigestSummary:
+    """Pure: connection health and repository counts and changes in (since, until], within `scope`.
+
+    A repository is new when discovered in the period and still present at its end; removed when it was
+    present before the period and removed within it (one that came and went in the period is neither).
+    """
+    health = tuple(
+        sorted(
+            (
+                ConnectionHealth(
+                    organization=c.organization,
+                    status=str(c.status),
+                    failing_checks=tuple(
+                        str(check.get("code", ""))
+                        for check in c.checks or ()
+                        if check.get("status") == "FAIL"
+                    ),
+                    last_verified_at=c.last_verified_at,
+                )
+                for c in connections
+                if scope.covers_organization(c.organization)
+            ),
+            key=lambda h: h.organization.lower(),
+        )
+    )
+
+    def present(repo, at: datetime | None) -> bool:
+        if at is None:
+            return False
+        return repo.discovered_at <= at and (repo.removed_at is None or repo.removed_at > at)
+
+    total = excluded = 0
+    new: list[RepositoryChange] = []
+    removed: list[RepositoryChange] = []
+    for repo in repositories:
+        if not scope.covers(repo.organization, repo.project_name):
+            continue
+        change = RepositoryChange(repo.organization, repo.project_name, repo.name)
+        now_present = present(repo, until)
+        if now_present:
+            total += 1
+            if repo.excluded_reason or not repo.selected:
+                excluded += 1
+        if since is None:
+            continue
+        before = present(repo, since)
+        if now_present and not before and repo.discovered_at > since:
+            new.append(change)
+        elif before and not now_present:
+            removed.append(change)
+
+    def first(changes: list[RepositoryChange]) -> tuple[RepositoryChange, ...]:
+        ordered = sorted(changes, key=lambda r: (r.organization.lower(), r.project.lower(), r.name.lower()))
+        return tuple(ordered[:MAX_NAMES])
+
+    return DigestSummary(
+        day=day,
+        scope=scope,
+        baseline=baseline,
+        since=since,
+        until=until,
+        connections=health,
+        repositories=RepositorySummary(
+            total=total,
+            excluded=excluded,
+            new_count=len(new),
+            removed_count=len(removed),
+            new=first(new),
+            removed=first(removed),
+        ),
+        min_severity=min_severity,
+    )
+
+
+async def previous_digest(session: AsyncSession, subscription_id: str, day: str) -> DigestOutbox | None:
+    """The subscription's latest digest before `day` (whatever became of it: the period is what was built)."""
+    query = (
+        select(DigestOutbox)
+        .where(DigestOutbox.subscription_id == subscription_id, DigestOutbox.day < day)
+        .order_by(col(DigestOutbox.day).desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()
+
+
+async def load_summary(session: AsyncSession, subscription, day: str, until: datetime) -> DigestSummary:
+    """Reads what `summarize` needs for one subscription: its account's connections and repositories in scope.
+
+    The period starts where the previous digest's was cut (its row's `created_at`); the first digest of a
+    subscription is a baseline covering the time since the subscription was created.
+    """
+    scope = Scope(subscription.organization, subscription.project)
+    previous = await previous_digest(session, subscription.id, day)
+    since = previous.created_at if previous is not None else subscription.created_at
+    connections = select(AzureConnection).where(AzureConnection.account_id == subscription.account_id)
+    repositories = select(AzureRepository).where(
+        AzureRepository.account_id == subscription.account_id,
+        or_(col(AzureRepository.removed_at).is_(None), col(AzureRepository.removed_at) > since),
+    )
+    if scope.organization:
+        connections = connections.where(
+            func.lower(AzureConnection.organization) == scope.organization.lower()
+        )
+        repositories = repositories.where(
+            func.lower(AzureRepository.organization) == scope.organization.lower()
+        )
+    if scope.project:
+        repositories = repositories.where(func.lower(AzureRepository.project_name) == scope.project.lower())
+    return summarize(
+        day=day,
+        scope=scope,
+        since=since,
+        until=until,
+        connections=(await session.exec(connections)).all(),
+        repositories=(await session.exec(repositories)).all(),
+        baseline=previous is None,
+        min_severity=subscription.min_severity,
+    )
