@@ -26,7 +26,8 @@ class Caller:
 
 @pytest.fixture
 async def app(settings, db):
-    app = create_app(settings)
+    # Jobs and schedules run only when a test drives them (app.state.jobs.run_until_idle()).
+    app = create_app(settings, run_jobs=False)
     async with app.router.lifespan_context(app):
         yield app
 

@@ -408,7 +408,7 @@ async def test_the_newcomers_walkthrough_on_the_demo_scenario(sandbox, world, se
             "entra_client_secret": SecretStr(app_registration.secret),
         }
     )
-    app = create_app(demo_settings)
+    app = create_app(demo_settings, run_jobs=False)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,

@@ -44,7 +44,7 @@ def live_server(settings, db) -> Iterator[LiveServer]:
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     served = settings.model_copy(update={"public_url": url})
     config = uvicorn.Config(
-        create_app(served),
+        create_app(served, run_jobs=False),
         log_level="warning",
         access_log=False,
         lifespan="on",
