@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -15,10 +16,18 @@ import core.jobs.handlers  # noqa: F401 - registers core's jobs
 from api.graphql.app import GraphQLEndpoint
 from api.pages.consent import consent_callback, consent_connect
 from api.sarif import repository_sarif_endpoint
+from bot.app import build_slack_app
 from core.jobs.periodic import run_periodic
 from core.jobs.runner import JobRunner
 from core.services import open_services
 from core.settings import Settings
+
+
+async def slack_endpoint(request: Request):
+    handler = request.app.state.slack
+    if handler is None:
+        return JSONResponse({"error": "The Slack app is not configured."}, status_code=404)
+    return await handler.handle(request)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -34,6 +43,8 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
             runner = JobRunner(services)
             services.wake_jobs = runner.wake
             app.state.services = services
+            slack_app = build_slack_app(services)
+            app.state.slack = AsyncSlackRequestHandler(slack_app) if slack_app is not None else None
             app.state.jobs = runner
             periodic = None
             if run_jobs:
@@ -59,6 +70,9 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
             Route("/consent/azure/callback", consent_callback),
             Route("/consent/azure/connect", consent_connect, methods=["POST"]),
             Route("/api/repositories/{id}/sarif", repository_sarif_endpoint),
+            Route("/slack/events", slack_endpoint, methods=["POST"]),
+            Route("/slack/install", slack_endpoint, methods=["GET"]),
+            Route("/slack/oauth_redirect", slack_endpoint, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -16,6 +16,7 @@ from api.graphql import types as t
 from api.graphql.context import Context
 from api.graphql.errors import BadArgument
 from api.graphql.scans import ScansMutation, ScansQuery
+from api.graphql.slack import SlackMutation, SlackQuery
 from core.audit import service as audit
 from core.connections import flows
 from core.connections import queries as connection_queries
@@ -209,8 +210,8 @@ class Schema(strawberry.Schema):
 
 
 schema = Schema(
-    query=merge_types("Query", (Query, ScansQuery)),
-    mutation=merge_types("Mutation", (Mutation, ScansMutation)),
+    query=merge_types("Query", (Query, ScansQuery, SlackQuery)),
+    mutation=merge_types("Mutation", (Mutation, ScansMutation, SlackMutation)),
     extensions=[
         lambda: QueryDepthLimiter(max_depth=10),
         lambda: MaxTokensLimiter(max_token_count=5000),

@@ -54,6 +54,7 @@ async def consent_callback(request: Request) -> HTMLResponse:
     params = {k: v for k, v in request.query_params.items() if k in ("state", "error", "error_description")}
     async with session_scope(sessions) as session:
         outcome = await connections.complete_consent(session, settings, params)
+    request.app.state.services.wake_jobs()
     if outcome.kind == "invalid":
         body = f'<h1>This consent link cannot be used</h1><p class="notice" role="alert">{e(outcome.message)}</p>'
         return HTMLResponse(page("Consent link not valid", body), status_code=400)

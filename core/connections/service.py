@@ -25,7 +25,9 @@ from core.azure.errors import AzureError, InvalidOrganization, OrganizationNotFo
 from core.azure.organization import parse_organization
 from core.connections.models import AzureConnection, ConnectionStatus, ConsentRequest
 from core.db.columns import utcnow
+from core.jobs import service as jobs
 from core.settings import Settings
+from core.slack.models import SlackConnectOrigin
 
 ZERO_TENANT = "00000000-0000-0000-0000-000000000000"
 STATE_LIFETIME = timedelta(minutes=15)
@@ -190,6 +192,14 @@ async def complete_consent(
         connection.organization,
         connection_id=connection.id,
     )
+    if await session.get(SlackConnectOrigin, connection.id) is not None:
+        # Started from Slack: tell that person what comes next (a durable job, once per consent).
+        await jobs.enqueue(
+            session,
+            "slack.consent_followup",
+            {"connection_id": connection.id},
+            dedupe_key=f"consent-followup:{request.id}",
+        )
     return ConsentOutcome("granted", "Consent granted.", connection, page_token=page_token)
 
 

@@ -21,6 +21,7 @@ from core.discovery.models import AzureRepository
 from core.findings.lifecycle import Outcome, record_results
 from core.jobs import service as jobs
 from core.jobs.runner import RetryLater, handler
+from core.scans import acquisition
 from core.scans.keys import secret_hash_key
 from core.scans.models import ScanRun, ScanStatus
 from core.scans.scanner import RawFinding, ScanContext, ScannerError, all_scanners
@@ -62,7 +63,6 @@ async def scan_repository_job(services, payload: dict) -> None:
 
 
 async def scan_repository(services, run_id: str) -> ScanRun | None:
-    from core.scans import acquisition
 
     prepared = await start_run(services, run_id)
     if prepared is None:

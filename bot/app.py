@@ -1,0 +1,165 @@
+"""The Slack app: slack-bolt's AsyncApp on our Starlette application. Listeners parse, call `core`, render.
+
+Reads (help, status, repos, subscriptions) are answered in the acknowledgement itself. Anything that
+changes something or calls Slack or Azure is first stored as a durable job, then acknowledged: a restart
+right after the acknowledgement loses nothing, and the job answers through the response_url (or a DM).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import BoltResponse
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+
+from bot import blocks
+from bot import jobs as _jobs  # noqa: F401 - registers the Slack jobs
+from core.connections import queries as connection_queries
+from core.db import session_scope
+from core.db.columns import utcnow
+from core.discovery import service as discovery
+from core.jobs import service as jobs
+from core.slack import service as slack
+from core.slack.client import installation_store, oauth_state_store, web_client
+from core.slack.commands import Command, Usage, parse
+
+log = logging.getLogger(__name__)
+READ_ONLY = ("help", "status", "repos", "subscriptions")
+SCOPES = ["commands", "chat:write", "users:read", "channels:read", "groups:read", "im:write"]
+
+
+def build_slack_app(services) -> AsyncApp | None:
+    settings = services.settings
+    if not settings.slack_enabled:
+        log.info(
+            "Slack app is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or the OAuth client) to enable it"
+        )
+        return None
+    secret = settings.slack_signing_secret.get_secret_value()
+    if settings.slack_bot_token is not None:
+        app = AsyncApp(
+            signing_secret=secret, client=web_client(settings, settings.slack_bot_token.get_secret_value())
+        )
+    else:
+        store = installation_store(settings, services.engine)
+        app = AsyncApp(
+            signing_secret=secret,
+            client=web_client(settings, None),
+            installation_store=store,
+            oauth_settings=AsyncOAuthSettings(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret.get_secret_value()
+                if settings.slack_client_secret
+                else "",
+                scopes=SCOPES,
+                installation_store=store,
+                state_store=oauth_state_store(services.engine),
+                redirect_uri=f"{settings.public_url}/slack/oauth_redirect",
+            ),
+        )
+    register(app, services)
+    return app
+
+
+def register(app: AsyncApp, services) -> None:
+    @app.middleware
+    async def once_per_delivery(body, next):
+        """Slack retries events it thinks we missed: each event id is handled once."""
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if event_id:
+            async with session_scope(services.sessions) as session:
+                if not await slack.first_delivery(session, f"event:{event_id}"):
+                    return BoltResponse(status=200, body="")  # a repeat: acknowledged, handled nothing
+        return await next()
+
+    @app.command("/panoptica")
+    async def panoptica(ack, command):
+        await ack(**await answer_command(services, command))
+
+    @app.action("check_connection")
+    async def check_connection(ack, body, action):
+        await durable(
+            services,
+            "slack.check_connection",
+            origin_of_action(body, action),
+            dedupe_key=f"action:{body.get('container', {}).get('message_ts')}:{action.get('action_ts')}",
+        )
+        await ack()
+
+    @app.action("open_consent")
+    async def open_consent(ack):
+        await ack()  # a link button: Slack still tells us it was pressed
+
+    @app.event("app_uninstalled")
+    async def uninstalled(body, logger):
+        logger.info("Slack app uninstalled from team %s", body.get("team_id"))
+
+
+async def answer_command(services, command: dict) -> dict:
+    """The acknowledgement: a read answered at once, or "working on it" once the job is stored."""
+    parsed = parse(command.get("text", ""))
+    if isinstance(parsed, Usage):
+        return blocks.plain(parsed.message)
+    if parsed.name == "help":
+        return blocks.help_message()
+    async with services.sessions() as session:
+        account_id = await slack.workspace_account(session, command["team_id"])
+    if account_id is None and parsed.name != "link":
+        return blocks.not_linked(services.settings.public_url)
+    if parsed.name in READ_ONLY:
+        return await read_command(services, account_id, command["team_id"], parsed)
+    origin = origin_of_command(command, account_id)
+    await durable(
+        services,
+        "slack.command",
+        {**origin, "command": parsed.name, "args": parsed.args},
+        dedupe_key=f"command:{command.get('trigger_id') or origin['issued_at']}",
+    )
+    return {"text": "Working on it…"}
+
+
+async def read_command(services, account_id: str, team_id: str, parsed: Command) -> dict:
+    async with services.sessions() as session:
+        if parsed.name == "status":
+            views = await connection_queries.list_connections(session, account_id)
+            wanted = parsed.args["organization"]
+            return blocks.status([v for v in views if wanted in (None, v.connection.organization)])
+        if parsed.name == "repos":
+            flt = discovery.RepositoryFilter(
+                organization=parsed.args["organization"],
+                project=parsed.args["project"],
+                search=parsed.args["search"],
+            )
+            page = await discovery.list_repositories(session, account_id, flt, 10, None)
+            return blocks.repositories(page, services.settings.public_url)
+        return blocks.subscriptions(await slack.list_subscriptions(session, account_id, team_id))
+
+
+def origin_of_command(command: dict, account_id: str | None) -> dict:
+    return {
+        "account_id": account_id,
+        "team_id": command["team_id"],
+        "team_domain": command.get("team_domain", ""),
+        "user_id": command["user_id"],
+        "channel_id": command["channel_id"],
+        "response_url": command.get("response_url", ""),
+        "issued_at": utcnow().isoformat(),
+    }
+
+
+def origin_of_action(body: dict, action: dict) -> dict:
+    return {
+        "team_id": body["team"]["id"],
+        "user_id": body["user"]["id"],
+        "channel_id": (body.get("channel") or {}).get("id", ""),
+        "response_url": body.get("response_url", ""),
+        "issued_at": utcnow().isoformat(),
+        "connection_id": str(action.get("value", ""))[:64],
+    }
+
+
+async def durable(services, kind: str, payload: dict, dedupe_key: str) -> None:
+    async with session_scope(services.sessions) as session:
+        await jobs.enqueue(session, kind, payload, dedupe_key=dedupe_key[:200])
+    services.wake_jobs()

@@ -1,0 +1,189 @@
+"""Block Kit builders: pure functions from data to `{"text", "blocks"}` (slack_sdk models validate limits)."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from core.slack.commands import USAGE
+
+ICONS = {"PASS": ":white_check_mark:", "FAIL": ":x:", "WARN": ":warning:", "SKIPPED": ":heavy_minus_sign:"}
+MAX_SECTION = 2900
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn escaping: names cannot inject mentions or links."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def message(text: str, blocks: list) -> dict:
+    return {"text": text[:3000], "blocks": [b.to_dict() for b in blocks]}
+
+
+def section(markdown: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=markdown[:MAX_SECTION]))
+
+
+def plain(text: str) -> dict:
+    return message(text, [section(text)])
+
+
+def help_message() -> dict:
+    lines = "\n".join(f"• {line}" for line in USAGE.values())
+    return message("Panoptica commands", [HeaderBlock(text="Panoptica commands"), section(lines)])
+
+
+def not_linked(console_url: str) -> dict:
+    return plain(
+        "This Slack workspace is not linked to a Panoptica account yet. In the console, create a Slack link "
+        f"code (<{console_url}|open the console>), then type `/panoptica link CODE` here (workspace admins only)."
+    )
+
+
+def not_admin() -> dict:
+    return plain(
+        "Only Slack workspace admins and owners, or people your Panoptica admins allowed, can change this. "
+        "Everyone can use `status`, `repos` and `subscriptions`."
+    )
+
+
+def connect_started(organization: str, consent_url: str) -> dict:
+    return message(
+        f"Approve Panoptica in Microsoft Entra ID for {organization}",
+        [
+            section(
+                f"*Connecting Azure DevOps organization `{escape(organization)}`*\n"
+                "1. A Microsoft Entra administrator approves the app (the button below).\n"
+                "2. You then add the service principal to the organization; I will tell you how."
+            ),
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Approve in Entra ID",
+                        url=consent_url[:3000],
+                        action_id="open_consent",
+                        style="primary",
+                    )
+                ]
+            ),
+        ],
+    )
+
+
+def consent_followup(organization: str, connection_id: str, service_principal_name: str) -> dict:
+    steps = (
+        f"*Consent granted for `{escape(organization)}`.* Next, in Azure DevOps:\n"
+        f"1. Open https://dev.azure.com/{escape(organization)}/_settings/users (Organization settings → Users).\n"
+        f"2. *Add users*, type *{escape(service_principal_name)}* and pick the application.\n"
+        "3. Access level *Basic* (Stakeholder cannot read code).\n"
+        "4. Add it to the projects to scan, group *Project Contributors*.\n"
+        "Then press *Check connection*."
+    )
+    return message(
+        f"Consent granted for {organization}: add the service principal, then check",
+        [
+            section(steps),
+            ActionsBlock(elements=[check_button(connection_id)]),
+        ],
+    )
+
+
+def check_button(connection_id: str) -> ButtonElement:
+    return ButtonElement(text="Check connection", action_id="check_connection", value=connection_id)
+
+
+def check_result(
+    organization: str, connection_id: str, ok: bool, checks: list[dict], projects: int, repositories: int
+) -> dict:
+    if ok:
+        return plain(
+            f":white_check_mark: `{escape(organization)}` is connected: {projects} project(s) and "
+            f"{repositories} repositories found."
+        )
+    rows = [
+        f"{ICONS.get(c['status'], '')} *{escape(c['code'])}*: {escape(c['message'])}"
+        + (
+            f"\n    _Fix:_ {escape(c['remediation'])}"
+            if c["status"] in ("FAIL", "WARN") and c.get("remediation")
+            else ""
+        )
+        for c in checks
+    ]
+    return message(
+        f"{organization} is not connected yet",
+        [
+            section(
+                f"*`{escape(organization)}` is not connected yet.* Fix the first failing check, then check again."
+            ),
+            section("\n".join(rows)),
+            ActionsBlock(elements=[check_button(connection_id)]),
+        ],
+    )
+
+
+def status(connections: list) -> dict:
+    if not connections:
+        return plain(
+            "No Azure DevOps organization is connected yet. Try `/panoptica connect azure <organization>`."
+        )
+    blocks = [HeaderBlock(text="Connections")]
+    for view in connections[:20]:
+        c = view.connection
+        failing = [x["code"] for x in c.checks or [] if x["status"] == "FAIL"]
+        verified = c.last_verified_at.strftime("%Y-%m-%d %H:%M UTC") if c.last_verified_at else "never"
+        text = (
+            f"*{escape(c.organization)}*: {c.status} · last verified {verified} · "
+            f"{view.repository_count} repositories"
+        )
+        if failing:
+            text += f"\nFailing: {', '.join(failing)}"
+        blocks.append(section(text))
+    return message("Connections", blocks)
+
+
+def repositories(page, console_url: str) -> dict:
+    if not page.items:
+        return plain("No repositories match.")
+    lines = [
+        f"• <{r.web_url}|{escape(r.project_name)}/{escape(r.name)}>"
+        if r.web_url
+        else f"• {escape(r.project_name)}/{escape(r.name)}"
+        for r in page.items
+    ]
+    more = (
+        f"\n…and {page.total_count - len(page.items)} more in the <{console_url}|console>."
+        if page.total_count > len(page.items)
+        else ""
+    )
+    return message(
+        f"{page.total_count} repositories",
+        [
+            section(f"*{page.total_count} repositories*"),
+            section("\n".join(lines) + more),
+        ],
+    )
+
+
+def subscriptions(rows: list) -> dict:
+    if not rows:
+        return plain("No digest subscriptions in this workspace. Try `/panoptica subscribe`.")
+    lines = []
+    for s in rows:
+        scope = f"{s.organization}/{s.project}" if s.project else s.organization or "all organizations"
+        state = f" (disabled: {escape(s.disabled_reason)})" if s.disabled_at else ""
+        lines.append(f"• <#{s.channel_id}>: {escape(scope)}, severity ≥ {s.min_severity}{state}")
+    return message(
+        "Digest subscriptions",
+        [
+            section("*Digest subscriptions*\n" + "\n".join(lines)),
+            ContextBlock(elements=[MarkdownTextObject(text="Sent daily.")]),
+            DividerBlock(),
+        ],
+    )

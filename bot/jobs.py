@@ -1,0 +1,185 @@
+"""Durable Slack work: each command or press is a job, so a restart never loses the answer."""
+
+from __future__ import annotations
+
+from bot import blocks
+from core.accounts.service import Principal
+from core.connections import flows
+from core.connections.models import AzureConnection
+from core.connections.service import ConnectError
+from core.db import session_scope
+from core.jobs.runner import handler
+from core.pagination import InvalidInput
+from core.scans import requests as scan_requests
+from core.slack import service as slack
+from core.slack.client import client_for_team
+from core.slack.models import SlackConnectOrigin
+from core.slack.replies import reply
+
+
+def principal(payload: dict) -> Principal:
+    return Principal(account_id=payload["account_id"], user_email=f"slack:{payload['user_id']}", token_id="")
+
+
+async def allowed(services, payload: dict) -> bool:
+    """Workspace admins and owners (users.info), or the account's allow-list."""
+    client = await client_for_team(services.settings, services.engine, payload["team_id"])
+    user = ((await client.users_info(user=payload["user_id"])).get("user") or {}) if client else {}
+    async with services.sessions() as session:
+        return await slack.may_change(session, payload.get("account_id"), payload["user_id"], user)
+
+
+@handler("slack.command")
+async def command_job(services, payload: dict) -> None:
+    if not await allowed(services, payload):
+        await reply(services, payload, blocks.not_admin())
+        return
+    run = COMMANDS[payload["command"]]
+    content = await run(services, payload, payload["args"])
+    if content is not None:
+        await reply(services, payload, content)
+
+
+async def link(services, payload: dict, args: dict) -> dict:
+    try:
+        async with session_scope(services.sessions) as session:
+            await slack.link_workspace(
+                session, args["code"], payload["team_id"], payload.get("team_domain", ""), payload["user_id"]
+            )
+    except slack.SlackError as error:
+        return blocks.plain(f":x: {error}")
+    return blocks.plain(":white_check_mark: This workspace is now linked to your Panoptica account.")
+
+
+async def connect(services, payload: dict, args: dict) -> dict:
+    """Validate the organization, find its tenant and create the consent request; answer with the link."""
+    try:
+        started = await flows.start(services, principal(payload), args["organization"])
+    except ConnectError as error:
+        return blocks.plain(f":x: {error.message}")
+    async with session_scope(services.sessions) as session:
+        await slack.remember_origin(
+            session,
+            started.connection.id,
+            payload["team_id"],
+            payload["user_id"],
+            payload["channel_id"],
+            payload.get("response_url", ""),
+        )
+    return blocks.connect_started(started.connection.organization, started.consent_url)
+
+
+async def subscription(services, payload: dict, args: dict) -> dict:
+    if args["channel_name"]:
+        return blocks.plain(
+            f"Mention the channel so Slack links it (type `#{args['channel_name']}` and pick it)."
+        )
+    channel = args["channel"] or payload["channel_id"]
+    if payload["command"] == "subscribe":
+        client = await client_for_team(services.settings, services.engine, payload["team_id"])
+        info = await client.conversations_info(channel=channel) if client else {}
+        if not (info.get("channel") or {}).get("is_member"):
+            return blocks.plain(
+                f"I am not in <#{channel}>. Type `/invite @Panoptica` there, then subscribe again."
+            )
+    async with session_scope(services.sessions) as session:
+        if payload["command"] == "subscribe":
+            await slack.subscribe(
+                session,
+                payload["account_id"],
+                payload["team_id"],
+                channel,
+                args["organization"],
+                args["project"],
+                args["min_severity"],
+                payload["user_id"],
+            )
+            scope = (
+                args["organization"] + (f"/{args['project']}" if args["project"] else "")
+                or "all organizations"
+            )
+            return blocks.plain(
+                f":white_check_mark: <#{channel}> gets a daily digest for {scope} "
+                f"(severity ≥ {args['min_severity']})."
+            )
+        removed = await slack.unsubscribe(
+            session,
+            payload["account_id"],
+            payload["team_id"],
+            channel,
+            args["organization"],
+            args["project"],
+            args["all"],
+            payload["user_id"],
+        )
+    return blocks.plain(f"Removed {removed} subscription(s) from <#{channel}>.")
+
+
+async def scan(services, payload: dict, args: dict) -> dict:
+    async with services.sessions() as session:
+        matches = await slack.find_repository(session, payload["account_id"], args["repository"])
+    if len(matches) != 1:
+        found = "No repository" if not matches else f"{len(matches)} repositories"
+        return blocks.plain(
+            f"{found} named `{blocks.escape(args['repository'][:100])}`. "
+            "Use `project/name` or the repository URL."
+        )
+    try:
+        await scan_requests.request_repository_scan(services, principal(payload), matches[0].id)
+    except InvalidInput as error:
+        return blocks.plain(f":x: {error}")
+    return blocks.plain(f":mag: Scan of `{blocks.escape(matches[0].name)}` queued.")
+
+
+COMMANDS = {
+    "link": link,
+    "connect": connect,
+    "subscribe": subscription,
+    "unsubscribe": subscription,
+    "scan": scan,
+}
+
+
+@handler("slack.consent_followup")
+async def consent_followup_job(services, payload: dict) -> None:
+    async with services.sessions() as session:
+        origin = await session.get(SlackConnectOrigin, payload["connection_id"])
+        connection = await session.get(AzureConnection, payload["connection_id"])
+    if origin is None or connection is None:
+        return
+    target = {
+        "team_id": origin.team_id,
+        "user_id": origin.user_id,
+        "response_url": origin.response_url,
+        "issued_at": origin.created_at.isoformat(),
+    }
+    content = blocks.consent_followup(
+        connection.organization, connection.id, services.settings.service_principal_name
+    )
+    await reply(services, target, content)
+
+
+@handler("slack.check_connection")
+async def check_connection_job(services, payload: dict) -> None:
+    async with services.sessions() as session:
+        payload["account_id"] = await slack.workspace_account(session, payload["team_id"])
+    if payload["account_id"] is None:
+        await reply(services, payload, blocks.not_linked(services.settings.public_url))
+        return
+    if not await allowed(services, payload):
+        await reply(services, payload, blocks.not_admin())
+        return
+    result = await flows.connect(services, principal(payload), payload["connection_id"])
+    if result is None:
+        await reply(services, payload, blocks.plain("That connection no longer exists."))
+        return
+    summary = result.discovery
+    content = blocks.check_result(
+        result.connection.organization,
+        result.connection.id,
+        result.diagnosis.ok,
+        [c.as_dict() for c in result.diagnosis.checks],
+        summary.projects if summary else 0,
+        summary.repositories if summary else 0,
+    )
+    await reply(services, payload, content)

@@ -1,0 +1,273 @@
+"""The Slack app through signed requests on our ASGI app, against the emulator's Slack Web API fake."""
+
+import json
+import ssl
+import time
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from slack_sdk.signature import SignatureVerifier
+from sqlmodel import select
+
+from api.app import create_app
+from core.slack.models import SlackDelivery
+from sandbox import slack as slack_fake
+from tests.api.conftest import new_caller
+from tests.api.consent import decide
+from tests.worlds import CONTOSO_TENANT
+
+SECRET = "slack-signing-secret-for-tests"
+TEAM = "T0DEMO"
+ADMIN, MEMBER = "U0ADMIN", "U0MEMBER"
+SECURITY, RANDOM = "C0SECURITY", "C0RANDOM"
+
+
+@pytest.fixture
+def slack_world(world):
+    world.slack.users = {
+        ADMIN: {"name": "alice", "is_admin": True},
+        MEMBER: {"name": "bob", "is_admin": False},
+    }
+    world.slack.channels = {
+        SECURITY: {"name": "security", "is_member": True},
+        RANDOM: {"name": "random", "is_member": False},
+    }
+    return world
+
+
+@pytest.fixture
+async def bot(settings, sandbox, slack_world, db):
+    slack_settings = settings.model_copy(
+        update={
+            "slack_api_url": sandbox.slack_api_url,
+            "slack_bot_token": SecretStr(slack_world.slack.bot_token),
+            "slack_signing_secret": SecretStr(SECRET),
+            "public_url": "http://testserver",
+        }
+    )
+    app = create_app(slack_settings, run_jobs=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
+    ):
+        yield Bot(app, http, sandbox, db)
+
+
+class Bot:
+    def __init__(self, app, http, sandbox, db):
+        self.app, self.http, self.sandbox, self.db = app, http, sandbox, db
+
+    async def post(self, body: str, content_type: str, timestamp: int | None = None, secret: str = SECRET):
+        ts = str(timestamp or int(time.time()))
+        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+        headers = {
+            "content-type": content_type,
+            "x-slack-request-timestamp": ts,
+            "x-slack-signature": signature,
+        }
+        return await self.http.post("/slack/events", content=body, headers=headers)
+
+    async def command(self, text: str, user: str = ADMIN, channel: str = SECURITY, **kw):
+        response_url = slack_fake.response_url(self.sandbox.context)
+        form = {
+            "command": "/panoptica",
+            "text": text,
+            "team_id": TEAM,
+            "team_domain": "contoso",
+            "user_id": user,
+            "channel_id": channel,
+            "response_url": response_url,
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+        }
+        response = await self.post(urlencode(form), "application/x-www-form-urlencoded", **kw)
+        await self.run_jobs()
+        return response, response_url
+
+    async def press(
+        self,
+        action_id: str,
+        value: str,
+        user: str = ADMIN,
+        message_ts: str = "111.1",
+        action_ts: str = "222.2",
+    ):
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM},
+            "user": {"id": user},
+            "channel": {"id": SECURITY},
+            "container": {"message_ts": message_ts},
+            "response_url": slack_fake.response_url(self.sandbox.context),
+            "trigger_id": "t",
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "value": value,
+                    "action_ts": action_ts,
+                    "block_id": "b",
+                    "type": "button",
+                }
+            ],
+        }
+        return await self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
+
+    async def run_jobs(self):
+        await self.app.state.jobs.run_until_idle()
+
+    def replies(self) -> list[str]:
+        return [
+            json.dumps(c["body"], ensure_ascii=False)
+            for c in slack_fake.calls(self.sandbox.context, "response_url")
+        ]
+
+    async def link(self) -> str:
+        caller = await new_caller(self.db, self.http, "Acme", "alice@acme.test")
+        code = (await caller.graphql("mutation { createSlackLinkCode { code } }"))["data"][
+            "createSlackLinkCode"
+        ]["code"]
+        response, _ = await self.command(f"link {code}")
+        assert response.status_code == 200
+        assert "now linked" in self.replies()[-1]
+        self.caller = caller
+        return code
+
+
+def text_of(response) -> str:
+    try:
+        return json.dumps(response.json(), ensure_ascii=False)
+    except ValueError:
+        return response.text
+
+
+async def test_bad_signature_and_old_timestamp_are_refused(bot):
+    body = urlencode({"command": "/panoptica", "text": "help", "team_id": TEAM, "user_id": ADMIN})
+    assert (await bot.post(body, "application/x-www-form-urlencoded", secret="wrong")).status_code == 401
+    old = int(time.time()) - 301
+    assert (await bot.post(body, "application/x-www-form-urlencoded", timestamp=old)).status_code == 401
+
+
+async def test_help_and_malformed_input(bot):
+    response, _ = await bot.command("help")
+    assert response.status_code == 200 and "/panoptica connect azure" in text_of(response)
+    response, _ = await bot.command("subscrbe #x")
+    assert "Did you mean" in text_of(response) and "/panoptica subscribe" in text_of(response)
+    response, _ = await bot.command("connect github acme")
+    assert "Only Azure DevOps" in text_of(response)
+
+
+async def test_unlinked_workspace_is_told_how_to_link(bot):
+    for text in ("status", "repos", "subscriptions", "connect azure contoso", "scan x"):
+        response, _ = await bot.command(text)
+        assert "not linked" in text_of(response), text
+
+
+async def test_link_code_is_single_use_and_admin_only(bot):
+    caller = await new_caller(bot.db, bot.http, "Acme", "alice@acme.test")
+    code = (await caller.graphql("mutation { createSlackLinkCode { code } }"))["data"]["createSlackLinkCode"][
+        "code"
+    ]
+    await bot.command(f"link {code}", user=MEMBER)
+    assert "Only Slack workspace admins" in bot.replies()[-1]
+    await bot.command(f"link {code}")
+    assert "now linked" in bot.replies()[-1]
+    await bot.command(f"link {code}")
+    assert "invalid, expired or already used" in bot.replies()[-1]
+
+
+async def test_full_connect_flow_from_slack(bot, slack_world, sandbox):
+    await bot.link()
+    slack_world.tenant(CONTOSO_TENANT).service_principals.clear()
+    slack_world.organization("contoso").members.clear()
+    response, _ = await bot.command("connect azure https://dev.azure.com/contoso")
+    assert response.status_code == 200 and "Working on it" in text_of(response)
+    await bot.run_jobs()
+    consent_reply = json.loads(bot.replies()[-1])
+    button = consent_reply["blocks"][1]["elements"][0]
+    assert button["text"]["text"] == "Approve in Entra ID"
+    callback = await decide(sandbox, button["url"])
+    assert (await bot.http.get(callback)).status_code == 200
+    await bot.run_jobs()
+    followup = bot.replies()[-1]
+    assert "Consent granted for `contoso`" in followup and "Check connection" in followup
+    connection_id = json.loads(followup)["blocks"][1]["elements"][0]["value"]
+
+    await bot.press("check_connection", connection_id, message_ts="1.1", action_ts="1.2")
+    await bot.run_jobs()
+    assert "is not connected yet" in bot.replies()[-1] and "TF401444" in bot.replies()[-1]
+
+    async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(sandbox.ca_path))) as admin:
+        await admin.post(
+            f"{sandbox.urls['admin']}/api/organizations/contoso/service-principal",
+            json={"projects": {"Payments": "projectContributor"}},
+        )
+    await bot.press("check_connection", connection_id, message_ts="1.1", action_ts="2.2")
+    await bot.run_jobs()
+    assert "is connected: 1 project(s) and 3 repositories" in bot.replies()[-1]
+
+    response, _ = await bot.command("status contoso", user=MEMBER)
+    assert "CONNECTED" in text_of(response)
+    response, _ = await bot.command("repos contoso/Payments", user=MEMBER)
+    assert "3 repositories" in text_of(response) and "payments-api" in text_of(response)
+
+
+async def test_a_duplicated_button_press_is_handled_once(bot, slack_world):
+    await bot.link()
+    await bot.press("check_connection", "nope", message_ts="5.5", action_ts="6.6")
+    await bot.press("check_connection", "nope", message_ts="5.5", action_ts="6.6")
+    await bot.run_jobs()
+    assert sum("no longer exists" in r for r in bot.replies()) == 1, bot.replies()
+
+
+async def test_a_duplicate_event_delivery_is_handled_once(bot):
+    event = {
+        "type": "event_callback",
+        "team_id": TEAM,
+        "event_id": "Ev0001",
+        "event": {"type": "app_uninstalled"},
+    }
+    first = await bot.post(json.dumps(event), "application/json")
+    second = await bot.post(json.dumps(event), "application/json")
+    assert first.status_code == 200 and second.status_code == 200
+    async with bot.db() as session:
+        keys = (await session.exec(select(SlackDelivery.key))).all()
+    assert keys == ["event:Ev0001"]
+
+
+async def test_subscriptions(bot):
+    await bot.link()
+    await bot.command(f"subscribe <#{RANDOM}|random>")
+    assert "/invite @Panoptica" in bot.replies()[-1]
+    await bot.command("subscribe contoso severity>=critical", user=MEMBER)
+    assert "Only Slack workspace admins" in bot.replies()[-1]
+    await bot.command("subscribe contoso severity>=critical")
+    assert "daily digest for contoso (severity ≥ CRITICAL)" in bot.replies()[-1]
+    response, _ = await bot.command("subscriptions", user=MEMBER)
+    assert f"<#{SECURITY}>: contoso, severity ≥ CRITICAL" in text_of(response)
+    await bot.command("unsubscribe all")
+    assert "Removed 1 subscription(s)" in bot.replies()[-1]
+
+
+async def test_allow_listed_user_may_change_things(bot):
+    await bot.link()
+    result = await bot.caller.graphql(
+        'mutation { setSlackAdmins(userIds: ["U0MEMBER"]) { __typename ... on SlackAdmins { userIds } } }'
+    )
+    assert result["data"]["setSlackAdmins"]["userIds"] == ["U0MEMBER"]
+    await bot.command("subscribe", user=MEMBER)
+    assert "daily digest" in bot.replies()[-1]
+    other = await new_caller(bot.db, bot.http, "Other", "mallory@other.test")
+    assert (await other.graphql("{ slackAdmins }"))["data"]["slackAdmins"] == []
+
+
+async def test_slack_off_keeps_the_service_running(settings, db):
+    app = create_app(settings, run_jobs=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.post("/slack/events", content=b"{}")).status_code == 404
