@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format bench clean schema chromium
+.PHONY: run test lint format bench clean schema chromium checkov
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,8 +28,17 @@ format: $(STAMP)
 chromium:
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# checkov (the IaC scanner) pins ~100 packages that would clash with ours: it gets a virtualenv of its own.
+CHECKOV := .venv-checkov/bin/checkov
+$(CHECKOV): tools/checkov-requirements.txt
+	test -x .venv-checkov/bin/python || python3 -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install -q --disable-pip-version-check -r tools/checkov-requirements.txt
+	touch $(CHECKOV)
+
+checkov: $(CHECKOV)
+
 # The suite runs on SQLite, then again on PostgreSQL when PANOPTICA_TEST_POSTGRES_URL is set.
-test: lint chromium
+test: lint chromium $(CHECKOV)
 	$(PY) -m pytest -q
 	@if [ -n "$$PANOPTICA_TEST_POSTGRES_URL" ]; then \
 		echo "== again on PostgreSQL"; \
@@ -40,7 +49,7 @@ bench: $(STAMP)
 	for f in benchmarks/*.py; do $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) .venv-checkov var
 
 # Regenerate the committed SDL after a schema change (a test fails while it is out of date).
 schema: $(STAMP)

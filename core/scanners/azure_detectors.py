@@ -2,7 +2,7 @@
 
 Plain compiled regexes applied by `secrets.py` over a whole file's text (one C-level pass per detector, not a
 Python loop per line). A detector is: the rule it reports, a pattern whose group `secret` is the value, an
-optional cheap substring hint (the file is skipped for that detector when the hint is absent), an optional
+optional cheap substring hints (the detector skips a file that contains none of them), an optional
 context pattern that the value's line must also match, and its specificity (lower wins when two detectors find
 the same value on the same line).
 
@@ -99,12 +99,15 @@ class Detector:
     name: str
     rule: Rule
     pattern: re.Pattern  # group "secret" is the value
-    hint: str | None = None  # lowercase substring the file must contain for this detector to run
+    hints: tuple[str, ...] = ()  # lowercase substrings, one of which the file must contain for this detector
     context: re.Pattern | None = None  # the value's line must also match this
     specificity: int = 0  # lower wins a same-value tie on one line
+    free_form: bool = False  # a chosen value (a password), not a generated one: placeholders are skipped
 
     def accepts(self, value: str) -> bool:
-        return not looks_like_placeholder(value)
+        if self.free_form:
+            return not looks_like_placeholder(value)
+        return len(set(value)) >= 6  # "aaaa…" and "abab…" are fillers, not keys
 
 
 @dataclass(frozen=True)
@@ -141,26 +144,26 @@ DETECTORS: tuple[Detector, ...] = (
     LegacyPatDetector(
         "ado-pat-legacy",
         ADO_PAT,
-        re.compile(rf"(?<![A-Za-z0-9+/=_-])(?P<secret>[{B32}]{{52}})(?![A-Za-z0-9+/_-])"),
+        re.compile(rf"(?<![A-Za-z0-9+/])(?P<secret>[{B32}]{{52}})(?![A-Za-z0-9+/=])"),
         context=PAT_CONTEXT,
     ),
     Detector(
         "ado-pat",
         ADO_PAT,
         re.compile(rf"(?<![{ALNUM}])(?P<secret>[{ALNUM}]{{76}}AZDO[{ALNUM}]{{4}})(?![{ALNUM}])"),
-        hint="azdo",
+        hints=("azdo",),
     ),
     Detector(
         "storage-account-key",
         STORAGE_KEY,
         re.compile(r"(?i:accountkey)\s*=\s*(?P<secret>[A-Za-z0-9/+]{86}==)(?![A-Za-z0-9/+=])"),
-        hint="accountkey",
+        hints=("accountkey",),
     ),
     Detector(
         "storage-key-keyword",
         STORAGE_KEY,
         re.compile(r"(?<![A-Za-z0-9/+=])(?P<secret>[A-Za-z0-9/+]{86}==)(?![A-Za-z0-9/+=])"),
-        hint="key",
+        hints=("key",),
         context=re.compile(r"(?i)(?:storage|account|access|primary|secondary)[\s_.-]?key"),
         specificity=1,
     ),
@@ -168,14 +171,15 @@ DETECTORS: tuple[Detector, ...] = (
         "sas-signature",
         SAS_TOKEN,
         re.compile(r"[?&;]sig=(?P<secret>[A-Za-z0-9%/+=]{20,})"),
-        hint="sig=",
+        hints=("sig=",),
         context=re.compile(r"(?i)(?:^|[?&;=\s\"'])sv=\d{4}-\d{2}-\d{2}"),
     ),
     Detector(
         "connection-string-password",
         CONNECTION_PASSWORD,
         re.compile(r"(?i)(?:^|[;\"'\s])(?:password|pwd)\s*=\s*(?P<secret>[^;\"'\s]{4,})"),
-        hint="=",
+        hints=("password", "pwd"),
+        free_form=True,
         context=CONNECTION_KEYS,
         specificity=2,
     ),
@@ -183,7 +187,7 @@ DETECTORS: tuple[Detector, ...] = (
         "shared-access-key",
         SHARED_ACCESS_KEY,
         re.compile(r"(?i:sharedaccesskey)\s*=\s*(?P<secret>[A-Za-z0-9+/]{42,43}=)(?![A-Za-z0-9+/=])"),
-        hint="sharedaccesskey",
+        hints=("sharedaccesskey",),
     ),
     Detector(
         "entra-client-secret",
@@ -191,7 +195,7 @@ DETECTORS: tuple[Detector, ...] = (
         re.compile(
             r"(?<![A-Za-z0-9_~.+/=-])(?P<secret>[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.+/=-])"
         ),
-        hint="q~",
+        hints=("q~",),
     ),
     Detector(
         "aws-secret-key",
@@ -199,7 +203,7 @@ DETECTORS: tuple[Detector, ...] = (
         re.compile(
             r"(?i:aws_?secret_?access_?key)[\"']?\s*[=:]\s*[\"']?(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
         ),
-        hint="secret",
+        hints=("secret",),
     ),
 )
 

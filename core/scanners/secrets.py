@@ -1,217 +1,326 @@
-"""Secrets: detect-secrets' typed and keyword detectors, plus our Azure detectors (none of the public engines
-finds Azure DevOps PATs).
+"""Secrets: detect-secrets' typed and keyword detectors, plus our Azure detectors (`azure_detectors.py`; none of
+the public engines finds Azure DevOps PATs).
 
 The value never leaves this module: a finding carries the HMAC of the value under the service's key (its
-identity, so the same secret is one finding however it moves) and a redacted preview. Entropy-only plugins
-are off: on infrastructure repositories they flag hashes, digests and lockfile integrity strings far more
-often than secrets; typed and keyword detectors find real credentials with little noise.
+identity, so the same secret is one finding however it moves within a file) and a redacted preview; the message
+names the rule and the value's length only. Nothing here logs a value, and detect-secrets' own logger (which would
+print skipped values at INFO) is held at WARNING.
+
+Noise control:
+- Entropy-only plugins (Base64/Hex High Entropy String) are off by default: on infrastructure repositories they
+  flag image digests, lockfile integrity hashes, Terraform provider hashes and test vectors far more often than
+  secrets (the demo's pinned `@sha256:` images alone would fire). `context.options["secrets_entropy"] = True`
+  turns them on with limits well above detect-secrets' defaults (base64 5.0 instead of 4.5, hex 4.0 instead of
+  3.0), reported as MEDIUM (scanning.md §7). `IPPublicDetector` is off: an IP address is not a credential.
+- detect-secrets' heuristic filters stay on (templated values, `$VAR`, indirect references, UUIDs, sequential
+  strings, lock files). Its inline `pragma: allowlist secret` is *not* honoured, and neither do our detectors
+  honour it: suppression is a reviewed lifecycle decision in the console, not something any committer can do.
+- Our legacy-PAT detector needs keyword context on the line; free-form passwords skip placeholders.
+- One finding per value and line: when two detectors find overlapping values on a line, the more specific one
+  (ours, then detect-secrets' typed plugins, then connection-string passwords, basic auth, keywords, entropy)
+  is kept. The same value twice in a file under one rule is one finding (its first line).
+
+The walk skips `.git` and vendored/dependency directories, symbolic links, files above `MAX_FILE_BYTES`, known
+binary extensions and files with a NUL byte in their first 8 KiB (UTF-16 text with a BOM is decoded, not skipped).
+It runs in a worker thread and stops with `ScannerError` past `context.timeout_seconds`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import logging
+import os
 import re
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from detect_secrets import SecretsCollection
 from detect_secrets.settings import transient_settings
 
-from core.scans.scanner import RawFinding, Rule, ScanContext, redacted_preview, secret_hash
+from core.scanners import azure_detectors
+from core.scanners.azure_detectors import DETECTORS, secret_rule
+from core.scans.scanner import RawFinding, Rule, ScanContext, ScannerError, redacted_preview, secret_hash
 
-REMEDIATION = (
-    "Revoke the credential now (it is in the repository's history), issue a new one, and load it from a secret "
-    "store (Azure Key Vault, a secret pipeline variable) instead of the repository."
-)
+logging.getLogger("detect-secrets").setLevel(logging.WARNING)
 
-
-def secret_rule(rule_id: str, title: str, severity: str) -> Rule:
-    return Rule(
-        rule_id, title, severity, "SECRET", f"A {title.lower()} committed to the repository.", REMEDIATION
-    )
+MAX_FILE_BYTES = 2 * 1024 * 1024
+SKIP_DIRECTORIES = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "vendor", "__pycache__", ".terraform"}
+BINARY_SUFFIXES = {
+    *(".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".tif", ".tiff", ".psd"),
+    *(".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".tar", ".jar", ".war", ".nupkg", ".whl"),
+    *(".exe", ".dll", ".so", ".dylib", ".o", ".a", ".lib", ".pyc", ".class", ".wasm"),
+    *(".pdf", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".mp3", ".mp4", ".mov", ".avi", ".webm"),
+}
 
 
 @dataclass(frozen=True)
-class Detector:
+class Mapped:
+    """A detect-secrets type as one of our rules, with its specificity for same-line deduplication."""
+
     rule: Rule
-    pattern: re.Pattern
-    group: int = 0  # which group is the secret
-    context: re.Pattern | None = None  # the line must also match this (keyword context)
+    specificity: int
 
 
-OUR_DETECTORS = (
-    Detector(
-        secret_rule("SECRET-AZURE-DEVOPS-PAT", "Azure DevOps personal access token", "CRITICAL"),
-        re.compile(r"(?<![A-Za-z0-9])([a-z2-7]{52})(?![A-Za-z0-9])"),
-        1,
-        re.compile(r"(?i)(pat\b|token|password|passwd|pwd|azure_devops_ext_pat|@dev\.azure\.com|basic\s)"),
-    ),
-    # The newer format: 84 characters with the "AZDO" signature at positions 77 to 80.
-    Detector(
-        secret_rule("SECRET-AZURE-DEVOPS-PAT", "Azure DevOps personal access token", "CRITICAL"),
-        re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4})(?![A-Za-z0-9])"),
-        1,
-    ),
-    Detector(
-        secret_rule("SECRET-AZURE-STORAGE-KEY", "Azure storage account key", "CRITICAL"),
-        re.compile(r"(?i)AccountKey\s*=\s*([A-Za-z0-9/+]{86}==)"),
-        1,
-    ),
-    Detector(
-        secret_rule("SECRET-AZURE-SAS-TOKEN", "Azure shared access signature", "HIGH"),
-        re.compile(r"[?&]sv=\d{4}-\d{2}-\d{2}[^\s\"']*?&sig=([A-Za-z0-9%/+=]{20,})"),
-        1,
-    ),
-    Detector(
-        secret_rule("SECRET-CONNECTION-STRING-PASSWORD", "Password in a connection string", "HIGH"),
-        re.compile(r"(?i)(?:^|;|\s|\")(?:password|pwd)\s*=\s*([^;\"'\s]{4,})"),
-        1,
-        re.compile(r";"),
-    ),
-    # detect-secrets finds AWS access key ids, but an unquoted secret key in a .env file escapes its keyword rule.
-    Detector(
-        secret_rule("SECRET-AWS-SECRET-KEY", "AWS secret access key", "CRITICAL"),
-        re.compile(r"(?i)aws_?secret_?access_?key\s*[=:]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"),
-        1,
-    ),
-)
+def typed(rule_id: str, title: str, severity: str, why: str) -> Mapped:
+    return Mapped(secret_rule(rule_id, title, severity, why), 10)
 
-# detect-secrets' types: one table to our rules and severities.
-DETECT_SECRETS_RULES = {
-    "AWS Access Key": secret_rule("SECRET-AWS-ACCESS-KEY", "AWS access key", "CRITICAL"),
-    "Azure Storage Account access key": OUR_DETECTORS[2].rule,
-    "Private Key": secret_rule("SECRET-PRIVATE-KEY", "Private key", "CRITICAL"),
-    "GitHub Token": secret_rule("SECRET-GITHUB-TOKEN", "GitHub token", "HIGH"),
-    "GitLab Token": secret_rule("SECRET-GITLAB-TOKEN", "GitLab token", "HIGH"),
-    "Slack Token": secret_rule("SECRET-SLACK-TOKEN", "Slack token", "HIGH"),
-    "Stripe Access Key": secret_rule("SECRET-STRIPE-KEY", "Stripe key", "HIGH"),
-    "Basic Auth Credentials": secret_rule("SECRET-BASIC-AUTH", "Credentials in a URL", "HIGH"),
-    "JSON Web Token": secret_rule("SECRET-JWT", "JSON web token", "MEDIUM"),
-    "Secret Keyword": secret_rule("SECRET-KEYWORD", "Secret assigned to a secret-looking name", "MEDIUM"),
+
+CLOUD = "It grants access to a cloud account or service until it is revoked."
+SAAS = "It grants API access to a third-party service in the owner's name until it is revoked."
+
+# detect-secrets' secret types -> our rules and severities (scanning.md §7: credentials granting cloud or SCM
+# access are CRITICAL or HIGH, generic keyword/entropy hits MEDIUM). One table; unknown types fall back to HIGH.
+DETECT_SECRETS_TYPES: dict[str, Mapped] = {
+    "Azure Storage Account access key": Mapped(azure_detectors.STORAGE_KEY, 10),
+    "AWS Access Key": typed("SECRET-AWS-ACCESS-KEY", "AWS access key", "CRITICAL", CLOUD),
+    "Private Key": typed(
+        "SECRET-PRIVATE-KEY", "Private key", "CRITICAL", "A private key impersonates its owner (TLS, SSH, signing)."
+    ),
+    "GitHub Token": typed("SECRET-GITHUB-TOKEN", "GitHub token", "CRITICAL", CLOUD),
+    "GitLab Token": typed("SECRET-GITLAB-TOKEN", "GitLab token", "CRITICAL", CLOUD),
+    "Artifactory Credentials": typed("SECRET-ARTIFACTORY", "Artifactory credentials", "HIGH", SAAS),
+    "Cloudant Credentials": typed("SECRET-CLOUDANT", "Cloudant credentials", "HIGH", CLOUD),
+    "Discord Bot Token": typed("SECRET-DISCORD-BOT-TOKEN", "Discord bot token", "HIGH", SAAS),
+    "IBM Cloud IAM Key": typed("SECRET-IBM-CLOUD-IAM-KEY", "IBM Cloud IAM key", "CRITICAL", CLOUD),
+    "IBM COS HMAC Credentials": typed("SECRET-IBM-COS-HMAC", "IBM COS HMAC credentials", "HIGH", CLOUD),
+    "Mailchimp Access Key": typed("SECRET-MAILCHIMP-KEY", "Mailchimp access key", "HIGH", SAAS),
+    "NPM tokens": typed("SECRET-NPM-TOKEN", "npm token", "HIGH", SAAS),
+    "OpenAI Token": typed("SECRET-OPENAI-KEY", "OpenAI API key", "HIGH", SAAS),
+    "PyPI Token": typed("SECRET-PYPI-TOKEN", "PyPI token", "HIGH", SAAS),
+    "SendGrid API Key": typed("SECRET-SENDGRID-KEY", "SendGrid API key", "HIGH", SAAS),
+    "Slack Token": typed("SECRET-SLACK-TOKEN", "Slack token", "HIGH", SAAS),
+    "SoftLayer Credentials": typed("SECRET-SOFTLAYER", "SoftLayer credentials", "HIGH", CLOUD),
+    "Square OAuth Secret": typed("SECRET-SQUARE-OAUTH", "Square OAuth secret", "HIGH", SAAS),
+    "Stripe Access Key": typed("SECRET-STRIPE-KEY", "Stripe key", "HIGH", SAAS),
+    "Telegram Bot Token": typed("SECRET-TELEGRAM-BOT-TOKEN", "Telegram bot token", "HIGH", SAAS),
+    "Twilio API Key": typed("SECRET-TWILIO-KEY", "Twilio API key", "HIGH", SAAS),
+    "JSON Web Token": Mapped(
+        secret_rule(
+            "SECRET-JWT", "JSON web token", "MEDIUM", "A bearer token: valid for whoever holds it until it expires."
+        ),
+        11,
+    ),
+    "Basic Auth Credentials": Mapped(
+        secret_rule("SECRET-BASIC-AUTH", "Credentials in a URL", "HIGH", "A user name and password in a URL."), 30
+    ),
+    "Secret Keyword": Mapped(
+        secret_rule(
+            "SECRET-KEYWORD",
+            "Secret assigned to a secret-looking name",
+            "MEDIUM",
+            "A literal value assigned to a name such as password, secret or api_key.",
+        ),
+        40,
+    ),
+    "Base64 High Entropy String": Mapped(
+        secret_rule("SECRET-HIGH-ENTROPY", "High-entropy string", "MEDIUM", "A random-looking literal."), 50
+    ),
+    "Hex High Entropy String": Mapped(
+        secret_rule("SECRET-HIGH-ENTROPY", "High-entropy string", "MEDIUM", "A random-looking literal."), 50
+    ),
 }
-OTHER_TYPED = "HIGH"
-PLUGINS = [
-    {"name": name}
+TYPED_PLUGINS = (
+    "ArtifactoryDetector",
+    "AWSKeyDetector",
+    "AzureStorageKeyDetector",
+    "BasicAuthDetector",
+    "CloudantDetector",
+    "DiscordBotTokenDetector",
+    "GitHubTokenDetector",
+    "GitLabTokenDetector",
+    "IbmCloudIamDetector",
+    "IbmCosHmacDetector",
+    "JwtTokenDetector",
+    "KeywordDetector",
+    "MailchimpDetector",
+    "NpmDetector",
+    "OpenAIDetector",
+    "PrivateKeyDetector",
+    "PypiTokenDetector",
+    "SendGridDetector",
+    "SlackDetector",
+    "SoftlayerDetector",
+    "SquareOAuthDetector",
+    "StripeDetector",
+    "TelegramBotTokenDetector",
+    "TwilioKeyDetector",
+)
+ENTROPY_PLUGINS = (
+    {"name": "Base64HighEntropyString", "limit": 5.0},
+    {"name": "HexHighEntropyString", "limit": 4.0},
+)
+FILTERS = [  # detect-secrets' defaults minus the inline allowlist pragma (see the module docstring)
+    {"path": f"detect_secrets.filters.heuristic.{name}"}
     for name in (
-        "ArtifactoryDetector",
-        "AWSKeyDetector",
-        "AzureStorageKeyDetector",
-        "BasicAuthDetector",
-        "CloudantDetector",
-        "DiscordBotTokenDetector",
-        "GitHubTokenDetector",
-        "GitLabTokenDetector",
-        "IbmCloudIamDetector",
-        "IbmCosHmacDetector",
-        "JwtTokenDetector",
-        "KeywordDetector",
-        "MailchimpDetector",
-        "NpmDetector",
-        "OpenAIDetector",
-        "PrivateKeyDetector",
-        "PypiTokenDetector",
-        "SendGridDetector",
-        "SlackDetector",
-        "SoftlayerDetector",
-        "SquareOAuthDetector",
-        "StripeDetector",
-        "TelegramBotTokenDetector",
-        "TwilioKeyDetector",
+        "is_sequential_string",
+        "is_potential_uuid",
+        "is_likely_id_string",
+        "is_templated_secret",
+        "is_prefixed_with_dollar_sign",
+        "is_indirect_reference",
+        "is_lock_file",
+        "is_not_alphanumeric_string",
+        "is_swagger_file",
     )
 ]
-SEVERITY_RANK = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFO": 4}
-MAX_FILE_BYTES = 2 * 1024 * 1024
-SKIP_DIRECTORIES = {".git", "node_modules", ".venv", "vendor"}
+# detect-secrets keeps its settings in a process-wide singleton that `transient_settings` swaps in and out:
+# two scans in two threads would restore each other's settings mid-scan. Its work is serialized here.
+DETECT_SECRETS_LOCK = threading.Lock()
+
+RULES: tuple[Rule, ...] = tuple(
+    {
+        rule.id: rule
+        for rule in (*azure_detectors.RULES, *(m.rule for m in DETECT_SECRETS_TYPES.values()))
+    }.values()
+)
+
+
+@dataclass(frozen=True)
+class Hit:
+    path: str
+    line: int
+    rule: Rule
+    value: str
+    specificity: int
 
 
 class SecretsScanner:
     name = "secrets"
-    version = "1"
-    rules = (*{d.rule.id: d.rule for d in OUR_DETECTORS}.values(), *DETECT_SECRETS_RULES.values())
+    version = "2"
+    rules = RULES
 
     async def scan(self, context: ScanContext) -> list[RawFinding]:
-        return await asyncio.to_thread(scan_tree, context.root, context.secret_key)
+        if not context.root.is_dir():
+            raise ScannerError(f"the repository directory {context.root.name!r} does not exist")
+        return await asyncio.to_thread(
+            scan_tree,
+            context.root,
+            context.secret_key,
+            entropy=bool(context.options.get("secrets_entropy")),
+            deadline=time.monotonic() + context.timeout_seconds,
+        )
 
 
-def candidate_files(root: Path) -> list[Path]:
-    files = []
-    for path in sorted(root.rglob("*")):
-        if any(part in SKIP_DIRECTORIES for part in path.relative_to(root).parts):
+def candidate_files(root: Path) -> Iterator[Path]:
+    """Regular files under root, in a stable order, without skipped directories, links or oversized files."""
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories[:] = sorted(d for d in subdirectories if d not in SKIP_DIRECTORIES)
+        for name in sorted(names):
+            path = Path(directory, name)
+            if path.suffix.lower() in BINARY_SUFFIXES or path.is_symlink():
+                continue
+            try:
+                if path.is_file() and path.stat().st_size <= MAX_FILE_BYTES:
+                    yield path
+            except OSError:
+                continue
+
+
+def read_text(path: Path) -> str | None:
+    """The file as text, or None when it is binary or unreadable."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    if b"\0" in data[:8192]:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def scan_tree(
+    root: Path, key: bytes, *, entropy: bool = False, deadline: float | None = None
+) -> list[RawFinding]:
+    hits: list[Hit] = []
+    scanned: list[str] = []
+    for path in candidate_files(root):
+        if deadline is not None and time.monotonic() > deadline:
+            raise ScannerError(f"secrets scan timed out after {len(scanned)} files")
+        text = read_text(path)
+        if text is None:
             continue
-        if path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_FILE_BYTES:
-            files.append(path)
-    return files
-
-
-def is_text(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return b"\0" not in handle.read(8192)
-
-
-def scan_tree(root: Path, key: bytes) -> list[RawFinding]:
-    hits: dict[tuple[str, int, str], tuple[Rule, str]] = {}  # (path, line, value hash) -> best rule, value
-    files = [p for p in candidate_files(root) if is_text(p)]
-    for path in files:
         relative = path.relative_to(root).as_posix()
-        for line_number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
-            for rule, value in azure_hits(line):
-                keep(hits, relative, line_number, rule, value, key)
-    for relative, line_number, rule, value in detect_secrets_hits(root, files):
-        keep(hits, relative, line_number, rule, value, key)
-    return to_findings(hits, key)
+        scanned.append(relative)
+        hits.extend(our_hits(relative, text))
+    hits.extend(detect_secrets_hits(root, scanned, entropy, deadline))
+    return to_findings(deduplicate(hits), key)
 
 
-def azure_hits(line: str):
-    for detector in OUR_DETECTORS:
-        if detector.context is not None and not detector.context.search(line):
+def our_hits(relative: str, text: str) -> Iterator[Hit]:
+    lowered = text.lower()
+    line_starts: list[int] | None = None
+    for detector in DETECTORS:
+        if detector.hints and not any(hint in lowered for hint in detector.hints):
             continue
-        for match in detector.pattern.finditer(line):
-            yield detector.rule, match.group(detector.group)
+        for match in detector.pattern.finditer(text):
+            value = match.group("secret")
+            start = text.rfind("\n", 0, match.start()) + 1
+            end = text.find("\n", match.end())
+            line_text = text[start : end if end >= 0 else len(text)]
+            if detector.context is not None and not detector.context.search(line_text):
+                continue
+            if not detector.accepts(value):
+                continue
+            if line_starts is None:
+                line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+            line = bisect.bisect_right(line_starts, match.start())
+            yield Hit(relative, line, detector.rule, value, detector.specificity)
 
 
-def detect_secrets_hits(root: Path, files: list[Path]):
-    with transient_settings({"plugins_used": PLUGINS}):
+def detect_secrets_hits(
+    root: Path, relatives: list[str], entropy: bool, deadline: float | None
+) -> Iterator[Hit]:
+    plugins = [{"name": name} for name in TYPED_PLUGINS] + (list(ENTROPY_PLUGINS) if entropy else [])
+    with DETECT_SECRETS_LOCK, transient_settings({"plugins_used": plugins, "filters_used": FILTERS}):
         collection = SecretsCollection(root=str(root))
-        for path in files:
-            collection.scan_file(str(path.relative_to(root)))
+        for relative in relatives:
+            if deadline is not None and time.monotonic() > deadline:
+                raise ScannerError("secrets scan timed out in detect-secrets")
+            collection.scan_file(relative)
     for filename, secret in collection:
         if not secret.secret_value:
             continue
-        rule = DETECT_SECRETS_RULES.get(secret.type) or secret_rule(
-            "SECRET-" + re.sub(r"[^A-Z0-9]+", "-", secret.type.upper()).strip("-"), secret.type, OTHER_TYPED
+        mapped = DETECT_SECRETS_TYPES.get(secret.type) or typed(
+            "SECRET-" + re.sub(r"[^A-Z0-9]+", "-", secret.type.upper()).strip("-"),
+            secret.type,
+            "HIGH",
+            "A credential recognised by detect-secrets.",
         )
-        yield Path(filename).as_posix(), secret.line_number, rule, secret.secret_value
+        yield Hit(Path(filename).as_posix(), secret.line_number, mapped.rule, secret.secret_value, mapped.specificity)
 
 
-def keep(hits: dict, relative: str, line: int, rule: Rule, value: str, key: bytes) -> None:
-    """One finding per secret and line: the most specific (most severe) detector wins."""
-    value_hash = secret_hash(key, value)
-    same_line = [k for k in hits if k[0] == relative and k[1] == line]
-    for existing in same_line:
-        existing_rule, existing_value = hits[existing]
-        overlapping = value in existing_value or existing_value in value
-        if overlapping and SEVERITY_RANK[existing_rule.severity] <= SEVERITY_RANK[rule.severity]:
-            return
-        if overlapping:
-            del hits[existing]
-    hits[(relative, line, value_hash)] = (rule, value)
+def deduplicate(hits: list[Hit]) -> list[Hit]:
+    """Per file and line, drop a hit whose value overlaps a more specific hit's value (ours before generic)."""
+    by_line: dict[tuple[str, int], list[Hit]] = {}
+    for hit in sorted(hits, key=lambda h: (h.path, h.line, h.specificity, -len(h.value))):
+        kept = by_line.setdefault((hit.path, hit.line), [])
+        if not any(hit.value in other.value or other.value in hit.value for other in kept):
+            kept.append(hit)
+    return [hit for kept in by_line.values() for hit in kept]
 
 
-def to_findings(hits: dict, key: bytes) -> list[RawFinding]:
+def to_findings(hits: list[Hit], key: bytes) -> list[RawFinding]:
     findings, seen = [], set()
-    for (relative, line, value_hash), (rule, value) in sorted(hits.items()):
-        if (relative, rule.id, value_hash) in seen:  # the same secret twice in a file: one finding
+    for hit in sorted(hits, key=lambda h: (h.path, h.line, h.rule.id)):
+        value_hash = secret_hash(key, hit.value)
+        if (hit.path, hit.rule.id, value_hash) in seen:  # the same secret again in a file: one finding
             continue
-        seen.add((relative, rule.id, value_hash))
+        seen.add((hit.path, hit.rule.id, value_hash))
+        preview = redacted_preview(hit.value)
         findings.append(
             RawFinding(
-                rule,
-                relative,
-                line,
-                message=f"{rule.title} ({redacted_preview(value)}).",
+                hit.rule,
+                hit.path,
+                hit.line,
+                message=f"{hit.rule.title}: a {len(hit.value)}-character value.",
                 identity=value_hash,
                 secret_hash=value_hash,
-                preview=redacted_preview(value),
+                preview=preview,
             )
         )
     return findings
