@@ -92,8 +92,9 @@ def register(app: AsyncApp, services) -> None:
         await ack()  # a link button: Slack still tells us it was pressed
 
     @app.event("app_uninstalled")
-    async def uninstalled(body, logger):
-        logger.info("Slack app uninstalled from team %s", body.get("team_id"))
+    async def uninstalled(body):
+        async with session_scope(services.sessions) as session:
+            await slack.record_uninstall(session, str(body.get("team_id", ""))[:32])
 
 
 async def answer_command(services, command: dict) -> dict:

@@ -134,7 +134,54 @@ def findings_blocks(summary: DigestSummary) -> list:
                 f"• *{f.severity.lower()}* {escape(f.title)}{preview} in `{escape(f.repository)}` `{where}`"
             )
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip("\n".join(lines)))))
+    if findings.baseline_repositories:
+        baseline = ", ".join(
+            f"{n} {s.lower()}"
+            for s, n in sorted(
+                findings.baseline_by_severity.items(), key=lambda item: SEVERITIES.index(item[0])
+            )
+            if s in shown
+        )
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=clip(
+                        f"First scan of {findings.baseline_repositories} repositor"
+                        f"{'y' if findings.baseline_repositories == 1 else 'ies'}: {baseline or 'nothing at this threshold'} "
+                        "(baseline; see the console)."
+                    )
+                )
+            )
+        )
+    if findings.failed_scans:
+        failed = "\n".join(f"• {escape(line)}" for line in findings.failed_scans[:5])
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=clip(f"*Scans that failed or were partial*\n{failed}")))
+        )
     return blocks
+
+
+def baseline_findings_blocks(summary: DigestSummary) -> list:
+    """First scans: one line of counts, never a list (a new repository must not flood the channel)."""
+    findings = summary.findings
+    if findings is None or not findings.baseline_repositories:
+        return []
+    shown = (
+        SEVERITIES[: SEVERITIES.index(summary.min_severity) + 1]
+        if summary.min_severity in SEVERITIES
+        else SEVERITIES
+    )
+    counts = ", ".join(
+        f"{findings.baseline_by_severity[s]} {s.lower()}"
+        for s in shown
+        if findings.baseline_by_severity.get(s)
+    )
+    count = findings.baseline_repositories
+    text = (
+        f"First scan of {count} repositor{'y' if count == 1 else 'ies'}: {counts or 'nothing at this threshold'} "
+        "(baseline; see the console)."
+    )
+    return [SectionBlock(text=MarkdownTextObject(text=clip(text)))]
 
 
 def render_digest(summary: DigestSummary, console_url: str) -> dict:
@@ -154,6 +201,7 @@ def render_digest(summary: DigestSummary, console_url: str) -> dict:
                 )
             )
         )
+        blocks += baseline_findings_blocks(summary)
     else:
         since = summary.since.strftime("%Y-%m-%d %H:%M UTC") if summary.since else "the last digest"
         headline = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from slack_sdk.errors import SlackApiError
+
 from bot import blocks
 from core.accounts.service import Principal
 from core.connections import flows
@@ -69,19 +71,30 @@ async def connect(services, payload: dict, args: dict) -> dict:
     return blocks.connect_started(started.connection.organization, started.consent_url)
 
 
+async def app_is_member(services, team_id: str, channel: str) -> bool:
+    """conversations.info's `is_member`; a channel the app cannot see (private, deleted) is not joined."""
+    client = await client_for_team(services.settings, services.engine, team_id)
+    if client is None:
+        return False
+    try:
+        info = await client.conversations_info(channel=channel)
+    except SlackApiError as error:
+        if error.response.get("error") == "channel_not_found":
+            return False
+        raise  # rate limits and outages: the job runs again
+    return bool((info.get("channel") or {}).get("is_member"))
+
+
 async def subscription(services, payload: dict, args: dict) -> dict:
     if args["channel_name"]:
         return blocks.plain(
             f"Mention the channel so Slack links it (type `#{args['channel_name']}` and pick it)."
         )
     channel = args["channel"] or payload["channel_id"]
-    if payload["command"] == "subscribe":
-        client = await client_for_team(services.settings, services.engine, payload["team_id"])
-        info = await client.conversations_info(channel=channel) if client else {}
-        if not (info.get("channel") or {}).get("is_member"):
-            return blocks.plain(
-                f"I am not in <#{channel}>. Type `/invite @Panoptica` there, then subscribe again."
-            )
+    if payload["command"] == "subscribe" and not await app_is_member(services, payload["team_id"], channel):
+        return blocks.plain(
+            f"I am not in <#{channel}>. Type `/invite @Panoptica` there, then subscribe again."
+        )
     async with session_scope(services.sessions) as session:
         if payload["command"] == "subscribe":
             await slack.subscribe(

@@ -8,8 +8,9 @@ lands) changes neither the outbox nor the delivery.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import func, or_
@@ -19,6 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.connections.models import AzureConnection, ConnectionStatus
 from core.digests.models import DigestOutbox
 from core.discovery.models import AzureRepository
+from core.findings.models import Finding
+from core.scans.models import ScanRun
 
 MAX_NAMES = 10  # repository names listed per change kind; the counts are always complete
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
@@ -93,6 +96,43 @@ class FindingsSummary:
     fixed_by_severity: dict[str, int] = field(default_factory=dict)
     open_by_severity: dict[str, int] = field(default_factory=dict)
     top_new: tuple[FindingLine, ...] = ()
+    # First scans are a baseline: one line with their counts, never a list of findings.
+    baseline_repositories: int = 0
+    baseline_by_severity: dict[str, int] = field(default_factory=dict)
+    failed_scans: tuple[str, ...] = ()  # "repo: reason" for failed or partial scans in the period
+
+
+SEVERITY_ORDER = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFO": 4}
+TOP_NEW = 10
+
+
+def summarize_findings(rows, first_scans: dict, failed_runs, since, until) -> FindingsSummary:
+    """Pure. `rows` are (finding, repository name); `first_scans` maps repository id to its first scan's end."""
+    new, fixed, open_, baseline = Counter(), Counter(), Counter(), Counter()
+    baseline_repos, top = set(), []
+    for finding, repository in rows:
+        active = finding.status in ("OPEN", "REOPENED")
+        if active:
+            open_[finding.severity] += 1
+        first_scan = first_scans.get(finding.repository_id)
+        in_period = since is None or finding.first_seen_at > since
+        if active and in_period and first_scan is not None and finding.first_seen_at <= first_scan:
+            baseline[finding.severity] += 1
+            baseline_repos.add(finding.repository_id)
+        elif active and in_period and finding.first_seen_at <= until:
+            new[finding.severity] += 1
+            top.append(
+                FindingLine(
+                    finding.severity, finding.title, repository, finding.path, finding.line, finding.preview
+                )
+            )
+        if finding.status == "FIXED" and finding.fixed_at and (since is None or finding.fixed_at > since):
+            fixed[finding.severity] += 1
+    top.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.repository, f.path, f.line or 0))
+    failed = tuple(f"{name}: {run.error[:120]}" for run, name in failed_runs)
+    return FindingsSummary(
+        dict(new), dict(fixed), dict(open_), tuple(top[:TOP_NEW]), len(baseline_repos), dict(baseline), failed
+    )
 
 
 @dataclass(frozen=True)
@@ -236,13 +276,52 @@ async def load_summary(session: AsyncSession, subscription, day: str, until: dat
         )
     if scope.project:
         repositories = repositories.where(func.lower(AzureRepository.project_name) == scope.project.lower())
-    return summarize(
+    repository_rows = (await session.exec(repositories)).all()
+    summary = summarize(
         day=day,
         scope=scope,
         since=since,
         until=until,
         connections=(await session.exec(connections)).all(),
-        repositories=(await session.exec(repositories)).all(),
+        repositories=repository_rows,
         baseline=previous is None,
         min_severity=subscription.min_severity,
+    )
+    findings = await load_findings(session, {r.id: r.name for r in repository_rows}, since, until)
+    return replace(summary, findings=findings)
+
+
+async def load_findings(session, names: dict[str, str], since, until) -> FindingsSummary | None:
+    """Three statements for the whole scope: its findings, each repository's first scan, failed scans."""
+    if not names:
+        return None
+    ids = list(names)
+    rows = (await session.exec(select(Finding).where(col(Finding.repository_id).in_(ids)))).all()
+    scanned = ("SUCCEEDED", "PARTIAL")
+    first_scans = dict(
+        (
+            await session.exec(
+                select(ScanRun.repository_id, func.min(ScanRun.finished_at))
+                .where(col(ScanRun.repository_id).in_(ids), col(ScanRun.status).in_(scanned))
+                .group_by(ScanRun.repository_id)
+            )
+        ).all()
+    )
+    failed = (
+        await session.exec(
+            select(ScanRun).where(
+                col(ScanRun.repository_id).in_(ids),
+                col(ScanRun.status).in_(("FAILED", "PARTIAL")),
+                *([ScanRun.finished_at > since] if since else []),
+            )
+        )
+    ).all()
+    if not rows and not first_scans and not failed:
+        return None
+    return summarize_findings(
+        [(f, names[f.repository_id]) for f in rows],
+        first_scans,
+        [(run, names[run.repository_id]) for run in failed],
+        since,
+        until,
     )

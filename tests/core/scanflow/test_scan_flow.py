@@ -123,3 +123,63 @@ async def test_sarif_export_is_valid(services, world):
         r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "azure-pipelines.yml"
         for r in results
     )
+
+
+@pytest.fixture
+async def services_with_slack(settings, db, tmp_path, sandbox, world):
+    """Digests are delivered to the emulator's Slack (a channel the app is in)."""
+    from pydantic import SecretStr
+
+    world.slack.channels = {"C1": {"name": "security", "is_member": True}}
+    settings = settings.model_copy(
+        update={
+            "key_directory": str(tmp_path),
+            "slack_api_url": sandbox.slack_api_url,
+            "slack_bot_token": SecretStr(world.slack.bot_token),
+        }
+    )
+    async with open_services(settings) as opened:
+        yield opened
+
+
+async def test_digest_reports_baseline_then_changes(services_with_slack, world):
+    services = services_with_slack
+    from bot.digests import build_digests
+    from core.digests.models import DigestOutbox
+    from core.slack.models import SlackSubscription, SlackWorkspace
+
+    account_id, _ = await connected(services, world)
+    now = utcnow()
+    async with session_scope(services.sessions) as session:
+        session.add(SlackWorkspace(team_id=world.slack.team_id, account_id=account_id, linked_by="U1"))
+        await session.flush()
+        session.add(
+            SlackSubscription(
+                account_id=account_id,
+                team_id="T1",
+                channel_id="C1",
+                min_severity="LOW",
+                created_by="U1",
+                created_at=now - timedelta(hours=1),
+            )
+        )
+    await daily(services, now)
+    await build_digests(services, {"day": now.date().isoformat()})
+
+    repo = world.organization("contoso").project("Payments").repositories[0]
+    repo.files = {
+        "azure-pipelines.yml": PIPELINE.replace("$(Build.SourceBranch)", "main")
+        + "variables:\n  system.debug: true\n"
+    }
+    repo.head_commit = repo.tree_digest()
+    later = now + timedelta(days=1)
+    await daily(services, later)
+    await build_digests(services, {"day": later.date().isoformat()})
+
+    async with services.sessions() as session:
+        digests = (await session.exec(select(DigestOutbox).order_by(DigestOutbox.day))).all()
+    first, second = (json.dumps(d.message, ensure_ascii=False) for d in digests)
+    assert "First scan of 1 repository: 1 high, 1 medium" in first  # baseline: one line, no list
+    assert "azure-pipelines.yml:" not in first
+    assert "new 1 low; fixed 1 high" in second
+    assert "system.debug committed as true" in second and "azure-pipelines.yml:" in second
