@@ -162,7 +162,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "storage-key-keyword",
         STORAGE_KEY,
-        re.compile(r"(?<![A-Za-z0-9/+=])(?P<secret>[A-Za-z0-9/+]{86}==)(?![A-Za-z0-9/+=])"),
+        re.compile(r"(?<![A-Za-z0-9/+])(?P<secret>[A-Za-z0-9/+]{86}==)(?![A-Za-z0-9/+=])"),
         hints=("key",),
         context=re.compile(r"(?i)(?:storage|account|access|primary|secondary)[\s_.-]?key"),
         specificity=1,
@@ -193,7 +193,7 @@ DETECTORS: tuple[Detector, ...] = (
         "entra-client-secret",
         ENTRA_CLIENT_SECRET,
         re.compile(
-            r"(?<![A-Za-z0-9_~.+/=-])(?P<secret>[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.+/=-])"
+            r"(?<![A-Za-z0-9_~.+/-])(?P<secret>[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.+/=-])"
         ),
         hints=("q~",),
     ),

@@ -48,7 +48,17 @@ from core.scans.scanner import RawFinding, Rule, ScanContext, ScannerError, reda
 logging.getLogger("detect-secrets").setLevel(logging.WARNING)
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
-SKIP_DIRECTORIES = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "vendor", "__pycache__", ".terraform"}
+SKIP_DIRECTORIES = {
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    ".venv",
+    "venv",
+    "vendor",
+    "__pycache__",
+    ".terraform",
+}
 BINARY_SUFFIXES = {
     *(".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".tif", ".tiff", ".psd"),
     *(".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".tar", ".jar", ".war", ".nupkg", ".whl"),
@@ -78,7 +88,10 @@ DETECT_SECRETS_TYPES: dict[str, Mapped] = {
     "Azure Storage Account access key": Mapped(azure_detectors.STORAGE_KEY, 10),
     "AWS Access Key": typed("SECRET-AWS-ACCESS-KEY", "AWS access key", "CRITICAL", CLOUD),
     "Private Key": typed(
-        "SECRET-PRIVATE-KEY", "Private key", "CRITICAL", "A private key impersonates its owner (TLS, SSH, signing)."
+        "SECRET-PRIVATE-KEY",
+        "Private key",
+        "CRITICAL",
+        "A private key impersonates its owner (TLS, SSH, signing).",
     ),
     "GitHub Token": typed("SECRET-GITHUB-TOKEN", "GitHub token", "CRITICAL", CLOUD),
     "GitLab Token": typed("SECRET-GITLAB-TOKEN", "GitLab token", "CRITICAL", CLOUD),
@@ -100,12 +113,18 @@ DETECT_SECRETS_TYPES: dict[str, Mapped] = {
     "Twilio API Key": typed("SECRET-TWILIO-KEY", "Twilio API key", "HIGH", SAAS),
     "JSON Web Token": Mapped(
         secret_rule(
-            "SECRET-JWT", "JSON web token", "MEDIUM", "A bearer token: valid for whoever holds it until it expires."
+            "SECRET-JWT",
+            "JSON web token",
+            "MEDIUM",
+            "A bearer token: valid for whoever holds it until it expires.",
         ),
         11,
     ),
     "Basic Auth Credentials": Mapped(
-        secret_rule("SECRET-BASIC-AUTH", "Credentials in a URL", "HIGH", "A user name and password in a URL."), 30
+        secret_rule(
+            "SECRET-BASIC-AUTH", "Credentials in a URL", "HIGH", "A user name and password in a URL."
+        ),
+        30,
     ),
     "Secret Keyword": Mapped(
         secret_rule(
@@ -173,8 +192,7 @@ DETECT_SECRETS_LOCK = threading.Lock()
 
 RULES: tuple[Rule, ...] = tuple(
     {
-        rule.id: rule
-        for rule in (*azure_detectors.RULES, *(m.rule for m in DETECT_SECRETS_TYPES.values()))
+        rule.id: rule for rule in (*azure_detectors.RULES, *(m.rule for m in DETECT_SECRETS_TYPES.values()))
     }.values()
 )
 
@@ -291,7 +309,13 @@ def detect_secrets_hits(
             "HIGH",
             "A credential recognised by detect-secrets.",
         )
-        yield Hit(Path(filename).as_posix(), secret.line_number, mapped.rule, secret.secret_value, mapped.specificity)
+        yield Hit(
+            Path(filename).as_posix(),
+            secret.line_number,
+            mapped.rule,
+            secret.secret_value,
+            mapped.specificity,
+        )
 
 
 def deduplicate(hits: list[Hit]) -> list[Hit]:

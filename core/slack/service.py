@@ -125,6 +125,14 @@ async def first_delivery(session: AsyncSession, key: str) -> bool:
     return True
 
 
+async def record_uninstall(session: AsyncSession, team_id: str) -> None:
+    """The app was removed from a workspace: the linked account's audit log says so (the link stays, so a
+    reinstall resumes where it was)."""
+    account_id = await workspace_account(session, team_id)
+    if account_id is not None:
+        record(session, account_id, "slack", "slack.app_uninstalled", team_id)
+
+
 async def remember_origin(
     session, connection_id: str, team_id: str, user_id: str, channel_id: str, response_url: str
 ) -> None:
