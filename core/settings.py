@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     secret_hash_key: SecretStr | None = None
     key_directory: str = "./var"
     scan_timeout_seconds: float = Field(default=600.0, gt=0)
+    # Comma-separated scanner names to run (e.g. "secrets,pipelines"); empty: every scanner.
+    scanners: str = ""
 
     # --- Slack ----------------------------------------------------------------------------------------
     # Single-workspace mode reads Slack's own variable names too (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET);

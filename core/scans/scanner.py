@@ -81,6 +81,16 @@ def fingerprint(rule_id: str, path: str, identity: str) -> str:
     return hashlib.sha256(f"{rule_id}\0{path}\0{identity}".encode()).hexdigest()
 
 
+def enabled_scanners(names: str) -> list[Scanner]:
+    """The scanners named in PANOPTICA_SCANNERS (all when empty); an unknown name is an error, not a skip."""
+    scanners = all_scanners()
+    wanted = {n.strip() for n in names.split(",") if n.strip()}
+    unknown = wanted - {s.name for s in scanners}
+    if unknown:
+        raise ValueError(f"unknown scanner(s) in PANOPTICA_SCANNERS: {', '.join(sorted(unknown))}")
+    return [s for s in scanners if not wanted or s.name in wanted]
+
+
 def all_scanners() -> list[Scanner]:
     import core.scanners as package
 

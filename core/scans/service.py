@@ -24,7 +24,7 @@ from core.jobs.runner import RetryLater, handler
 from core.scans import acquisition
 from core.scans.keys import secret_hash_key
 from core.scans.models import ScanRun, ScanStatus
-from core.scans.scanner import RawFinding, ScanContext, ScannerError, all_scanners
+from core.scans.scanner import RawFinding, ScanContext, ScannerError, enabled_scanners
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ async def scan_repository(services, run_id: str) -> ScanRun | None:
         return None
     run, repo, connection = prepared.run, prepared.repository, prepared.connection
     org = services.azure.organization(connection.organization, connection.tenant_id)
-    scanners = all_scanners()
+    scanners = enabled_scanners(services.settings.scanners)
     versions = {s.name: s.version for s in scanners}
     try:
         head = await org.branch_head(repo.ado_id, repo.default_branch or "")
