@@ -25,10 +25,22 @@ def principal(payload: dict) -> Principal:
 
 async def allowed(services, payload: dict) -> bool:
     """Workspace admins and owners (users.info), or the account's allow-list."""
-    client = await client_for_team(services.settings, services.engine, payload["team_id"])
-    user = ((await client.users_info(user=payload["user_id"])).get("user") or {}) if client else {}
+    user = await slack_user(services, payload["team_id"], payload["user_id"])
     async with services.sessions() as session:
         return await slack.may_change(session, payload.get("account_id"), payload["user_id"], user)
+
+
+async def slack_user(services, team_id: str, user_id: str) -> dict:
+    """users.info; a user Slack does not know (deleted, another workspace) has no admin flags."""
+    client = await client_for_team(services.settings, services.engine, team_id)
+    if client is None:
+        return {}
+    try:
+        return (await client.users_info(user=user_id)).get("user") or {}
+    except SlackApiError as error:
+        if error.response.get("error") in ("user_not_found", "user_not_visible"):
+            return {}
+        raise  # rate limits and outages: the job runs again
 
 
 @handler("slack.command")

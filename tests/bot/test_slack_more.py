@@ -201,3 +201,12 @@ async def test_without_slack_settings_the_app_says_once_that_slack_is_off(settin
     async with app.router.lifespan_context(app):
         pass
     assert [r.getMessage()[:16] for r in caplog.records if r.name == "bot.app"] == ["Slack app is off"]
+
+
+async def test_a_user_slack_does_not_know_is_refused_at_once(bot, db):
+    await bot.link()
+    await bot.command("subscribe", user="U0DELETED")
+    assert "Only Slack workspace admins" in bot.replies()[-1]
+    async with db() as session:
+        assert (await session.exec(select(SlackSubscription))).all() == []
+        assert (await session.exec(select(Job).where(Job.status != "done"))).all() == []
