@@ -217,6 +217,22 @@ def test_the_walk_skips_git_binaries_and_large_files_but_reads_utf16(tmp_path):
     }
 
 
+def test_detect_secrets_plugins_still_run_behind_the_prefilter(tmp_path):
+    body = "\n".join(base64.b64encode(secrets.token_bytes(48)).decode() for _ in range(4))
+    root = write(
+        tmp_path,
+        {
+            "keys/deploy.pem": f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n",
+            "app/db.py": f'import os\n\ndb_password = "{alnum(20)}"\n',
+            "app/plain.py": "def main():\n    return 1\n",
+        },
+    )
+    assert found(scan_tree(root, KEY)) == {
+        ("SECRET-PRIVATE-KEY", "keys/deploy.pem", 1),
+        ("SECRET-KEYWORD", "app/db.py", 3),
+    }
+
+
 def test_inline_allowlist_pragmas_are_not_honoured(tmp_path):
     root = write(
         tmp_path, {"a.sh": f"export AZURE_DEVOPS_EXT_PAT={base32(52)}  # pragma: allowlist secret\n"}
