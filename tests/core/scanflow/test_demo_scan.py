@@ -1,0 +1,89 @@
+"""The demo scenario scanned end to end (consent, membership, discovery, daily scan): exactly what is planted.
+
+checkov is left out here (PANOPTICA_SCANNERS) to keep the suite quick; its findings on the same demo files are
+asserted in test_checkov_scanner.py.
+"""
+
+import ssl
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlmodel import select
+
+from core.accounts.service import Principal, create_account
+from core.connections import flows
+from core.db import session_scope
+from core.db.columns import utcnow
+from core.discovery.models import AzureRepository
+from core.findings.models import Finding
+from core.jobs.runner import JobRunner
+from core.scans import schedule
+from core.scans.models import ScanRun
+from core.services import open_services
+from sandbox.scenario import demo_world
+
+PLANTED = {
+    ("payments-api", "azure-pipelines.yml", "ADO-PIPE-10"),
+    ("payments-api", "azure-pipelines.yml", "ADO-PIPE-11"),
+    ("payments-api", "azure-pipelines.yml", "ADO-PIPE-12"),
+    ("payments-api", "azure-pipelines.yml", "ADO-PIPE-13"),
+    ("payments-api", "azure-pipelines.yml", "ADO-PIPE-14"),
+    ("data-pipelines", "azure-pipelines.yml", "ADO-PIPE-10"),
+    ("data-pipelines", "azure-pipelines.yml", "ADO-PIPE-12"),
+    ("payments-config", "config/appsettings.yaml", "SECRET-AZURE-STORAGE-KEY"),
+    ("payments-config", "deploy/backup.env", "SECRET-AWS-ACCESS-KEY"),
+    ("payments-config", "deploy/backup.env", "SECRET-AWS-SECRET-KEY"),
+}
+
+
+@pytest.fixture
+async def demo_services(settings, db, sandbox, tmp_path):
+    world = demo_world()
+    sandbox.holder.replace(world)
+    app = sandbox.world.apps[0]
+    demo = settings.model_copy(
+        update={
+            "entra_client_id": app.client_id,
+            "entra_client_secret": SecretStr(app.secret),
+            "scanners": "secrets,pipelines",
+            "key_directory": str(tmp_path),
+        }
+    )
+    async with open_services(demo) as services:
+        yield services
+
+
+async def test_the_demo_scenario_yields_exactly_the_planted_findings(demo_services, sandbox):
+    services = demo_services
+    tenant = sandbox.world.tenants[0].id
+    async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(sandbox.ca_path))) as admin:
+        assert (await admin.post(f"{sandbox.urls['admin']}/api/tenants/{tenant}/consent")).status_code in (
+            200,
+            201,
+        )
+        url = f"{sandbox.urls['admin']}/api/organizations/contoso-demo/service-principal"
+        assert (await admin.post(url, json={})).status_code in (200, 201)
+    async with session_scope(services.sessions) as session:
+        account = await create_account(session, "Contoso")
+    principal = Principal(account.id, "admin@contoso.test", "")
+    started = await flows.start(services, principal, "contoso-demo")
+    assert (await flows.connect(services, principal, started.connection.id)).diagnosis.ok
+
+    await schedule.tick(services, utcnow())
+    await JobRunner(services).run_until_idle(max_rounds=1000)
+
+    async with services.sessions() as session:
+        names = {r.id: r.name for r in (await session.exec(select(AzureRepository))).all()}
+        found = {
+            (names[f.repository_id], f.path, f.rule_id) for f in (await session.exec(select(Finding))).all()
+        }
+        runs = (await session.exec(select(ScanRun))).all()
+        secrets = (await session.exec(select(Finding).where(Finding.category == "SECRET"))).all()
+    assert found == PLANTED
+    assert {r.status for r in runs} == {"SUCCEEDED"}
+    scanned = {names[r.repository_id] for r in runs}
+    assert (
+        not {"platform-scratch", "payments-legacy", "mobile-release"} & scanned
+    )  # empty, disabled, maintenance
+    assert all(s.preview and s.secret_hash and "AccountKey" not in s.message for s in secrets)
