@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from sqlalchemy import func, or_
+
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
@@ -45,3 +47,11 @@ def decode_cursor(cursor: str, parts: int) -> list[str]:
     if not isinstance(values, list) or len(values) != parts or not all(isinstance(v, str) for v in values):
         raise InvalidInput("after is not a cursor returned by this API")
     return values
+
+
+def matches_search(search: str, *columns):
+    """A case-insensitive substring match of `search` on any of the columns, with LIKE's wildcards escaped."""
+    if len(search) > 200:
+        raise InvalidInput("search is at most 200 characters")
+    pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))

@@ -13,7 +13,7 @@ from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
 from core.findings.models import Finding
 from core.findings.service import ACTIVE, at_least
-from core.pagination import InvalidInput, Page, decode_cursor, encode_cursor, page_size
+from core.pagination import InvalidInput, Page, decode_cursor, encode_cursor, matches_search, page_size
 
 
 @dataclass
@@ -41,15 +41,7 @@ def _conditions(account_id: str, flt: RepositoryFilter) -> list:
     if flt.project:
         conditions.append(func.lower(AzureRepository.project_name) == flt.project.lower())
     if flt.search:
-        if len(flt.search) > 200:
-            raise InvalidInput("search is at most 200 characters")
-        pattern = "%" + flt.search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(
-            or_(
-                func.lower(AzureRepository.name).like(pattern, escape="\\"),
-                func.lower(AzureRepository.project_name).like(pattern, escape="\\"),
-            )
-        )
+        conditions.append(matches_search(flt.search, AzureRepository.name, AzureRepository.project_name))
     if not flt.include_excluded:
         conditions.append(col(AzureRepository.excluded_reason).is_(None))
     if flt.selected is not None:

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.audit.service import record
 from core.db.columns import utcnow
 from core.findings.models import Finding, FindingStatus
-from core.pagination import InvalidInput, Page, decode_cursor, encode_cursor, page_size
+from core.pagination import InvalidInput, Page, decode_cursor, encode_cursor, matches_search, page_size
 from core.scans.models import ScanRun
 from core.scans.scanner import SEVERITIES
 
@@ -49,15 +49,7 @@ def finding_conditions(account_id: str, flt: FindingFilter) -> list:
     if flt.scanner:
         conditions.append(Finding.scanner == flt.scanner)
     if flt.search:
-        if len(flt.search) > 200:
-            raise InvalidInput("search is at most 200 characters")
-        pattern = "%" + flt.search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(
-            or_(
-                func.lower(Finding.path).like(pattern, escape="\\"),
-                func.lower(Finding.rule_id).like(pattern, escape="\\"),
-            )
-        )
+        conditions.append(matches_search(flt.search, Finding.path, Finding.rule_id))
     return conditions
 
 
