@@ -16,6 +16,16 @@ from core.jobs.models import Job
 
 log = logging.getLogger(__name__)
 Handler = Callable[[object, dict], Awaitable[None]]
+
+
+def scan_limits(services) -> dict[str, int]:
+    settings = getattr(services, "settings", None)
+    return {
+        "quick": DEFAULT_LIMITS["quick"],
+        "long": getattr(settings, "scan_concurrency", DEFAULT_LIMITS["long"]),
+    }
+
+
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -35,47 +45,75 @@ def handler(kind: str):
     return register
 
 
+DEFAULT_LIMITS = {"quick": 8, "long": 2}
+
+
 class JobRunner:
-    def __init__(
-        self, services, queues: tuple[str, ...] = ("quick", "long"), poll_seconds: float = 0.5
-    ) -> None:
+    """One loop per queue, each with its own concurrency: a backlog of long scans never delays a quick job
+    (a Slack follow-up, a connection check)."""
+
+    def __init__(self, services, limits: dict[str, int] | None = None, poll_seconds: float = 0.5) -> None:
         self.services = services
-        self.queues = queues
+        self.limits = limits or scan_limits(services)
+        self.queues = tuple(self.limits)
         self.poll_seconds = poll_seconds
-        self._task: asyncio.Task | None = None
-        self._wake = asyncio.Event()
+        self._loops: list[asyncio.Task] = []
+        self._running: dict[str, set[asyncio.Task]] = {queue: set() for queue in self.limits}
+        self._wake = {queue: asyncio.Event() for queue in self.limits}
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="panoptica-job-runner")
+        self._loops = [
+            asyncio.create_task(self._loop(queue), name=f"panoptica-jobs-{queue}") for queue in self.queues
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [*self._loops, *(t for running in self._running.values() for t in running)]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._loops = []
 
     def wake(self) -> None:
         """Called after an enqueue, so a Slack follow-up does not wait for the next poll."""
-        self._wake.set()
+        for event in self._wake.values():
+            event.set()
 
-    async def _loop(self) -> None:
+    async def _loop(self, queue: str) -> None:
         while True:
-            try:
-                ran = await self.run_once()
-            except Exception:  # the loop must survive a database hiccup
-                log.exception("job runner iteration failed")
-                ran = 0
-            if not ran:
-                self._wake.clear()
+            free = self.limits[queue] - len(self._running[queue])
+            started = 0
+            if free > 0:
+                try:
+                    started = await self._start_jobs(queue, free)
+                except Exception:  # the loop must survive a database hiccup
+                    log.exception("job runner iteration failed")
+            if not started:
+                self._wake[queue].clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                    await asyncio.wait_for(self._wake[queue].wait(), self.poll_seconds)
+
+    async def _start_jobs(self, queue: str, free: int) -> int:
+        async with self.services.sessions() as session:
+            jobs = await service.claim(session, (queue,), limit=free)
+        for job in jobs:
+            task = asyncio.create_task(self._run(job), name=f"job-{job.kind}")
+            self._running[queue].add(task)
+            task.add_done_callback(
+                lambda done, q=queue: (self._running[q].discard(done), self._wake[q].set())
+            )
+        return len(jobs)
 
     async def run_once(self) -> int:
-        async with self.services.sessions() as session:
-            jobs = await service.claim(session, self.queues)
-        await asyncio.gather(*(self._run(job) for job in jobs))
-        return len(jobs)
+        """For tests and scripts: claim due jobs of every queue and run them to the end."""
+        ran = 0
+        for queue in self.queues:
+            async with self.services.sessions() as session:
+                jobs = await service.claim(session, (queue,), limit=self.limits[queue])
+            await asyncio.gather(*(self._run(job) for job in jobs))
+            ran += len(jobs)
+        return ran
 
     async def run_until_idle(self, max_rounds: int = 100) -> None:
         """For tests and scripts: run due jobs until none is left (jobs delayed into the future stay)."""

@@ -1,5 +1,6 @@
 """The durable in-process job runner on the real database."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -96,3 +97,32 @@ async def test_unknown_kind_is_recorded_not_lost(db):
     await JobRunner(FakeServices(db)).run_until_idle()
     [job] = await jobs(db)
     assert job.status == "failed" and "no handler" in job.last_error
+
+
+async def test_a_long_job_never_delays_a_quick_one(db):
+    release = asyncio.Event()
+
+    async def long_scan(services, payload):
+        await release.wait()
+        CALLS.append({"long": True})
+
+    HANDLERS["test.long"] = long_scan
+    async with session_scope(db) as session:
+        await service.enqueue(session, "test.long", {}, queue="long")
+        await service.enqueue(session, "test.long", {}, queue="long")
+    runner = JobRunner(FakeServices(db), limits={"quick": 2, "long": 1}, poll_seconds=0.01)
+    runner.start()
+    try:
+        async with session_scope(db) as session:
+            await service.enqueue(session, "test.record", {"n": "quick"})
+        runner.wake()
+        for _ in range(500):  # bounded wait for the quick job, while the long one holds its only slot
+            if CALLS:
+                break
+            await asyncio.sleep(0.01)
+        assert CALLS == [{"n": "quick"}]
+        states = sorted(j.status for j in await jobs(db) if j.kind == "test.long")
+        assert states == ["queued", "running"]  # the long queue's limit: one at a time
+    finally:
+        release.set()
+        await runner.stop()
