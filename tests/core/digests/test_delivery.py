@@ -109,7 +109,9 @@ async def test_a_burst_of_5xx_is_retried_with_backoff_then_posts_once(services, 
     result = await deliver(services, clock)
     assert slack_statuses(sandbox, 503) == 3 and len(posts(sandbox)) == 1
     assert (result.sent, result.retried) == (1, 3)
-    assert len(clock.sleeps) == 3 and clock.sleeps[0] < clock.sleeps[1] < clock.sleeps[2]  # growing backoff
+    # Exponential backoff with jitter: attempt n waits 2**n seconds times a factor in [0.5, 1.5).
+    assert len(clock.sleeps) == 3
+    assert all(2**n * 0.5 <= wait < 2**n * 1.5 for n, wait in enumerate(clock.sleeps, start=1)), clock.sleeps
     [row] = await outbox(db)
     assert (row.status, row.attempts) == ("sent", 4)
 
