@@ -289,11 +289,9 @@ async def test_429_then_success(contoso, world, sandbox):
 async def test_retry_after_on_a_200_delays_the_next_requests(contoso, world):
     world.faults.append(Fault(host="dev", route="connectionData", delay_only=True, retry_after=0.3, count=1))
     started = time.monotonic()
-    await contoso.connection_data()  # good answer, but it asks us to slow down
-    first = time.monotonic() - started
+    await contoso.connection_data()  # good answer (not retried), but it asks us to slow down
     await contoso.list_repositories()
-    assert first < 0.3
-    assert time.monotonic() - started >= 0.3
+    assert time.monotonic() - started >= 0.3  # the next request waited for the Retry-After
 
 
 async def test_5xx_burst_is_retried(contoso, world, sandbox):
@@ -322,25 +320,21 @@ async def test_other_4xx_are_not_retried(contoso, world, sandbox, status):
 async def test_retry_budget_exhaustion_is_clear(settings, tokens, world, sandbox):
     world.faults.append(Fault(host="dev", route="/_apis/git/repositories$", status=503))
     policy = RetryPolicy(budget_seconds=0.3, base_delay=0.02, max_delay=0.05)
-    started = time.monotonic()
     async with AzureDevOps(settings, tokens, retry=policy) as ado:
         with pytest.raises(RetryBudgetExhausted) as caught:
             await ado.organization("contoso", CONTOSO_TENANT).list_repositories()
-    elapsed = time.monotonic() - started
     error = caught.value
     assert isinstance(error.last_error, ServiceUnavailable)
     assert error.attempts == len(dev_requests(sandbox, "/_apis/git/repositories")) > 1
     assert "Gave up after" in error.message
-    assert elapsed < 1.5
 
 
 async def test_retry_after_beyond_the_budget_gives_up_at_once(contoso, world, sandbox):
     world.faults.append(Fault(host="dev", route="/_apis/git/repositories$", status=429, retry_after=60))
-    started = time.monotonic()
     with pytest.raises(RetryBudgetExhausted) as caught:
         await contoso.list_repositories()
     assert isinstance(caught.value.last_error, Throttled)
-    assert time.monotonic() - started < 1
+    assert caught.value.attempts == 1  # no waiting a minute for a retry the budget cannot afford
     assert len(dev_requests(sandbox, "/_apis/git/repositories")) == 1
 
 
