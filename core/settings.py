@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     # Comma-separated scanner names to run (e.g. "secrets,pipelines"); empty: every scanner.
     scanners: str = ""
 
+    # --- dependency advisories ------------------------------------------------------------------------------
+    # OSV-compatible API (querybatch + vulns). An imported OSV export (`panoptica osv import`) is used instead
+    # when present; "off" uses neither (inventory only, and the console says so).
+    osv_url: str = "https://api.osv.dev"
+    osv_batch_size: int = Field(default=500, ge=1, le=1000)  # OSV accepts at most 1000 queries per batch
+
+    # --- CI/CD posture --------------------------------------------------------------------------------------
+    # A repository without a commit on its default branch for this many days is reported inactive.
+    inactive_repository_days: int = Field(default=180, ge=1)
+
     # --- Slack ----------------------------------------------------------------------------------------
     # Single-workspace mode reads Slack's own variable names too (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET);
     # multi-workspace mode installs through OAuth (client id and secret) into our database.
@@ -97,6 +107,11 @@ class Settings(BaseSettings):
     @classmethod
     def _normalize_database_url(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @field_validator("osv_url")
+    @classmethod
+    def _osv_url(cls, value: str) -> str:
+        return value if value == "off" else cls._url(value)
 
     @field_validator("public_url", "entra_authority_host", "azure_devops_url", "slack_api_url")
     @classmethod

@@ -1,0 +1,1 @@
+"""Dependency vulnerabilities: the inventory of a repository's packages and the advisories that affect them."""
