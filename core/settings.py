@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     osv_batch_size: int = Field(default=500, ge=1, le=1000)  # OSV accepts at most 1000 queries per batch
 
     # --- CI/CD posture --------------------------------------------------------------------------------------
+    # Evaluate each connection's posture controls with its daily scan (and with on-demand connection scans).
+    posture_enabled: bool = True
     # A repository without a commit on its default branch for this many days is reported inactive.
     inactive_repository_days: int = Field(default=180, ge=1)
 

@@ -11,6 +11,7 @@ import fnmatch
 import hashlib
 import io
 import zipfile
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -78,6 +79,8 @@ PROJECT_LISTS = {
     "serviceendpoint/endpoints": False,
     "distributedtask/variablegroups": True,
     "distributedtask/environments": True,
+    "distributedtask/securefiles": False,
+    "distributedtask/queues": False,
     "pipelines/checks/configurations": False,
 }
 
@@ -181,9 +184,15 @@ def resolve_version(request: Request, repo: Repository) -> Response | None:
 def build_app(context) -> Response:
     dev = context.urls["dev"]
 
-    def project_or_404(caller: Caller, key: str):
+    def project_or_404(caller: Caller, key: str, api: str | None = None):
+        """The project, or the error the caller gets: 404 when it may not see it, 403 on a refused API."""
         project = find_project(caller, key)
-        return project if project is not None else project_not_found(key)
+        if project is None:
+            return project_not_found(key)
+        refused = caller.membership.refused_apis + caller.org.refused_apis
+        if api is not None and (api in refused or f"{project.name}:{api}" in refused):
+            return access_denied(caller, api)
+        return project
 
     async def connection_data(request: Request, caller: Caller, org: str) -> Response:
         user = {
@@ -357,7 +366,7 @@ def build_app(context) -> Response:
         return item
 
     async def git_policy_configurations(request: Request, caller: Caller, org: str, project: str) -> Response:
-        found = project_or_404(caller, project)
+        found = project_or_404(caller, project, "policy/configurations")
         if isinstance(found, Response):
             return found
         repo_id, ref_name = request.query_params.get("repositoryId"), request.query_params.get("refName")
@@ -375,7 +384,7 @@ def build_app(context) -> Response:
         return page(request, configs)
 
     async def policy_configurations(request: Request, caller: Caller, org: str, project: str) -> Response:
-        found = project_or_404(caller, project)
+        found = project_or_404(caller, project, "policy/configurations")
         if isinstance(found, Response):
             return found
         policy_type = request.query_params.get("policyType")
@@ -399,7 +408,7 @@ def build_app(context) -> Response:
         )
 
     async def general_settings(request: Request, caller: Caller, org: str, project: str) -> Response:
-        found = project_or_404(caller, project)
+        found = project_or_404(caller, project, "build/generalsettings")
         if isinstance(found, Response):
             return found
         return JSONResponse({**DEFAULT_GENERAL_SETTINGS, **found.extras.get("build/generalsettings", {})})
@@ -407,7 +416,7 @@ def build_app(context) -> Response:
     async def pipeline_permissions(
         request: Request, caller, org: str, project: str, kind: str, resource: str
     ):
-        found = project_or_404(caller, project)
+        found = project_or_404(caller, project, "pipelines/pipelinepermissions")
         if isinstance(found, Response):
             return found
         stored = found.extras.get("pipelines/pipelinepermissions", {}).get(f"{kind}/{resource}", {})
@@ -415,13 +424,35 @@ def build_app(context) -> Response:
 
     def project_list(key: str, paged: bool):
         async def handler(request: Request, caller: Caller, org: str, project: str) -> Response:
-            found = project_or_404(caller, project)
+            found = project_or_404(caller, project, key)
             if isinstance(found, Response):
                 return found
             values = list(found.extras.get(key, []))
+            if key == "pipelines/checks/configurations":
+                values = [c for c in values if check_matches(c, request.query_params)]
             return page(request, values) if paged else collection(values)
 
         return handler
+
+    async def list_commits(request: Request, caller: Caller, org: str, repo: str, project: str | None = None):
+        """The head commit only (scenarios carry no history); `searchCriteria.$top` and paging are moot."""
+        found = readable_repository(caller, project, repo)
+        if isinstance(found, Response):
+            return found
+        git_project, repository = found
+        if not repository.default_branch:
+            return collection([])
+        when = repository.last_commit_date or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        person = {"name": "Sandbox", "email": "sandbox@example.com", "date": when}
+        base = f"{dev}/{caller.org.name}/{git_project.id}/_apis/git/repositories/{repository.id}"
+        commit = {
+            "commitId": repository.head_commit,
+            "author": person,
+            "committer": person,
+            "comment": "Head of the default branch",
+            "url": f"{base}/commits/{repository.head_commit}",
+        }
+        return collection([commit])
 
     repo_routes = []
     for prefix in ("/{org}", "/{org}/{project}"):
@@ -430,6 +461,7 @@ def build_app(context) -> Response:
             AdoRoute("GET", prefix + "/_apis/git/repositories/{repo}", get_repository),
             AdoRoute("GET", prefix + "/_apis/git/repositories/{repo}/refs", list_refs),
             AdoRoute("GET", prefix + "/_apis/git/repositories/{repo}/items", items),
+            AdoRoute("GET", prefix + "/_apis/git/repositories/{repo}/commits", list_commits),
         ]
     project_lists = [
         AdoRoute(
@@ -464,6 +496,24 @@ def build_app(context) -> Response:
         *project_lists,
     ]
     return build_host_app(context, routes)
+
+
+def check_matches(check: dict, query) -> bool:
+    """Checks are listed per resource (`resourceType` and `resourceId` are required by the service)."""
+    resource = check.get("resource") or {}
+    return str(resource.get("type", "")).lower() == query.get("resourceType", "").lower() and str(
+        resource.get("id", "")
+    ) == query.get("resourceId", "")
+
+
+def access_denied(caller: Caller, api: str) -> Response:
+    # The wording Azure DevOps uses when an identity lacks a permission on a kind of resource.
+    return wrapped_error(
+        403,
+        f"Access Denied: {caller.display_name} needs the following permission(s) on the resource "
+        f"{api} to perform this action: View",
+        "AccessCheckException",
+    )
 
 
 def applies(config: dict, repo_id: str | None, ref_name: str | None) -> bool:

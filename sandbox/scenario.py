@@ -82,6 +82,8 @@ class Repository(Model):
     files: dict[str, str] = {}
     head_commit: str = ""
     branches: list[str] = []  # branches besides the default one; all point at head_commit
+    # When the head commit was made (ISO 8601); None: today, whenever it is asked.
+    last_commit_date: str | None = None
 
     def tree_digest(self) -> str:
         return hashlib.sha1(
@@ -98,7 +100,8 @@ class Project(Model):
     repositories: list[Repository] = []
     # Served as Azure DevOps returns them, keyed by the path after `_apis/`: "policy/configurations",
     # "build/definitions", "pipelines", "serviceendpoint/endpoints", "distributedtask/variablegroups",
-    # "distributedtask/environments", "pipelines/checks/configurations" (lists), "build/generalsettings"
+    # "distributedtask/environments", "distributedtask/securefiles", "distributedtask/queues",
+    # "pipelines/checks/configurations" (lists), "build/generalsettings"
     # (overrides of the defaults) and "pipelines/pipelinepermissions" ({"{type}/{id}": permissions}).
     extras: dict[str, Any] = {}
 
@@ -115,6 +118,9 @@ class Membership(Model):
     entitlement_readable: bool = True
     # Projects whose repositories deny Read to the service principal (Azure DevOps answers TF401019).
     read_denied: list[str] = []
+    # Project APIs (keys as in `Project.extras`, e.g. "serviceendpoint/endpoints", or "Project:key" for one
+    # project) that answer 403 Access Denied, as they do when the principal lacks a role on such resources.
+    refused_apis: list[str] = []
 
 
 class Fault(Model):
@@ -156,6 +162,9 @@ class Organization(Model):
     members: list[Membership] = []
     faults: list[Fault] = []
     latency_ms: int = 0
+    # APIs refused to every member, as `Membership.refused_apis` (kept here so a scenario's members may be
+    # added later, e.g. from the admin page).
+    refused_apis: list[str] = []
     # Pipelines, settings and policies are opaque dicts, served as Azure DevOps returns them.
     extras: dict[str, dict] = {}
 

@@ -19,7 +19,10 @@ from core.scans import requests as scan_requests
 @strawberry.type
 class Finding:
     id: strawberry.ID
-    repository_id: strawberry.ID
+    repository_id: strawberry.ID | None = strawberry.field(
+        description="Null for a posture finding about a project, pipeline or protected resource."
+    )
+    project_id: strawberry.ID | None
     scanner: str
     rule_id: str
     title: str
@@ -44,7 +47,8 @@ class Finding:
     def from_row(cls, row) -> Finding:
         return cls(
             id=strawberry.ID(row.id),
-            repository_id=strawberry.ID(row.repository_id),
+            repository_id=strawberry.ID(row.repository_id) if row.repository_id else None,
+            project_id=strawberry.ID(row.project_id) if row.project_id else None,
             scanner=row.scanner,
             rule_id=row.rule_id,
             title=row.title,

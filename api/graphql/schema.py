@@ -15,6 +15,7 @@ from strawberry.types import Info
 from api.graphql import types as t
 from api.graphql.context import Context
 from api.graphql.errors import BadArgument
+from api.graphql.posture import PostureMutation, PostureQuery
 from api.graphql.scans import ScansMutation, ScansQuery
 from api.graphql.slack import SlackMutation, SlackQuery
 from core.audit import service as audit
@@ -210,8 +211,8 @@ class Schema(strawberry.Schema):
 
 
 schema = Schema(
-    query=merge_types("Query", (Query, ScansQuery, SlackQuery)),
-    mutation=merge_types("Mutation", (Mutation, ScansMutation, SlackMutation)),
+    query=merge_types("Query", (Query, ScansQuery, PostureQuery, SlackQuery)),
+    mutation=merge_types("Mutation", (Mutation, ScansMutation, PostureMutation, SlackMutation)),
     extensions=[
         lambda: QueryDepthLimiter(max_depth=10),
         lambda: MaxTokensLimiter(max_token_count=5000),

@@ -9,6 +9,7 @@ from core.digests.models import DigestOutbox
 from core.discovery.models import AzureProject, AzureRepository
 from core.findings.models import Finding
 from core.jobs.models import Job
+from core.posture.models import PostureResult, PostureRun
 from core.scans.models import ScanRun
 from core.slack.models import (
     SlackAdmin,
@@ -30,6 +31,8 @@ __all__ = [
     "DigestOutbox",
     "Finding",
     "Job",
+    "PostureResult",
+    "PostureRun",
     "SQLModel",
     "ScanRun",
     "SlackAdmin",

@@ -19,8 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.connections.models import AzureConnection, ConnectionStatus
 from core.digests.models import DigestOutbox
-from core.discovery.models import AzureRepository
+from core.discovery.models import AzureProject, AzureRepository
 from core.findings.models import Finding
+from core.posture.models import PostureRun
 from core.scans.models import ScanRun
 
 MAX_NAMES = 10  # repository names listed per change kind; the counts are always complete
@@ -106,19 +107,27 @@ SEVERITY_ORDER = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFO": 4}
 TOP_NEW = 10
 
 
+def baseline_key(finding) -> str | None:
+    """Code findings are baselined by their repository's first scan, posture findings by their project's first
+    posture evaluation (a project's first results are a baseline, not news)."""
+    return finding.project_id if finding.scanner == "posture" else finding.repository_id
+
+
 def summarize_findings(rows, first_scans: dict, failed_runs, since, until) -> FindingsSummary:
-    """Pure. `rows` are (finding, repository name); `first_scans` maps repository id to its first scan's end."""
+    """Pure. `rows` are (finding, repository or project name); `first_scans` maps a `baseline_key` to the end
+    of that repository's first scan or that project's first posture evaluation."""
     new, fixed, open_, baseline = Counter(), Counter(), Counter(), Counter()
     baseline_repos, top = set(), []
     for finding, repository in rows:
         active = finding.status in ("OPEN", "REOPENED")
         if active:
             open_[finding.severity] += 1
-        first_scan = first_scans.get(finding.repository_id)
+        first_scan = first_scans.get(baseline_key(finding))
         in_period = since is None or finding.first_seen_at > since
         if active and in_period and first_scan is not None and finding.first_seen_at <= first_scan:
             baseline[finding.severity] += 1
-            baseline_repos.add(finding.repository_id)
+            if finding.scanner != "posture":  # the line counts repositories; posture adds to its totals
+                baseline_repos.add(finding.repository_id)
         elif active and in_period and finding.first_seen_at <= until:
             new[finding.severity] += 1
             top.append(
@@ -287,16 +296,41 @@ async def load_summary(session: AsyncSession, subscription, day: str, until: dat
         baseline=previous is None,
         min_severity=subscription.min_severity,
     )
-    findings = await load_findings(session, {r.id: r.name for r in repository_rows}, since, until)
+    projects = await projects_in_scope(session, subscription.account_id, scope)
+    findings = await load_findings(session, {r.id: r.name for r in repository_rows}, since, until, projects)
     return replace(summary, findings=findings)
 
 
-async def load_findings(session, names: dict[str, str], since, until) -> FindingsSummary | None:
-    """Three statements for the whole scope: its findings, each repository's first scan, failed scans."""
-    if not names:
+async def projects_in_scope(session, account_id: str, scope: Scope) -> dict[str, tuple[str, str]]:
+    """Project id -> (name, connection id) of the projects a subscription covers (their posture findings)."""
+    query = (
+        select(AzureProject.id, AzureProject.name, AzureConnection.id, AzureConnection.organization)
+        .join(AzureConnection, AzureConnection.id == AzureProject.connection_id)
+        .where(AzureConnection.account_id == account_id)
+    )
+    rows = (await session.exec(query)).all()
+    return {pid: (name, cid) for pid, name, cid, org in rows if scope.covers(org, name)}
+
+
+async def load_findings(
+    session, names: dict[str, str], since, until, projects: dict[str, tuple[str, str]] | None = None
+) -> FindingsSummary | None:
+    """Few statements for the whole scope: its findings (code, and posture of its projects), each repository's
+    first scan and each connection's first posture evaluation, failed scans."""
+    projects = projects or {}
+    if not names and not projects:
         return None
     ids = list(names)
-    rows = (await session.exec(select(Finding).where(col(Finding.repository_id).in_(ids)))).all()
+    rows = (
+        await session.exec(
+            select(Finding).where(
+                or_(
+                    col(Finding.repository_id).in_(ids),
+                    col(Finding.project_id).in_(list(projects)) & col(Finding.repository_id).is_(None),
+                )
+            )
+        )
+    ).all()
     scanned = ("SUCCEEDED", "PARTIAL")
     first_scans = dict(
         (
@@ -316,12 +350,30 @@ async def load_findings(session, names: dict[str, str], since, until) -> Finding
             )
         )
     ).all()
+    first_scans |= await first_posture_evaluations(session, projects)
     if not rows and not first_scans and not failed:
         return None
     return summarize_findings(
-        [(f, names[f.repository_id]) for f in rows],
+        [(f, names[f.repository_id] if f.repository_id else projects[f.project_id][0]) for f in rows],
         first_scans,
         [(run, names[run.repository_id]) for run in failed],
         since,
         until,
     )
+
+
+async def first_posture_evaluations(session, projects: dict[str, tuple[str, str]]) -> dict[str, datetime]:
+    """Project id -> when its connection's first posture evaluation finished."""
+    connections = sorted({cid for _, cid in projects.values()})
+    if not connections:
+        return {}
+    firsts = dict(
+        (
+            await session.exec(
+                select(PostureRun.connection_id, func.min(PostureRun.finished_at))
+                .where(col(PostureRun.connection_id).in_(connections), PostureRun.status == "SUCCEEDED")
+                .group_by(PostureRun.connection_id)
+            )
+        ).all()
+    )
+    return {pid: firsts[cid] for pid, (_, cid) in projects.items() if firsts.get(cid)}

@@ -22,13 +22,19 @@ class Finding(SQLModel, table=True):
     __tablename__ = "findings"
     __table_args__ = (
         UniqueConstraint("repository_id", "fingerprint"),
+        # Posture findings carry their project (and, for repository controls, the repository too).
+        UniqueConstraint("project_id", "fingerprint", name="uq_findings_project_fingerprint"),
         Index("ix_findings_account_status_severity", "account_id", "status", "severity"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     account_id: str = Field(foreign_key="accounts.id", max_length=36, ondelete="CASCADE")
-    repository_id: str = Field(
-        foreign_key="azure_repositories.id", index=True, max_length=36, ondelete="CASCADE"
+    # None for a posture finding about a project or one of its pipelines, connections or environments.
+    repository_id: str | None = Field(
+        default=None, foreign_key="azure_repositories.id", index=True, max_length=36, ondelete="CASCADE"
+    )
+    project_id: str | None = Field(
+        default=None, foreign_key="azure_projects.id", index=True, max_length=36, ondelete="CASCADE"
     )
     scanner: str = Field(max_length=32)
     rule_id: str = Field(max_length=128)

@@ -1,13 +1,15 @@
 """SARIF 2.1.0 export of a repository's findings, one run per scanner (GitHub code scanning's rules:
-stable rule ids, repository-relative paths, `partialFingerprints.primaryLocationLineHash`)."""
+stable rule ids, repository-relative paths, `partialFingerprints.primaryLocationLineHash`). Posture findings
+(the repository's and its project's) carry a logical location naming the Azure DevOps resource."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
+from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
-from core.discovery.models import AzureRepository
+from core.discovery.models import AzureProject, AzureRepository
 from core.findings.models import Finding
 from core.findings.service import ACTIVE
 
@@ -32,18 +34,23 @@ def rule_descriptor(finding: Finding) -> dict:
     }
 
 
-def result(finding: Finding, rule_index: int) -> dict:
+def location(finding: Finding) -> dict:
+    if finding.category == "POSTURE":
+        # Posture is about settings in Azure DevOps, not a file: a logical location names the resource.
+        return {"logicalLocations": [{"fullyQualifiedName": finding.path, "kind": "resource"}]}
     region = {"startLine": finding.line or 1}
     if finding.end_line and finding.end_line >= region["startLine"]:
         region["endLine"] = finding.end_line
+    return {"physicalLocation": {"artifactLocation": {"uri": finding.path.lstrip("/")}, "region": region}}
+
+
+def result(finding: Finding, rule_index: int) -> dict:
     return {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": LEVEL[finding.severity],
         "message": {"text": finding.message or finding.title or finding.rule_id},
-        "locations": [
-            {"physicalLocation": {"artifactLocation": {"uri": finding.path.lstrip("/")}, "region": region}}
-        ],
+        "locations": [location(finding)],
         "partialFingerprints": {"primaryLocationLineHash": f"{finding.fingerprint}:1"},
         "properties": {"security-severity": SECURITY_SEVERITY[finding.severity], "status": finding.status},
     }
@@ -85,9 +92,18 @@ async def repository_sarif(session, account_id: str, repository_id: str) -> dict
     repository = await session.get(AzureRepository, repository_id)
     if repository is None or repository.account_id != account_id:
         raise LookupError("no such repository")
-    findings = (
+    project = (
         await session.exec(
-            select(Finding).where(Finding.repository_id == repository_id, col(Finding.status).in_(ACTIVE))
+            select(AzureProject.id).where(
+                AzureProject.connection_id == repository.connection_id,
+                AzureProject.ado_id == repository.project_ado_id,
+            )
         )
-    ).all()
+    ).first()
+    # The repository's own findings, and its project's posture (its pipelines run under those settings).
+    owned = or_(
+        Finding.repository_id == repository_id,
+        and_(Finding.project_id == project, col(Finding.repository_id).is_(None)),
+    )
+    findings = (await session.exec(select(Finding).where(owned, col(Finding.status).in_(ACTIVE)))).all()
     return build_sarif(repository, list(findings))

@@ -8,6 +8,7 @@ from core.accounts.service import Principal
 from core.audit.service import record
 from core.connections.models import AzureConnection, ConnectionStatus
 from core.db import session_scope
+from core.db.columns import new_id
 from core.discovery.models import AzureRepository
 from core.jobs import service as jobs
 from core.pagination import InvalidInput
@@ -54,7 +55,11 @@ async def request_connection_scan(services, principal: Principal, connection_id:
         if connection.status not in (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED):
             raise InvalidInput("Connect the organization before scanning it.")
         await jobs.enqueue(
-            session, "scans.connection", {"connection_id": connection_id, "slot": "manual"}, queue="long"
+            session,
+            "scans.connection",
+            # A slot of its own: each request scans again (a fixed "manual" slot deduplicated every later one).
+            {"connection_id": connection_id, "slot": f"manual:{new_id()}"},
+            queue="long",
         )
         record(
             session,

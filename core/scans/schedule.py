@@ -1,5 +1,5 @@
 """The daily scans: a tick enqueues, once per scheduled slot, one job per connection that re-verifies the
-connection, rediscovers, then queues a scan of each selected repository.
+connection, rediscovers, then queues its posture evaluation and a scan of each selected repository.
 
 Slots come from PANOPTICA_SCAN_SCHEDULE (cron, UTC), shifted per connection by a stable jitter (within an
 hour) so that many organizations do not all start at once. Jobs are keyed by slot: any number of ticks, or
@@ -21,6 +21,7 @@ from core.db import session_scope
 from core.discovery.models import AzureRepository
 from core.jobs import service as jobs
 from core.jobs.runner import handler
+from core.posture.evaluate import queue_posture
 from core.scans.service import queue_scan
 
 JITTER_SECONDS = 3600
@@ -63,7 +64,9 @@ async def tick(services, now: datetime) -> int:
 
 @handler("scans.connection")
 async def scan_connection_job(services, payload: dict) -> None:
-    await scan_connection(services, payload["connection_id"], payload.get("slot", ""), trigger="SCHEDULE")
+    slot = payload.get("slot", "")
+    trigger = "MANUAL" if slot.startswith("manual") else "SCHEDULE"
+    await scan_connection(services, payload["connection_id"], slot, trigger=trigger)
 
 
 async def scan_connection(services, connection_id: str, slot: str, trigger: str) -> int:
@@ -87,6 +90,9 @@ async def scan_connection(services, connection_id: str, slot: str, trigger: str)
                 )
             )
         ).all()
+        if services.settings.posture_enabled:
+            connection = await session.get(AzureConnection, connection_id)
+            await queue_posture(session, connection, trigger, dedupe=f"posture:{connection_id}:{slot}")
         queued = 0
         for repository in repositories:
             run = await queue_scan(session, repository, trigger, dedupe=f"scan:{repository.id}:{slot}")

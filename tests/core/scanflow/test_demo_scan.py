@@ -48,6 +48,7 @@ async def demo_services(settings, db, sandbox, tmp_path):
             "entra_client_secret": SecretStr(app.secret),
             "scanners": "secrets,pipelines",
             "key_directory": str(tmp_path),
+            "posture_enabled": False,
         }
     )
     async with open_services(demo) as services:

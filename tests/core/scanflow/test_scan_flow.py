@@ -37,7 +37,8 @@ steps:
 
 @pytest.fixture
 async def services(settings, db, tmp_path):
-    settings = settings.model_copy(update={"key_directory": str(tmp_path)})
+    # Code findings only: posture has its own tests (tests/core/posture).
+    settings = settings.model_copy(update={"key_directory": str(tmp_path), "posture_enabled": False})
     async with open_services(settings) as opened:
         yield opened
 
@@ -134,6 +135,7 @@ async def services_with_slack(settings, db, tmp_path, sandbox, world):
     settings = settings.model_copy(
         update={
             "key_directory": str(tmp_path),
+            "posture_enabled": False,
             "slack_api_url": sandbox.slack_api_url,
             "slack_bot_token": SecretStr(world.slack.bot_token),
         }

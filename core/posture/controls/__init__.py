@@ -1,0 +1,1 @@
+"""Posture controls, one module per area; each control is declared with `@control(...)` beside its code."""

@@ -1,0 +1,136 @@
+"""Build definitions (ADO-PIPE-08, 09, 15): plaintext secrets, queue-time variables, fork builds.
+
+Read from `build/definitions?includeAllProperties=true` (one paged list per project, variables and triggers
+included). A secret value is never put in a reason: the variable's name is enough to find it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.posture.control import Control, Resource, Status, control
+from core.posture.controls.pipeline_settings import project_resource
+from core.posture.data import ProjectData
+from core.scanners.azure_detectors import looks_like_placeholder
+from core.scanners.secrets import our_hits
+
+SECRET_NAME = re.compile(
+    r"(?i)(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|connection[_-]?string|\bpat\b)"
+)
+DOCS = "https://learn.microsoft.com/en-us/azure/devops/pipelines/process/set-secret-variables"
+
+
+def definitions(check: Control, data: ProjectData):
+    """(resource, definition) for each definition, or one NOT_EVALUATED result when they are unreadable."""
+    if not data.definitions.ok:
+        return None, [check.result(project_resource(data), Status.NOT_EVALUATED, data.definitions.error)]
+    pairs = [
+        (Resource("definition", str(d.get("id")), d.get("name") or str(d.get("id"))), d)
+        for d in data.definitions.value or []
+    ]
+    return pairs, []
+
+
+def plaintext_secret_names(definition: dict) -> list[str]:
+    names = []
+    for name, variable in sorted((definition.get("variables") or {}).items()):
+        variable = variable or {}
+        value = str(variable.get("value") or "")
+        if variable.get("isSecret") or not value or looks_like_placeholder(value):
+            continue
+        if SECRET_NAME.search(name) or any(our_hits("", f"{name}: {value}")):
+            names.append(name)
+    return names
+
+
+@control(
+    id="ADO-PIPE-08",
+    title="No plaintext secrets in pipeline variables",
+    severity="HIGH",
+    resource_type="definition",
+    rationale="A secret in a variable that is not marked secret is shown to everyone who can view the "
+    "pipeline, printed in logs, and kept in the definition's history.",
+    remediation="Rotate the credential, then store it as a secret variable (lock icon), in a variable group "
+    "linked to Azure Key Vault, or in a service connection.",
+    help_uri=DOCS,
+    sources=("AzSK Build_DP_No_PlainText_Secrets_In_Definition",),
+)
+def plaintext_secrets(check: Control, data: ProjectData):
+    pairs, unreadable = definitions(check, data)
+    yield from unreadable
+    for resource, definition in pairs or []:
+        names = plaintext_secret_names(definition)
+        yield check.check(
+            resource,
+            not names,
+            f"Pipeline {resource.name}: no variable holds a plaintext secret.",
+            f"Pipeline {resource.name}: variable(s) {', '.join(names)} hold a secret in plain text.",
+        )
+
+
+@control(
+    id="ADO-PIPE-09",
+    title="Pipeline variables are not settable at queue time",
+    severity="MEDIUM",
+    resource_type="definition",
+    rationale="A variable settable at queue time lets whoever queues the pipeline change what its scripts "
+    "do (URLs, tool paths, flags) without a code change.",
+    remediation="Clear 'Let users override this value when running this pipeline' on variables that do not "
+    "need it, and turn on the project's 'Limit variables that can be set at queue time'.",
+    help_uri="https://learn.microsoft.com/en-us/azure/devops/pipelines/process/variables#allow-at-queue-time",
+    sources=("AzSK Build_SI_Review_Variables_Settable_At_Queue_Time",),
+)
+def queue_time_variables(check: Control, data: ProjectData):
+    pairs, unreadable = definitions(check, data)
+    yield from unreadable
+    for resource, definition in pairs or []:
+        names = sorted(
+            n for n, v in (definition.get("variables") or {}).items() if (v or {}).get("allowOverride")
+        )
+        yield check.check(
+            resource,
+            not names,
+            f"Pipeline {resource.name}: no variable can be set at queue time.",
+            f"Pipeline {resource.name}: {', '.join(names)} can be set at queue time.",
+        )
+
+
+@control(
+    id="ADO-PIPE-15",
+    title="Pipelines do not give fork builds secrets or a full-scope token",
+    severity="HIGH",
+    resource_type="definition",
+    rationale="A pull request from a fork runs untrusted code; a pipeline that hands it secrets or a "
+    "full-access token lets any outsider steal them.",
+    remediation="Edit the pipeline → Triggers → Pull request validation: clear 'Make secrets available to "
+    "builds of forks' and 'Make fork builds have the same permissions as regular builds'.",
+    help_uri="https://learn.microsoft.com/en-us/azure/devops/pipelines/repos/github#contributions-from-forks",
+    sources=("AzSK Build_DP_Dont_Make_Secrets_Available_To_Forked_Builds", "Defender for Cloud (High)"),
+)
+def fork_build_secrets(check: Control, data: ProjectData):
+    pairs, unreadable = definitions(check, data)
+    yield from unreadable
+    for resource, definition in pairs or []:
+        problems = fork_trigger_problems(definition)
+        yield check.check(
+            resource,
+            not problems,
+            f"Pipeline {resource.name}: fork builds get no secrets and no full-scope token.",
+            f"Pipeline {resource.name}: fork builds {' and '.join(problems)}.",
+        )
+
+
+def fork_trigger_problems(definition: dict) -> list[str]:
+    problems = []
+    for trigger in definition.get("triggers") or []:
+        if (trigger or {}).get("triggerType") != "pullRequest":
+            continue
+        forks = trigger.get("forks") or {}
+        settings = trigger.get("pipelineTriggerSettings") or {}
+        if not forks.get("enabled") and not settings.get("buildsEnabledForForks"):
+            continue
+        if forks.get("allowSecrets") or settings.get("enforceNoAccessToSecretsFromForks") is False:
+            problems.append("get the pipeline's secrets")
+        if forks.get("allowFullAccessToken") or settings.get("enforceJobAuthScopeForForks") is False:
+            problems.append("get a full-scope token")
+    return sorted(set(problems))

@@ -1,0 +1,193 @@
+"""What the posture controls read about one project, fetched once per evaluation.
+
+Every value is a `Read`: the data, or why it could not be read (the service principal was refused, Azure
+DevOps did not answer). Controls turn an unreadable `Read` into NOT_EVALUATED with that reason. Only
+documented 7.1 endpoints are used (reference azure-devops.md §7 and §8); nothing here needs more than a Basic
+service principal in the project's Contributors group, and what it may not read is reported, not guessed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.azure import path_segment
+from core.azure.errors import AzureError, Forbidden, NotFound, Unauthorized
+from core.discovery.models import AzureProject, AzureRepository
+
+PREVIEW = "7.1-preview.1"
+# AzSK's production stage names, matched as words in an environment's name.
+PRODUCTION = re.compile(r"\b(prod|production|pre-?prod|pre-?production)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Read:
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class ProjectData:
+    project: AzureProject
+    organization: str
+    repositories: list[AzureRepository]
+    general_settings: Read = field(default_factory=Read)
+    policies: Read = field(default_factory=Read)
+    definitions: Read = field(default_factory=Read)
+    endpoints: Read = field(default_factory=Read)
+    variable_groups: Read = field(default_factory=Read)
+    secure_files: Read = field(default_factory=Read)
+    queues: Read = field(default_factory=Read)
+    environments: Read = field(default_factory=Read)
+    # "{resourceType}/{id}" -> the pipeline permissions of that resource
+    permissions: dict[str, Read] = field(default_factory=dict)
+    # environment id -> its checks (approvals, branch control)
+    environment_checks: dict[str, Read] = field(default_factory=dict)
+    # repository row id -> date of the default branch's head commit
+    last_commits: dict[str, Read] = field(default_factory=dict)
+    inactive_days: int = 180
+    now: datetime | None = None
+
+
+def why_unreadable(error: AzureError, what: str) -> str:
+    answer = error.detail or error.message
+    if isinstance(error, Forbidden | Unauthorized | NotFound):
+        return f"The service principal may not read {what} (Azure DevOps answered {answer})."
+    return f"Azure DevOps did not return {what} ({answer})."
+
+
+async def read(what: str, call) -> Read:
+    try:
+        return Read(await call)
+    except AzureError as error:
+        return Read(error=why_unreadable(error, what)[:480])
+
+
+async def collect_project(
+    org, project: AzureProject, repositories, *, inactive_days: int, now
+) -> ProjectData:
+    """Everything the controls need for one project: lists first, then per-resource reads, concurrently."""
+    prefix = f"{path_segment(project.ado_id)}/_apis"
+    data = ProjectData(project, org.name, repositories, inactive_days=inactive_days, now=now)
+
+    async def listed(path: str, params: dict | None = None, *, paged: bool = True) -> list[dict]:
+        if not paged:
+            body = await org.get_json(f"{prefix}/{path}", params)
+            return list((body or {}).get("value", []))
+        return [item async for item in org.paged(f"{prefix}/{path}", params)]
+
+    (
+        data.general_settings,
+        data.policies,
+        data.definitions,
+        data.endpoints,
+        data.variable_groups,
+        data.secure_files,
+        data.queues,
+        data.environments,
+    ) = await asyncio.gather(
+        read("the project's pipeline settings", org.get_json(f"{prefix}/build/generalsettings")),
+        read("the project's branch policies", listed("policy/configurations")),
+        read(
+            "the project's pipeline definitions",
+            listed("build/definitions", {"includeAllProperties": "true"}),
+        ),
+        read("the project's service connections", listed("serviceendpoint/endpoints", paged=False)),
+        read("the project's variable groups", listed("distributedtask/variablegroups")),
+        read("the project's secure files", listed("distributedtask/securefiles", paged=False)),
+        read("the project's agent queues", listed("distributedtask/queues", paged=False)),
+        read("the project's environments", listed("distributedtask/environments")),
+    )
+    await asyncio.gather(
+        read_permissions(org, prefix, data),
+        read_environment_checks(org, prefix, data),
+        read_last_commits(org, prefix, data),
+    )
+    return data
+
+
+def permission_targets(data: ProjectData) -> list[tuple[str, str]]:
+    """The (resourceType, id) whose "open to all pipelines" flag a control reads."""
+    targets = [("endpoint", e["id"]) for e in (data.endpoints.value or [])]
+    targets += [
+        ("variablegroup", str(g["id"])) for g in (data.variable_groups.value or []) if holds_secrets(g)
+    ]
+    targets += [("securefile", f["id"]) for f in (data.secure_files.value or [])]
+    targets += [("queue", str(q["id"])) for q in (data.queues.value or []) if not is_hosted(q)]
+    return targets
+
+
+async def read_permissions(org, prefix: str, data: ProjectData) -> None:
+    targets = permission_targets(data)
+    reads = await asyncio.gather(
+        *(
+            read(
+                f"who may use {kind} {rid}",
+                org.get_json(
+                    f"{prefix}/pipelines/pipelinepermissions/{kind}/{path_segment(rid)}", api_version=PREVIEW
+                ),
+            )
+            for kind, rid in targets
+        )
+    )
+    data.permissions = {f"{kind}/{rid}": r for (kind, rid), r in zip(targets, reads, strict=True)}
+
+
+async def read_environment_checks(org, prefix: str, data: ProjectData) -> None:
+    production = [e for e in (data.environments.value or []) if is_production(e)]
+    reads = await asyncio.gather(
+        *(
+            read(
+                f"the checks of environment {e.get('name', '')}",
+                org.get_json(
+                    f"{prefix}/pipelines/checks/configurations",
+                    {"resourceType": "environment", "resourceId": str(e["id"]), "$expand": "settings"},
+                    api_version=PREVIEW,
+                ),
+            )
+            for e in production
+        )
+    )
+    data.environment_checks = {
+        str(e["id"]): Read(list((r.value or {}).get("value", [])), r.error)
+        for e, r in zip(production, reads, strict=True)
+    }
+
+
+async def read_last_commits(org, prefix: str, data: ProjectData) -> None:
+    repos = [r for r in data.repositories if r.default_branch]
+
+    async def head_date(repo: AzureRepository) -> str | None:
+        body = await org.get_json(
+            f"{prefix}/git/repositories/{path_segment(repo.ado_id)}/commits",
+            {
+                "searchCriteria.$top": 1,
+                "searchCriteria.itemVersion.version": repo.default_branch.removeprefix("refs/heads/"),
+            },
+        )
+        commits = (body or {}).get("value", [])
+        return ((commits[0].get("committer") or {}).get("date")) if commits else None
+
+    reads = await asyncio.gather(*(read(f"the history of {r.name}", head_date(r)) for r in repos))
+    data.last_commits = {r.id: value for r, value in zip(repos, reads, strict=True)}
+
+
+def holds_secrets(group: dict) -> bool:
+    if group.get("type") == "AzureKeyVault":
+        return True  # every variable of a Key Vault group is a secret
+    return any((v or {}).get("isSecret") for v in (group.get("variables") or {}).values())
+
+
+def is_hosted(queue: dict) -> bool:
+    return bool((queue.get("pool") or {}).get("isHosted"))
+
+
+def is_production(environment: dict) -> bool:
+    return bool(PRODUCTION.search(environment.get("name", "")))

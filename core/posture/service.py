@@ -1,0 +1,217 @@
+"""Reading posture for the console (GraphQL `postureChecks`) and evaluating it on demand."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, or_
+from sqlmodel import col, func, select
+
+from core.accounts.service import Principal
+from core.audit.service import record
+from core.connections.models import AzureConnection, ConnectionStatus
+from core.db import session_scope
+from core.discovery.models import AzureProject
+from core.findings.service import at_least
+from core.pagination import InvalidInput, decode_cursor, encode_cursor, page_size
+from core.posture.control import REGISTRY, Control, Status, all_controls
+from core.posture.evaluate import queue_posture
+from core.posture.models import PostureResult, PostureRun
+
+RESOURCE_TYPES = (
+    "project",
+    "repository",
+    "definition",
+    "endpoint",
+    "variablegroup",
+    "securefile",
+    "queue",
+    "environment",
+)
+
+
+@dataclass
+class PostureFilter:
+    statuses: list[str] = field(default_factory=list)
+    min_severity: str | None = None
+    control_ids: list[str] = field(default_factory=list)
+    project_id: str | None = None
+    repository_id: str | None = None
+    resource_type: str | None = None
+
+    def validate(self) -> None:
+        unknown = set(self.statuses) - set(Status)
+        if unknown:
+            raise InvalidInput(f"status must be one of {', '.join(Status)}")
+        if self.min_severity:
+            at_least(self.min_severity)
+        all_controls()
+        missing = sorted(set(self.control_ids) - set(REGISTRY))
+        if missing:
+            raise InvalidInput(f"unknown control id(s): {', '.join(missing)}")
+        if self.resource_type and self.resource_type not in RESOURCE_TYPES:
+            raise InvalidInput(f"resourceType must be one of {', '.join(RESOURCE_TYPES)}")
+
+
+@dataclass
+class ResourceResults:
+    """The results of one project (its own and its pipelines' and resources') or one repository."""
+
+    id: str
+    name: str
+    project_name: str
+    results: list[PostureResult]
+
+
+@dataclass
+class PostureReport:
+    connection: AzureConnection
+    latest_run: PostureRun | None
+    counts: dict[str, int]  # by status, for the whole filter
+    failed_by_severity: dict[str, int]
+    projects: list[ResourceResults]
+    repositories: list[ResourceResults]
+    end_cursor: str | None
+    has_next_page: bool
+
+
+def conditions(connection_id: str, flt: PostureFilter) -> list:
+    where = [PostureResult.connection_id == connection_id]
+    if flt.statuses:
+        where.append(col(PostureResult.status).in_(flt.statuses))
+    controls = set(flt.control_ids) or set(REGISTRY)
+    if flt.min_severity:
+        wanted = set(at_least(flt.min_severity))
+        controls = {c for c in controls if REGISTRY[c].severity in wanted}
+    if flt.control_ids or flt.min_severity:
+        where.append(col(PostureResult.control_id).in_(sorted(controls)))
+    if flt.project_id:
+        where.append(PostureResult.project_id == flt.project_id)
+    if flt.repository_id:
+        where.append(PostureResult.repository_id == flt.repository_id)
+    if flt.resource_type:
+        where.append(PostureResult.resource_type == flt.resource_type)
+    return where
+
+
+async def posture_report(
+    session, account_id: str, connection_id: str, flt: PostureFilter, first: int | None, after: str | None
+) -> PostureReport:
+    """LookupError for another account's or an unknown connection. Repositories are paged by name."""
+    flt.validate()
+    connection = await session.get(AzureConnection, connection_id)
+    if connection is None or connection.account_id != account_id:
+        raise LookupError("no such connection")
+    where = conditions(connection_id, flt)
+    latest = (
+        await session.exec(
+            select(PostureRun)
+            .where(PostureRun.connection_id == connection_id)
+            .order_by(col(PostureRun.created_at).desc())
+        )
+    ).first()
+    counted = (
+        await session.exec(
+            select(PostureResult.status, PostureResult.control_id, func.count())
+            .where(*where)
+            .group_by(PostureResult.status, PostureResult.control_id)
+        )
+    ).all()
+    counts, failed = Counter(), Counter()
+    for status, control_id, n in counted:
+        counts[status] += n
+        if status == Status.FAIL:
+            failed[REGISTRY[control_id].severity] += n
+    projects = await project_results(session, where)
+    repositories, end_cursor, has_next = await repository_results(session, where, first, after)
+    return PostureReport(
+        connection, latest, dict(counts), dict(failed), projects, repositories, end_cursor, has_next
+    )
+
+
+async def project_results(session, where: list) -> list[ResourceResults]:
+    rows = (
+        await session.exec(
+            select(PostureResult, AzureProject.name)
+            .join(AzureProject, AzureProject.id == PostureResult.project_id)
+            .where(*where, col(PostureResult.repository_id).is_(None))
+            .order_by(AzureProject.name, PostureResult.control_id, PostureResult.resource_name)
+        )
+    ).all()
+    grouped: dict[str, ResourceResults] = {}
+    for row, name in rows:
+        grouped.setdefault(row.project_id, ResourceResults(row.project_id, name, name, [])).results.append(
+            row
+        )
+    return list(grouped.values())
+
+
+async def repository_results(session, where: list, first: int | None, after: str | None):
+    size = page_size(first)
+    keys = select(PostureResult.resource_name, PostureResult.repository_id).where(
+        *where, col(PostureResult.repository_id).is_not(None)
+    )
+    if after:
+        name, rid = decode_cursor(after, 2)
+        keys = keys.where(
+            or_(
+                PostureResult.resource_name > name,
+                and_(PostureResult.resource_name == name, PostureResult.repository_id > rid),
+            )
+        )
+    keys = keys.distinct().order_by(PostureResult.resource_name, PostureResult.repository_id).limit(size + 1)
+    page = (await session.exec(keys)).all()
+    has_next = len(page) > size
+    page = page[:size]
+    if not page:
+        return [], None, False
+    ids = [rid for _, rid in page]
+    rows = (
+        await session.exec(
+            select(PostureResult, AzureProject.name)
+            .join(AzureProject, AzureProject.id == PostureResult.project_id)
+            .where(*where, col(PostureResult.repository_id).in_(ids))
+            .order_by(PostureResult.control_id)
+        )
+    ).all()
+    grouped: dict[str, list] = defaultdict(list)
+    project_names = {}
+    for row, project_name in rows:
+        grouped[row.repository_id].append(row)
+        project_names[row.repository_id] = project_name
+    repositories = [
+        ResourceResults(rid, name, project_names.get(rid, ""), grouped[rid]) for name, rid in page
+    ]
+    last_name, last_id = page[-1]
+    return repositories, encode_cursor(last_name, last_id), has_next
+
+
+def control_catalog() -> list[Control]:
+    return all_controls()
+
+
+async def request_posture_evaluation(services, principal: Principal, connection_id: str) -> PostureRun:
+    """Evaluate now. LookupError for an unknown connection; InvalidInput when it is not connected."""
+    async with session_scope(services.sessions) as session:
+        connection = await session.get(AzureConnection, connection_id)
+        if connection is None or connection.account_id != principal.account_id:
+            raise LookupError("no such connection")
+        if connection.status not in (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED):
+            raise InvalidInput("Connect the organization before evaluating its posture.")
+        active = (
+            await session.exec(
+                select(PostureRun).where(
+                    PostureRun.connection_id == connection_id,
+                    col(PostureRun.status).in_(("QUEUED", "RUNNING")),
+                )
+            )
+        ).first()
+        if active is not None:
+            return active  # pressing the button twice evaluates once
+        run = await queue_posture(session, connection, "MANUAL")
+        record(
+            session, principal.account_id, principal.user_email, "posture.requested", connection.organization
+        )
+    services.wake_jobs()
+    return run
