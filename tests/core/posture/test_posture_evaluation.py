@@ -117,10 +117,14 @@ PLATFORM = {
 }
 
 
-async def test_every_control_reports_the_planted_state(services, world):
+async def test_every_control_reports_the_planted_state(services, world, sandbox):
     plant_posture(world)
     _, connection_id = await connect(services)
+    sandbox.context.requests.clear()
     run = await evaluate(services, connection_id)
+    # Per project: 8 lists, then one read per protected resource, per production environment, per repository.
+    # Payments 8 + 7 permissions + 2 environments + 2 repositories; Platform 8 + 1 + 1; Open Source 8 + 1.
+    assert sandbox.context.count("dev") == 19 + 10 + 9
     found = await results(services)
     assert {k[1:]: v for k, v in found.items() if k[0] == "Payments"} == PAYMENTS
     assert {k[1:]: v for k, v in found.items() if k[0] == "Platform"} == PLATFORM
