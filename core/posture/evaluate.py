@@ -19,7 +19,7 @@ from core.db.columns import new_id, utcnow
 from core.discovery.models import AzureProject, AzureRepository
 from core.jobs import service as jobs
 from core.jobs.runner import handler
-from core.posture.control import Result, Status, all_controls
+from core.posture.control import Status, all_controls
 from core.posture.data import collect_project
 from core.posture.findings import record_posture_findings
 from core.posture.models import PostureResult, PostureRun, PostureRunStatus
@@ -78,13 +78,29 @@ async def evaluate_run(services, run_id: str) -> PostureRun | None:
                 )
             )
         ).all()
-    results = await evaluate_projects(services, connection, list(projects), list(repositories))
+    results, unreadable = await evaluate_projects(services, connection, list(projects), list(repositories))
+    if unreadable is not None:
+        return await fail(services, run_id, unreadable)
     return await store(services, run_id, connection, results)
 
 
-async def evaluate_projects(
-    services, connection, projects, repositories
-) -> list[tuple[AzureProject, Result]]:
+async def fail(services, run_id: str, error: str) -> PostureRun:
+    """Nothing could be read (consent revoked, organization gone): keep the previous results and findings."""
+    async with session_scope(services.sessions) as session:
+        run = await session.get(PostureRun, run_id)
+        run.status, run.error, run.finished_at = PostureRunStatus.FAILED, error[:500], utcnow()
+        session.add(run)
+    log.warning("posture run %s failed: nothing could be read", run_id)
+    return run
+
+
+def nothing_read(data) -> bool:
+    lists = (data.general_settings, data.policies, data.definitions, data.endpoints, data.environments)
+    return not any(r.ok for r in lists)
+
+
+async def evaluate_projects(services, connection, projects, repositories):
+    """(project, result) pairs; and, when not a single read succeeded in any project, why (else None)."""
     org = services.azure.organization(connection.organization, connection.tenant_id)
     controls = all_controls()
     by_project: dict[str, list] = {}
@@ -93,7 +109,7 @@ async def evaluate_projects(
     gate = asyncio.Semaphore(PROJECTS_AT_ONCE)
     now = utcnow()
 
-    async def one(project: AzureProject) -> list[tuple[AzureProject, Result]]:
+    async def one(project: AzureProject):
         async with gate:
             data = await collect_project(
                 org,
@@ -102,10 +118,12 @@ async def evaluate_projects(
                 inactive_days=services.settings.inactive_repository_days,
                 now=now,
             )
-        return [(project, result) for c in controls for result in c.run(data)]
+        return data, [(project, result) for c in controls for result in c.run(data)]
 
     evaluated = await asyncio.gather(*(one(p) for p in sorted(projects, key=lambda p: p.name)))
-    return [pair for project_results in evaluated for pair in project_results]
+    if evaluated and all(nothing_read(data) for data, _ in evaluated):
+        return [], evaluated[0][0].general_settings.error
+    return [pair for _, project_results in evaluated for pair in project_results], None
 
 
 async def store(services, run_id: str, connection, results) -> PostureRun:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import and_, or_
 from sqlmodel import col, func, select
@@ -12,6 +13,7 @@ from core.accounts.service import Principal
 from core.audit.service import record
 from core.connections.models import AzureConnection, ConnectionStatus
 from core.db import session_scope
+from core.db.columns import utcnow
 from core.discovery.models import AzureProject
 from core.findings.service import at_least
 from core.pagination import InvalidInput, decode_cursor, encode_cursor, page_size
@@ -19,6 +21,7 @@ from core.posture.control import REGISTRY, Control, Status, all_controls
 from core.posture.evaluate import queue_posture
 from core.posture.models import PostureResult, PostureRun
 
+STALE_AFTER = timedelta(hours=1)
 RESOURCE_TYPES = (
     "project",
     "repository",
@@ -204,6 +207,8 @@ async def request_posture_evaluation(services, principal: Principal, connection_
                 select(PostureRun).where(
                     PostureRun.connection_id == connection_id,
                     col(PostureRun.status).in_(("QUEUED", "RUNNING")),
+                    # A run that died with its process long ago no longer blocks a new one.
+                    PostureRun.created_at > utcnow() - STALE_AFTER,
                 )
             )
         ).first()

@@ -254,3 +254,21 @@ async def test_sarif_of_a_repository_carries_its_posture_findings(services, worl
         result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
         == "Payments/repository/payments-web"
     )
+
+
+async def test_nothing_readable_fails_the_run_and_keeps_what_was_known(services, world):
+    plant_posture(world)
+    _, connection_id = await connect(services)
+    await evaluate(services, connection_id)
+    before = await results(services)
+    # The customer removes our service principal from the organization.
+    world.organization("contoso").members.clear()
+    run = await evaluate(services, connection_id)
+    assert run.status == "FAILED"
+    assert (
+        "TF401444" in run.error or "sign-in" in run.error.lower() or "not authorized" in run.error.lower()
+    ), run.error
+    assert await results(services) == before
+    async with services.sessions() as session:
+        open_ = (await session.exec(select(Finding).where(Finding.status == "OPEN"))).all()
+    assert len(open_) == sum(v == "FAIL" for v in before.values())
