@@ -7,6 +7,7 @@ import contextlib
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -14,11 +15,13 @@ from starlette.routing import Route
 import bot.digests  # noqa: F401 - registers the "digests.build" job
 import core.jobs.handlers  # noqa: F401 - registers core's jobs
 from api.graphql.app import GraphQLEndpoint
+from api.ops import CorrelationMiddleware, healthz, metrics_endpoint, readyz
 from api.pages.consent import consent_callback, consent_connect
 from api.sarif import repository_sarif_endpoint
 from bot.app import build_slack_app
 from core.jobs.periodic import run_periodic
 from core.jobs.runner import JobRunner
+from core.observability.logs import configure_logging
 from core.services import open_services
 from core.settings import Settings
 
@@ -30,15 +33,12 @@ async def slack_endpoint(request: Request):
     return await handler.handle(request)
 
 
-async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
-
-
 def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
     """`run_jobs=False` leaves the jobs to another process (or, in tests, to `app.state.jobs.run_until_idle()`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
+        configure_logging(settings.log_format, settings.log_level)
         async with open_services(settings) as services:
             runner = JobRunner(services)
             services.wake_jobs = runner.wake
@@ -62,6 +62,8 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route(
                 "/graphql",
                 GraphQLEndpoint(graphiql=settings.environment == "development"),
@@ -75,6 +77,7 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
             Route("/slack/oauth_redirect", slack_endpoint, methods=["GET"]),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(CorrelationMiddleware)],
     )
     app.state.settings = settings
     return app

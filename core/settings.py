@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     )
 
     database_url: str = DEFAULT_DATABASE_URL
+    # "json" (one object per line, with correlation ids) for production log pipelines; "text" for a terminal.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # "development" serves GraphiQL at /graphql; "production" does not.
     environment: Literal["development", "production"] = "development"
     public_url: str = "http://127.0.0.1:8000"

@@ -37,6 +37,7 @@ from core.azure.errors import (
     token_rejected,
 )
 from core.azure.tokens import trusted_ssl_context
+from core.observability.metrics import AZURE_REQUESTS, AZURE_THROTTLED, status_class
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -157,9 +158,14 @@ class Transport:
         try:
             response = await self._http.send(built, stream=True)
         except httpx.TransportError as error:
+            AZURE_REQUESTS.labels(request.organization.lower(), "error").inc()
             raise ConnectionFailed(
                 detail=f"{type(error).__name__} on {request.method} {_path(request)}"
             ) from None
+        organization = request.organization.lower()
+        AZURE_REQUESTS.labels(organization, status_class(response.status_code)).inc()
+        if response.status_code == 429 or {"retry-after", "x-ratelimit-delay"} & set(response.headers):
+            AZURE_THROTTLED.labels(organization).inc()
         try:
             retry_after = self._note_rate_limit(state, response)
             failed = response.status_code == 203 or not response.is_success

@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from core.jobs import service
 from core.jobs.models import Job
+from core.observability.logs import correlated
+from core.observability.metrics import JOB_DURATION
 
 log = logging.getLogger(__name__)
 Handler = Callable[[object, dict], Awaitable[None]]
@@ -122,6 +125,12 @@ class JobRunner:
                 return
 
     async def _run(self, job: Job) -> None:
+        began = time.perf_counter()
+        with correlated(job.id):
+            outcome = await self._execute(job)
+        JOB_DURATION.labels(job.kind, outcome).observe(time.perf_counter() - began)
+
+    async def _execute(self, job: Job) -> str:
         function = HANDLERS.get(job.kind)
         try:
             if function is None:
@@ -129,13 +138,15 @@ class JobRunner:
             await function(self.services, job.payload)
         except RetryLater as error:
             await self._record(job, str(error), retry=True, retry_after=error.retry_after)
+            return "retry"
         except Exception as error:
             log.exception("job %s (%s) failed", job.id, job.kind)
             await self._record(job, f"{type(error).__name__}: {error}", retry=True)
-        else:
-            async with self.services.sessions() as session:
-                await service.finish(session, job.id)
-                await session.commit()
+            return "failed"
+        async with self.services.sessions() as session:
+            await service.finish(session, job.id)
+            await session.commit()
+        return "done"
 
     async def _record(self, job: Job, error: str, *, retry: bool, retry_after: float | None = None) -> None:
         async with self.services.sessions() as session:
