@@ -20,12 +20,13 @@ from core.db import session_scope
 from core.db.columns import utcnow
 from core.discovery import service as discovery
 from core.jobs import service as jobs
+from core.posture import service as posture
 from core.slack import service as slack
 from core.slack.client import installation_store, oauth_state_store, web_client
 from core.slack.commands import Command, Usage, parse
 
 log = logging.getLogger(__name__)
-READ_ONLY = ("help", "status", "repos", "subscriptions")
+READ_ONLY = ("help", "status", "posture", "repos", "subscriptions")
 SCOPES = ["commands", "chat:write", "users:read", "channels:read", "groups:read", "im:write"]
 
 
@@ -126,6 +127,9 @@ async def read_command(services, account_id: str, team_id: str, parsed: Command)
             views = await connection_queries.list_connections(session, account_id)
             wanted = parsed.args["organization"]
             return blocks.status([v for v in views if wanted in (None, v.connection.organization)])
+        if parsed.name == "posture":
+            overview = await posture.posture_overview(session, account_id, parsed.args["organization"])
+            return blocks.posture(overview, services.settings.public_url)
         if parsed.name == "repos":
             flt = discovery.RepositoryFilter(
                 organization=parsed.args["organization"],

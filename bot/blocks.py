@@ -50,7 +50,7 @@ def not_linked(console_url: str) -> dict:
 def not_admin() -> dict:
     return plain(
         "Only Slack workspace admins and owners, or people your Panoptica admins allowed, can change this. "
-        "Everyone can use `status`, `repos` and `subscriptions`."
+        "Everyone can use `status`, `posture`, `repos` and `subscriptions`."
     )
 
 
@@ -146,6 +146,25 @@ def status(connections: list) -> dict:
             text += f"\nFailing: {', '.join(failing)}"
         blocks.append(section(text))
     return message("Connections", blocks)
+
+
+def posture(overview: list, console_url: str) -> dict:
+    if not overview:
+        return plain("No Azure DevOps organization is connected yet.")
+    blocks = [HeaderBlock(text="CI/CD posture")]
+    for item in overview[:20]:
+        if item.latest_run is None or not item.counts:
+            blocks.append(section(f"*{escape(item.organization)}*: not evaluated yet."))
+            continue
+        counts = item.counts
+        text = (
+            f"*{escape(item.organization)}*: {counts.get('FAIL', 0)} failed · {counts.get('PASS', 0)} passed · "
+            f"{counts.get('NOT_EVALUATED', 0)} not evaluated"
+        )
+        worst = [f"• {escape(cid)} {escape(title)} ({n})" for cid, title, n in item.worst[:5]]
+        blocks.append(section("\n".join([text, *worst])))
+    blocks.append(section(f"<{console_url}|Open in console> for every result and its remediation."))
+    return message("CI/CD posture", blocks)
 
 
 def repositories(page, console_url: str) -> dict:

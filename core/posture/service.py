@@ -220,3 +220,40 @@ async def request_posture_evaluation(services, principal: Principal, connection_
         )
     services.wake_jobs()
     return run
+
+
+@dataclass
+class ConnectionPosture:
+    """What `/panoptica posture` shows for one organization."""
+
+    organization: str
+    latest_run: PostureRun | None
+    counts: dict[str, int]
+    worst: list[tuple[str, str, int]]  # (control id, title, failing resources), most severe first
+
+
+async def posture_overview(session, account_id: str, organization: str | None) -> list[ConnectionPosture]:
+    """Per connection of the account (or the one organization): counts and the most severe failing controls."""
+    query = select(AzureConnection).where(AzureConnection.account_id == account_id)
+    connections = [
+        c
+        for c in (await session.exec(query.order_by(AzureConnection.organization))).all()
+        if organization in (None, c.organization.lower())
+    ]
+    overview = []
+    for connection in connections:
+        report = await posture_report(session, account_id, connection.id, PostureFilter(), 1, None)
+        failing = (
+            await session.exec(
+                select(PostureResult.control_id, func.count())
+                .where(PostureResult.connection_id == connection.id, PostureResult.status == Status.FAIL)
+                .group_by(PostureResult.control_id)
+            )
+        ).all()
+        order = {s: i for i, s in enumerate(("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"))}
+        worst = sorted(
+            ((cid, REGISTRY[cid].title, n) for cid, n in failing),
+            key=lambda w: (order[REGISTRY[w[0]].severity], -w[2], w[0]),
+        )
+        overview.append(ConnectionPosture(connection.organization, report.latest_run, report.counts, worst))
+    return overview

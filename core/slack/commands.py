@@ -12,6 +12,7 @@ USAGE = {
     "link": "`/panoptica link CODE` - link this workspace to your Panoptica account (code from the console)",
     "connect": "`/panoptica connect azure <organization or URL>` - connect an Azure DevOps organization",
     "status": "`/panoptica status [organization]` - connections, last verification, failing checks",
+    "posture": "`/panoptica posture [organization]` - CI/CD posture: failed and unevaluated controls",
     "repos": "`/panoptica repos [organization[/project]] [search]` - repository counts and the first repositories",
     "subscribe": "`/panoptica subscribe [#channel] [organization[/project]] [severity>=LEVEL]` - daily digests",
     "unsubscribe": "`/panoptica unsubscribe [#channel] [organization[/project]|all]` - stop daily digests",
@@ -78,6 +79,12 @@ def parse_status(rest: list[str]) -> Command | Usage:
     if len(rest) > 1:
         return usage("status")
     return Command("status", {"organization": rest[0].lower() if rest else None})
+
+
+def parse_posture(rest: list[str]) -> Command | Usage:
+    if len(rest) > 1:
+        return usage("posture")
+    return Command("posture", {"organization": rest[0].lower() if rest else None})
 
 
 def parse_repos(rest: list[str]) -> Command | Usage:
@@ -149,6 +156,7 @@ PARSERS = {
     "link": parse_link,
     "connect": parse_connect,
     "status": parse_status,
+    "posture": parse_posture,
     "repos": parse_repos,
     "subscribe": parse_subscribe,
     "unsubscribe": parse_unsubscribe,
