@@ -47,7 +47,7 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
             app.state.slack = AsyncSlackRequestHandler(slack_app) if slack_app is not None else None
             app.state.jobs = runner
             periodic = None
-            if run_jobs:
+            if run_jobs and not settings.distributed_jobs:  # else `panoptica worker` processes run them
                 runner.start()
                 periodic = asyncio.create_task(run_periodic(services), name="panoptica-periodic")
             try:

@@ -1,11 +1,13 @@
-"""The `panoptica` command: `serve`, `sandbox`, `db upgrade`."""
+"""The `panoptica` command: `serve`, `worker`, `sandbox`, `db upgrade`, accounts, tokens, exports."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
+from core.observability.logs import configure_logging
 from core.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("panoptica")
@@ -14,7 +16,8 @@ log = logging.getLogger("panoptica")
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Before settings load (a bad setting is reported through the log format asked for).
+    configure_logging("json" if os.environ.get("PANOPTICA_LOG_FORMAT", "").lower() == "json" else "text")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return args.handler(args)
@@ -67,11 +70,24 @@ def build_parser() -> argparse.ArgumentParser:
     sarif.add_argument("repository_id")
     sarif.set_defaults(handler=export_sarif_command)
 
+    worker = commands.add_parser("worker", help="run background jobs (PostgreSQL: a procrastinate worker)")
+    worker.add_argument("--queues", default="quick,long", help="quick (Slack, checks) and/or long (scans)")
+    worker.add_argument(
+        "--concurrency", type=int, default=None, help="long jobs at once (default: scan concurrency)"
+    )
+    worker.set_defaults(handler=worker_command)
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="apply the schema migrations")
     upgrade.set_defaults(handler=db_upgrade_command)
     return parser
+
+
+def worker_command(args) -> int:
+    from api.worker import worker_command as run_worker
+
+    return run_worker(args)
 
 
 def db_upgrade_command(args) -> int:

@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     # Comma-separated scanner names to run (e.g. "secrets,pipelines"); empty: every scanner.
     scanners: str = ""
 
+    # --- jobs ---------------------------------------------------------------------------------------------
+    # Who runs background jobs: "auto" is procrastinate workers (`panoptica worker`) on PostgreSQL and the
+    # in-process runner on SQLite; "inprocess" keeps them in `panoptica serve` on PostgreSQL too.
+    job_runner: Literal["auto", "inprocess", "procrastinate"] = "auto"
+    # A worker without a heartbeat for this long is dead: its jobs run again elsewhere.
+    worker_stalled_seconds: float = Field(default=30.0, ge=3)
+    # How often the schedules (daily scans, digests) are looked at; must divide 60.
+    periodic_seconds: int = Field(default=30, ge=1, le=60)
+
     # --- dependency advisories ------------------------------------------------------------------------------
     # OSV-compatible API (querybatch + vulns). An imported OSV export (`panoptica osv import`) is used instead
     # when present; "off" uses neither (inventory only, and the console says so).
@@ -146,7 +155,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "set PANOPTICA_ENTRA_CLIENT_SECRET or PANOPTICA_ENTRA_CERTIFICATE_PATH, not both"
             )
+        if self.job_runner == "procrastinate" and self.is_sqlite:
+            raise ValueError("PANOPTICA_JOB_RUNNER=procrastinate needs a PostgreSQL PANOPTICA_DATABASE_URL")
+        if 60 % self.periodic_seconds:
+            raise ValueError("PANOPTICA_PERIODIC_SECONDS must divide 60")
         return self
+
+    @property
+    def distributed_jobs(self) -> bool:
+        """True when procrastinate workers, not this process, run the jobs."""
+        return not self.is_sqlite and self.job_runner != "inprocess"
 
     @property
     def is_sqlite(self) -> bool:

@@ -69,6 +69,11 @@ async def reset_database(engine) -> None:
     """Drop everything (tables and Alembic's version table) so migrations start from nothing."""
 
     def _drop(connection) -> None:
+        if connection.dialect.name == "postgresql":
+            # procrastinate's schema has types, functions and triggers besides tables.
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+            return
         metadata = MetaData()
         metadata.reflect(connection)
         metadata.drop_all(connection)

@@ -11,6 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+def include_name(name, type_, parent_names) -> bool:
+    """What autogenerate compares: not procrastinate's tables (PostgreSQL), which come from its own SQL."""
+    return not (type_ == "table" and name and name.startswith("procrastinate_"))
+
+
 def alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -20,6 +20,8 @@ class Job(SQLModel, table=True):
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # A job with a dedupe key is enqueued once: a retried request or a duplicate event adds nothing.
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    # Jobs sharing a lock run one at a time (distributed workers): a repository is never scanned twice at once.
+    lock: str | None = Field(default=None, max_length=120)
     status: str = Field(default="queued", max_length=10)  # queued, running, done, failed
     attempts: int = 0
     max_attempts: int = 5

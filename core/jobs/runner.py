@@ -125,30 +125,46 @@ class JobRunner:
                 return
 
     async def _run(self, job: Job) -> None:
-        began = time.perf_counter()
-        with correlated(job.id):
-            outcome = await self._execute(job)
-        JOB_DURATION.labels(job.kind, outcome).observe(time.perf_counter() - began)
+        await run_claimed(self.services, job)
 
-    async def _execute(self, job: Job) -> str:
-        function = HANDLERS.get(job.kind)
-        try:
-            if function is None:
-                raise LookupError(f"no handler for job kind {job.kind}")
-            await function(self.services, job.payload)
-        except RetryLater as error:
-            await self._record(job, str(error), retry=True, retry_after=error.retry_after)
-            return "retry"
-        except Exception as error:
-            log.exception("job %s (%s) failed", job.id, job.kind)
-            await self._record(job, f"{type(error).__name__}: {error}", retry=True)
-            return "failed"
-        async with self.services.sessions() as session:
-            await service.finish(session, job.id)
-            await session.commit()
-        return "done"
 
-    async def _record(self, job: Job, error: str, *, retry: bool, retry_after: float | None = None) -> None:
-        async with self.services.sessions() as session:
-            await service.fail(session, job, error, retry=retry, retry_after=retry_after)
-            await session.commit()
+async def run_job_by_id(services, job_id: str) -> None:
+    """What a distributed worker does with a job procrastinate handed it."""
+    async with services.sessions() as session:
+        job = await service.claim_by_id(session, job_id)
+    if job is not None:
+        await run_claimed(services, job)
+
+
+async def run_claimed(services, job: Job) -> str:
+    """Run a claimed job's handler and record the outcome: the same code for every runner."""
+    began = time.perf_counter()
+    with correlated(job.id):
+        outcome = await execute(services, job)
+    JOB_DURATION.labels(job.kind, outcome).observe(time.perf_counter() - began)
+    return outcome
+
+
+async def execute(services, job: Job) -> str:
+    function = HANDLERS.get(job.kind)
+    try:
+        if function is None:
+            raise LookupError(f"no handler for job kind {job.kind}")
+        await function(services, job.payload)
+    except RetryLater as error:
+        await record_failure(services, job, str(error), retry_after=error.retry_after)
+        return "retry"
+    except Exception as error:
+        log.exception("job %s (%s) failed", job.id, job.kind)
+        await record_failure(services, job, f"{type(error).__name__}: {error}")
+        return "failed"
+    async with services.sessions() as session:
+        await service.finish(session, job.id)
+        await session.commit()
+    return "done"
+
+
+async def record_failure(services, job: Job, error: str, retry_after: float | None = None) -> None:
+    async with services.sessions() as session:
+        await service.fail(session, job, error, retry=True, retry_after=retry_after)
+        await session.commit()

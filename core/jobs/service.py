@@ -2,7 +2,8 @@
 
 Claiming is optimistic: a conditional UPDATE that only one runner can win. A job whose runner died keeps its
 lease until `lease_until` and is then claimed again, so a restart loses nothing; handlers are written to be
-idempotent because of that.
+idempotent because of that. On PostgreSQL every enqueue (and every retry) also hands the job to procrastinate
+in the same transaction, for the distributed workers (`core/jobs/distributed.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db.columns import utcnow
+from core.jobs import distributed
 from core.jobs.models import Job
 
 LEASE = timedelta(minutes=5)
@@ -30,6 +32,7 @@ async def enqueue(
     queue: str = "quick",
     delay_seconds: float = 0,
     max_attempts: int = 5,
+    lock: str | None = None,
 ) -> Job | None:
     """Add a job in the caller's transaction. None when a job with the same dedupe key exists already."""
     if dedupe_key is not None:
@@ -43,6 +46,7 @@ async def enqueue(
         queue=queue,
         max_attempts=max_attempts,
         run_after=utcnow() + timedelta(seconds=delay_seconds),
+        lock=lock,
     )
     try:
         async with session.begin_nested():
@@ -50,6 +54,8 @@ async def enqueue(
             await session.flush()
     except IntegrityError:  # a concurrent enqueue won the dedupe key
         return None
+    if distributed.uses_procrastinate(session):
+        await distributed.defer(session, job, at=job.run_after if delay_seconds else None)
     return job
 
 
@@ -81,6 +87,22 @@ async def claim(session: AsyncSession, queues: tuple[str, ...], limit: int = 10)
     return list((await session.exec(select(Job).where(col(Job.id).in_(claimed)))).all())
 
 
+async def claim_by_id(session: AsyncSession, job_id: str) -> Job | None:
+    """For a distributed worker handed this job: take it unless it is finished. A `running` job is taken
+    too: procrastinate hands a job to one worker at a time, so its previous runner is gone."""
+    now = utcnow()
+    result = await session.exec(
+        update(Job)
+        .where(Job.id == job_id, col(Job.status).in_(("queued", "running")))
+        .values(status="running", lease_until=now + LEASE, attempts=Job.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    if result.rowcount != 1:
+        return None  # done or failed already: a duplicate delivery does nothing
+    return await session.get(Job, job_id)
+
+
 async def finish(session: AsyncSession, job_id: str) -> None:
     await session.exec(
         update(Job).where(Job.id == job_id).values(status="done", finished_at=utcnow(), lease_until=None)
@@ -101,3 +123,5 @@ async def fail(
     else:
         values = {"status": "failed", "finished_at": utcnow(), "lease_until": None}
     await session.exec(update(Job).where(Job.id == job.id).values(last_error=error[:500], **values))
+    if values["status"] == "queued" and distributed.uses_procrastinate(session):
+        await distributed.defer(session, job, at=values["run_after"])  # the retry, when it is due

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection
 
 from core.db import create_engine
 from core.db.columns import UTCDateTime
+from core.db.migrate import include_name
 from core.db.models import SQLModel
 from core.slack.stores import BOLT_METADATA
 
@@ -25,6 +26,7 @@ def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=include_name,
         render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,

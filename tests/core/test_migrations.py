@@ -4,13 +4,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from core.db.migrate import include_name
 from core.db.models import SQLModel
 from core.slack.stores import BOLT_METADATA
 
 
 async def test_migrations_match_the_models(engine):
     def diff(connection):
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_name": include_name}
+        context = MigrationContext.configure(connection, opts=opts)
         return compare_metadata(context, [SQLModel.metadata, BOLT_METADATA])
 
     async with engine.connect() as connection:
