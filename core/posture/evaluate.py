@@ -38,6 +38,7 @@ async def queue_posture(session, connection: AzureConnection, trigger: str, dedu
         {"run_id": run.id},
         dedupe_key=dedupe or f"posture:{run.id}",
         queue="long",
+        lock=f"posture:{connection.id}",
         max_attempts=3,
     )
     if job is None:

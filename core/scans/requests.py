@@ -60,6 +60,7 @@ async def request_connection_scan(services, principal: Principal, connection_id:
             # A slot of its own: each request scans again (a fixed "manual" slot deduplicated every later one).
             {"connection_id": connection_id, "slot": f"manual:{new_id()}"},
             queue="long",
+            lock=f"connection:{connection_id}",
         )
         record(
             session,

@@ -55,6 +55,7 @@ async def tick(services, now: datetime) -> int:
                 {"connection_id": connection.id, "slot": slot.isoformat()},
                 dedupe_key=f"daily:{connection.id}:{slot.isoformat()}",
                 queue="long",
+                lock=f"connection:{connection.id}",  # never verified twice at once
             )
             enqueued += job is not None
     if enqueued:
