@@ -49,7 +49,9 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
             periodic = None
             if run_jobs and not settings.distributed_jobs:  # else `panoptica worker` processes run them
                 runner.start()
-                periodic = asyncio.create_task(run_periodic(services), name="panoptica-periodic")
+                periodic = asyncio.create_task(
+                    run_periodic(services, settings.periodic_seconds), name="panoptica-periodic"
+                )
             try:
                 yield
             finally:

@@ -1,0 +1,210 @@
+"""GraphQL on PostgreSQL at scale: page latency over 100,000 repositories and 1,000,000 findings, then 200
+concurrent clients for 30 seconds against two `panoptica serve` processes.
+
+    .venv/bin/python benchmarks/graphql_load.py [--repositories 100000] [--findings 1000000] [--runs 50]
+        [--clients 200] [--seconds 30] [--database-url postgresql://postgres@127.0.0.1:5432/panoptica_bench]
+
+Part 1 measures `repositories(first: 100)` and `findings(first: 100)` with filters, one request at a time, in
+this process (p50 and p99). Part 2 starts two API processes and drives them with concurrent clients (half
+each), alternating page queries; it prints requests per second and p50/p99 of the whole run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+from sqlalchemy import insert
+
+from api.app import create_app
+from benchmarks.worker_scaling import fresh_database
+from core.accounts import service as accounts
+from core.connections.models import AzureConnection
+from core.db import create_engine, session_factory, session_scope
+from core.db.columns import new_id, utcnow
+from core.db.migrate import upgrade_engine
+from core.discovery.models import AzureRepository
+from core.findings.models import Finding
+from core.settings import Settings
+from tests.workers.conftest import Processes
+
+REPOSITORIES = """query($filter: RepositoryFilter) { repositories(first: 100, filter: $filter) {
+  totalCount edges { node { id name project scanStatus findingCounts { critical high } } } } }"""
+FINDINGS = """query($filter: FindingFilter) { findings(first: 100, filter: $filter) {
+  totalCount edges { node { id ruleId severity path line status } } } }"""
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+SHAPES = [
+    ("repositories, first page", REPOSITORIES, {}),
+    ("repositories, one project", REPOSITORIES, {"filter": {"project": "project-0042"}}),
+    ("repositories, search", REPOSITORIES, {"filter": {"search": "repo-0012"}}),
+    ("findings, open (default)", FINDINGS, {}),
+    ("findings, severity >= HIGH", FINDINGS, {"filter": {"minSeverity": "HIGH"}}),
+    ("findings, category SECRET", FINDINGS, {"filter": {"category": "SECRET"}}),
+]
+
+
+async def seed(url: str, repositories: int, findings: int) -> str:
+    fresh_database(url)
+    engine = create_engine(url)
+    await upgrade_engine(engine)
+    async with session_scope(session_factory(engine)) as session:
+        account = await accounts.create_account(session, "Bench")
+        token = (await accounts.issue_token(session, account.id, "bench@example.test")).token
+        connection = AzureConnection(
+            account_id=account.id, organization="bigcorp", tenant_id="t", created_by="b"
+        )
+        session.add(connection)
+        await session.flush()
+        now = utcnow()
+        repo_ids = [new_id() for _ in range(repositories)]
+        for start in range(0, repositories, 10_000):
+            rows = [
+                {
+                    "id": repo_ids[i],
+                    "account_id": account.id,
+                    "connection_id": connection.id,
+                    "ado_id": new_id(),
+                    "organization": "bigcorp",
+                    "project_ado_id": f"p{i % 500}",
+                    "project_name": f"project-{i % 500:04d}",
+                    "name": f"repo-{i:06d}",
+                    "default_branch": "refs/heads/main",
+                    "discovered_at": now,
+                    "updated_at": now,
+                }
+                for i in range(start, min(start + 10_000, repositories))
+            ]
+            await session.exec(insert(AzureRepository), params=rows)
+        random.seed(7)
+        for start in range(0, findings, 20_000):
+            rows = [
+                {
+                    "id": new_id(),
+                    "account_id": account.id,
+                    "repository_id": repo_ids[i % repositories],
+                    "scanner": "secrets" if i % 3 == 0 else "pipelines",
+                    "rule_id": f"RULE-{i % 40}",
+                    "title": "A finding",
+                    "severity": SEVERITIES[i % 5],
+                    "category": "SECRET" if i % 3 == 0 else "PIPELINE",
+                    "path": f"src/file-{i % 1000}.py",
+                    "line": i % 500 + 1,
+                    "fingerprint": f"{i:064d}",
+                    "status": "FIXED" if i % 4 == 0 else "OPEN",
+                    "first_seen_at": now,
+                    "last_seen_at": now,
+                }
+                for i in range(start, min(start + 20_000, findings))
+            ]
+            await session.exec(insert(Finding), params=rows)
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("ANALYZE")
+    await engine.dispose()
+    return token
+
+
+def percentiles(timings: list[float]) -> tuple[float, float]:
+    return statistics.median(timings), statistics.quantiles(timings, n=100)[98]
+
+
+async def one_at_a_time(url: str, token: str, runs: int) -> None:
+    app = create_app(Settings(database_url=url, job_runner="inprocess"), run_jobs=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://bench",
+            headers={"Authorization": f"Bearer {token}"},
+        ) as http,
+    ):
+        print(f"{'query (one at a time)':<32}{'p50 ms':>9}{'p99 ms':>9}")
+        for label, query, variables in SHAPES:
+            timings = []
+            for _ in range(runs):
+                began = time.perf_counter()
+                response = await http.post("/graphql", json={"query": query, "variables": variables})
+                timings.append((time.perf_counter() - began) * 1000)
+                if response.status_code != 200 or response.json().get("errors"):
+                    raise SystemExit(f"GraphQL error: {response.text[:300]}")
+            p50, p99 = percentiles(timings)
+            print(f"{label:<32}{p50:>9.1f}{p99:>9.1f}")
+
+
+async def concurrent(url: str, token: str, clients: int, seconds: float) -> None:
+    settings = Settings(database_url=url)
+    processes = Processes(settings, Path(tempfile.mkdtemp()))
+    ports = [18701, 18702]
+    for port in ports:
+        processes.start("serve", "--host", "127.0.0.1", "--port", str(port))
+    try:
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=clients)) as http:
+            for port in ports:
+                for _ in range(200):
+                    try:
+                        if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    await asyncio.sleep(0.1)
+            timings: list[float] = []
+            errors = 0
+            deadline = time.perf_counter() + seconds
+
+            async def client(n: int) -> None:
+                nonlocal errors
+                port = ports[n % 2]
+                while time.perf_counter() < deadline:
+                    _, query, variables = SHAPES[random.randrange(len(SHAPES))]
+                    began = time.perf_counter()
+                    response = await http.post(
+                        f"http://127.0.0.1:{port}/graphql",
+                        json={"query": query, "variables": variables},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    timings.append((time.perf_counter() - began) * 1000)
+                    errors += response.status_code != 200
+
+            began = time.perf_counter()
+            await asyncio.gather(*(client(n) for n in range(clients)))
+            elapsed = time.perf_counter() - began
+        p50, p99 = percentiles(timings)
+        print(
+            f"{clients} clients for {seconds:.0f} s against 2 API processes: {len(timings) / elapsed:.1f} requests/s, "
+            f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, {errors} errors"
+        )
+    finally:
+        processes.stop_all()
+
+
+async def run(args) -> None:
+    began = time.perf_counter()
+    token = await seed(args.database_url, args.repositories, args.findings)
+    print(
+        f"seeded {args.repositories} repositories and {args.findings} findings in {time.perf_counter() - began:.0f} s"
+    )
+    await one_at_a_time(args.database_url, token, args.runs)
+    await concurrent(args.database_url, token, args.clients, args.seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repositories", type=int, default=100_000)
+    parser.add_argument("--findings", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/panoptica_bench")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
