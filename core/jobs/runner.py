@@ -12,6 +12,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+import httpx
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from core.azure.errors import AzureError
 from core.jobs import service
 from core.jobs.models import Job
 from core.observability.logs import correlated
@@ -155,16 +160,35 @@ async def execute(services, job: Job) -> str:
         await record_failure(services, job, str(error), retry_after=error.retry_after)
         return "retry"
     except Exception as error:
-        log.exception("job %s (%s) failed", job.id, job.kind)
-        await record_failure(services, job, f"{type(error).__name__}: {error}")
-        return "failed"
+        transient = is_transient(error)
+        log.exception("job %s (%s) failed%s", job.id, job.kind, ", will retry" if transient else "")
+        await record_failure(services, job, f"{type(error).__name__}: {error}", retry=transient)
+        return "retry" if transient else "failed"
     async with services.sessions() as session:
         await service.finish(session, job.id)
         await session.commit()
     return "done"
 
 
-async def record_failure(services, job: Job, error: str, retry_after: float | None = None) -> None:
+async def record_failure(
+    services, job: Job, error: str, retry_after: float | None = None, retry: bool = True
+) -> None:
     async with services.sessions() as session:
-        await service.fail(session, job, error, retry=True, retry_after=retry_after)
+        await service.fail(session, job, error, retry=retry, retry_after=retry_after)
         await session.commit()
+
+
+# Failures that another attempt may not meet: the network, a database failover, a service's bad minute.
+TRANSIENT = (ConnectionError, TimeoutError, httpx.TransportError, OperationalError, InterfaceError)
+
+
+def is_transient(error: Exception) -> bool:
+    """Retry only what may pass; a bug or a refusal fails the job at once, with its reason kept."""
+    if isinstance(error, AzureError):
+        return error.retryable
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", 0) or 0
+        return status >= 500 or status == 429
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, TRANSIENT)

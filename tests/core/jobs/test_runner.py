@@ -32,12 +32,16 @@ async def flaky(services, payload: dict) -> None:
 
 
 async def broken(services, payload: dict) -> None:
+    raise ConnectionError("connection reset")
+
+
+async def buggy(services, payload: dict) -> None:
     raise ValueError("boom")
 
 
 def setup_function():
     CALLS.clear()
-    HANDLERS.update({"test.record": record, "test.flaky": flaky, "test.broken": broken})
+    HANDLERS.update({"test.record": record, "test.flaky": flaky, "test.broken": broken, "test.buggy": buggy})
 
 
 async def jobs(db) -> list[Job]:
@@ -75,7 +79,15 @@ async def test_gives_up_after_max_attempts_with_the_reason(db):
             await session.exec(update(Job).values(run_after=utcnow()))
     [job] = await jobs(db)
     assert (job.status, job.attempts) == ("failed", 2)
-    assert job.last_error == "ValueError: boom"
+    assert job.last_error == "ConnectionError: connection reset"
+
+
+async def test_a_bug_is_not_retried(db):
+    async with session_scope(db) as session:
+        await service.enqueue(session, "test.buggy", {}, max_attempts=5)
+    await JobRunner(FakeServices(db)).run_until_idle()
+    [job] = await jobs(db)
+    assert (job.status, job.attempts, job.last_error) == ("failed", 1, "ValueError: boom")
 
 
 async def test_a_job_whose_runner_died_is_run_again_after_its_lease(db):
