@@ -63,4 +63,7 @@ def configure_logging(log_format: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.addHandler(handler)  # beside any handler already there (a test runner's capture, say)
     root.setLevel(level)
+    # One line per outbound HTTP request is noise at INFO; their failures still show (and are counted).
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
     _CONFIGURED = True
