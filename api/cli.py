@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser("sandbox", help="run the Entra ID / Azure DevOps / Slack emulator alone")
     sandbox.add_argument("--scenario", help="a scenario file (YAML or JSON); default: the demo scenario")
     sandbox.add_argument(
-        "--base-port", type=int, default=8440, help="first of six consecutive ports (0: any)"
+        "--base-port", type=int, default=8440, help="first of seven consecutive ports (0: any)"
     )
     sandbox.set_defaults(handler=sandbox_command)
 
@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency", type=int, default=None, help="long jobs at once (default: scan concurrency)"
     )
     worker.set_defaults(handler=worker_command)
+
+    osv = commands.add_parser("osv", help="OSV advisories for air-gapped installs")
+    osv_commands = osv.add_subparsers(dest="osv_command", required=True)
+    osv_import = osv_commands.add_parser(
+        "import", help="store OSV exports (per-ecosystem all.zip, or folders of OSV JSON) in place of the API"
+    )
+    osv_import.add_argument("paths", nargs="+", metavar="PATH")
+    osv_import.set_defaults(handler=osv_import_command)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -166,6 +174,35 @@ def tokens_revoke_command(args) -> int:
         print(f"panoptica: no active token {args.token_id}", file=sys.stderr)
         return 2
     print(f"token {args.token_id} revoked")
+    return 0
+
+
+def osv_import_command(args) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from core.db import create_engine
+    from core.dependencies.osv_import import ImportRefused, import_exports
+
+    settings = load_settings()
+    if settings.is_sqlite:
+        from core.db.migrate import upgrade
+
+        upgrade(settings.database_url)
+
+    async def run():
+        engine = create_engine(settings.database_url)
+        try:
+            return await import_exports(engine, [Path(p) for p in args.paths])
+        finally:
+            await engine.dispose()
+
+    try:
+        summary = asyncio.run(run())
+    except ImportRefused as error:
+        print(f"panoptica: nothing imported: {error}", file=sys.stderr)
+        return 1
+    print(summary.describe())
     return 0
 
 
@@ -276,12 +313,17 @@ def start_sandbox(base_port: int):
         "entra_authority_host": running.authority_host,
         "azure_devops_url": running.devops_url,
         "ca_bundle": running.ca_path,
+        "osv_url": running.osv_url,
     }
     return running, overrides
 
 
 def _start(world, base_port: int):
+    from sandbox.osv import default_advisories
     from sandbox.server import HOSTS, Sandbox
+
+    if not world.advisories:  # a scenario without advisories gets the default few
+        world.advisories = default_advisories()
 
     ports = {name: base_port + i for i, name in enumerate(HOSTS)} if base_port else None
     try:

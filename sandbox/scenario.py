@@ -128,7 +128,7 @@ class Fault(Model):
 
     route: str = ".*"
     method: str | None = None
-    host: Literal["dev", "vssps", "vsaex", "login", "slack", "any"] = "any"
+    host: Literal["dev", "vssps", "vsaex", "login", "slack", "osv", "any"] = "any"
     latency_ms: int = 0
     status: int | None = None  # e.g. 503 for a burst of 5xx
     count: int | None = None  # how many matching requests the fault affects (None: all)
@@ -200,6 +200,7 @@ class World(Model):
     token_lifetime_seconds: int = 3600
     # The tenant the admin's browser is signed into; consent to `/organizations/...` lands there.
     browser_tenant: str | None = None
+    advisories: list[dict] = []  # OSV records served by the "osv" host (sandbox/scenarios/advisories.json)
 
     @model_validator(mode="after")
     def _fill_ids(self) -> World:

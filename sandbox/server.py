@@ -2,7 +2,7 @@
 
 Hosts are told apart by the port a request arrived on (ASGI `scope["server"]`), so each keeps its own
 base URL just as `login.microsoftonline.com`, `dev.azure.com`, `vssps.dev.azure.com`,
-`vsaex.dev.azure.com` and `slack.com` do. Clients find the vssps and vsaex hosts through resource areas.
+`vsaex.dev.azure.com`, `slack.com` and `api.osv.dev` do. Clients find the vssps and vsaex hosts through resource areas.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import uvicorn
 from sandbox.faults import FaultMiddleware, RequestRecord, RetryAfterOn200
 from sandbox.scenario import World, WorldHolder
 
-HOSTS = ("login", "dev", "vssps", "vsaex", "slack", "admin")
+HOSTS = ("login", "dev", "vssps", "vsaex", "slack", "admin", "osv")
 
 
 @dataclass
@@ -45,7 +45,7 @@ class SandboxContext:
 
 def _build_host_app(name: str, context: SandboxContext):
     # Imported here so that each host module can import SandboxContext from this one.
-    from sandbox import admin, devops, entra, slack, vsaex, vssps
+    from sandbox import admin, devops, entra, osv, slack, vsaex, vssps
 
     builders = {
         "login": entra.build_app,
@@ -54,6 +54,7 @@ def _build_host_app(name: str, context: SandboxContext):
         "vsaex": vsaex.build_app,
         "slack": slack.build_app,
         "admin": admin.build_app,
+        "osv": osv.build_app,
     }
     app = RetryAfterOn200(builders[name](context))
     return FaultMiddleware(app, name, context.holder, context.requests)
@@ -111,6 +112,10 @@ class Sandbox:
     @property
     def slack_api_url(self) -> str:
         return self.urls["slack"] + "/api/"
+
+    @property
+    def osv_url(self) -> str:
+        return self.urls["osv"]
 
     @property
     def holder(self) -> WorldHolder:

@@ -46,6 +46,7 @@ def settings(sandbox, world, database_url) -> Settings:
         entra_client_secret=CLIENT_SECRET,
         entra_authority_host=sandbox.authority_host,
         azure_devops_url=sandbox.devops_url,
+        osv_url=sandbox.osv_url,
         ca_bundle=sandbox.ca_path,
         azure_retry_budget_seconds=5,
         consent_retry_delay_seconds=0.05,

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from core.accounts.models import Account, ApiToken
 from core.audit.models import AuditEvent
 from core.connections.models import AzureConnection, ConsentRequest
+from core.dependencies.models import OsvAdvisory, OsvAffected, OsvQuery, OsvRecord, RepositoryDependency  # noqa: F401
 from core.digests.models import DigestOutbox
 from core.discovery.models import AzureProject, AzureRepository
 from core.findings.models import Finding

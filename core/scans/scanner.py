@@ -53,6 +53,8 @@ class ScanContext:
     timeout_seconds: float = 300.0
     memory_limit_bytes: int = 1024 * 1024 * 1024
     options: dict = field(default_factory=dict)
+    # Where the dependencies scanner gets OSV advisories (core.dependencies.advisories.Advisories); None: none.
+    advisories: object | None = None
 
 
 class ScannerError(Exception):

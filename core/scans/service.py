@@ -1,7 +1,8 @@
 """Scanning one repository: incremental, isolated per scanner, resumable.
 
 A repository whose default-branch head and scanner versions are unchanged since its last successful scan is
-not downloaded again: its findings carry over and the run says so. Each scanner's failure is its own (the run
+not downloaded again: its findings carry over and the run says so; only its stored dependency inventory is
+matched again, against the advisories published since (`reuse`). Each scanner's failure is its own (the run
 is PARTIAL, the other scanners' results count). A transient Azure failure retries the job; the same run row is
 reused, and findings are keyed by fingerprint, so a crash mid-run never duplicates anything.
 """
@@ -11,12 +12,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlalchemy import delete, insert
+from sqlmodel import col, select
 
 from core.azure.errors import AzureError
 from core.connections.models import AzureConnection
 from core.db import session_scope
-from core.db.columns import utcnow
+from core.db.columns import new_id, utcnow
+from core.dependencies.advisories import Advisories
+from core.dependencies.models import RepositoryDependency
+from core.dependencies.package import Dependency
 from core.discovery.models import AzureRepository
 from core.findings.lifecycle import Outcome, record_results
 from core.jobs import service as jobs
@@ -27,6 +32,7 @@ from core.scans.models import ScanRun, ScanStatus
 from core.scans.scanner import RawFinding, ScanContext, ScannerError, enabled_scanners
 
 log = logging.getLogger(__name__)
+DEPENDENCIES = "dependencies"  # the scanner whose findings an unchanged commit can still gain
 
 
 @dataclass
@@ -48,6 +54,7 @@ async def queue_scan(
         dedupe_key=dedupe or f"scan:{run.id}",
         queue="long",
         max_attempts=4,
+        lock=f"repository:{repository.id}",  # distributed workers never scan one repository twice at once
     )
     if job is None:
         return None
@@ -80,9 +87,7 @@ async def scan_repository(services, run_id: str) -> ScanRun | None:
             services, run, repo, ScanStatus.FAILED, error="The default branch no longer exists."
         )
     if head == repo.scanned_commit and versions == repo.scanned_versions:
-        return await finish(
-            services, run, repo, ScanStatus.SUCCEEDED, commit=head, reused=True, versions=versions
-        )
+        return await reuse(services, run, repo, head, versions)
     results, errors = {}, {}
     try:
         async with acquisition.acquire(org, repo.ado_id, repo.default_branch or "") as root:
@@ -90,6 +95,7 @@ async def scan_repository(services, run_id: str) -> ScanRun | None:
                 root=root,
                 secret_key=secret_hash_key(services.settings),
                 timeout_seconds=services.settings.scan_timeout_seconds,
+                advisories=Advisories(services.settings, services.sessions),
             )
             for scanner in scanners:
                 try:
@@ -102,9 +108,76 @@ async def scan_repository(services, run_id: str) -> ScanRun | None:
     except AzureError as error:
         return await fail_or_retry(services, run, repo, error)
     status = ScanStatus.SUCCEEDED if not errors else ScanStatus.PARTIAL if results else ScanStatus.FAILED
+    inventory = context.options.get("inventory") if DEPENDENCIES in results else None
     return await finish(
-        services, run, repo, status, commit=head, versions=versions, results=results, errors=errors
+        services,
+        run,
+        repo,
+        status,
+        commit=head,
+        versions=versions,
+        results=results,
+        errors=errors,
+        inventory=inventory,
     )
+
+
+async def reuse(services, run: ScanRun, repo: AzureRepository, head: str, versions: dict) -> ScanRun:
+    """An unchanged commit: nothing downloaded, but its stored inventory meets the advisories published since."""
+    results, errors = {}, {}
+    if DEPENDENCIES in versions:
+        from core.scanners.dependencies import vulnerable  # here: core.scanners imports core.scans
+
+        try:
+            deps = await stored_inventory(services, repo.id)
+            results[DEPENDENCIES] = await vulnerable(deps, Advisories(services.settings, services.sessions))
+        except ScannerError as error:
+            errors[DEPENDENCIES] = str(error)[:300]
+            log.warning("advisories for repository %s unavailable: %s", repo.id, error)
+    status = ScanStatus.PARTIAL if errors else ScanStatus.SUCCEEDED
+    return await finish(
+        services,
+        run,
+        repo,
+        status,
+        commit=head,
+        reused=True,
+        versions=versions,
+        results=results,
+        errors=errors,
+    )
+
+
+async def stored_inventory(services, repository_id: str) -> list[Dependency]:
+    async with services.sessions() as session:
+        rows = (
+            await session.exec(
+                select(RepositoryDependency).where(RepositoryDependency.repository_id == repository_id)
+            )
+        ).all()
+    return [Dependency(r.ecosystem, r.name, r.version, r.purl, r.path, r.line, r.direct) for r in rows]
+
+
+async def replace_inventory(session, repository_id: str, deps: list[Dependency]) -> None:
+    await session.exec(
+        delete(RepositoryDependency).where(col(RepositoryDependency.repository_id) == repository_id)
+    )
+    rows = [
+        {
+            "id": new_id(),
+            "repository_id": repository_id,
+            "ecosystem": d.ecosystem,
+            "name": d.name[:300],
+            "version": d.version[:200],
+            "purl": d.purl[:600],
+            "path": d.path[:1024],
+            "line": d.line,
+            "direct": d.direct,
+        }
+        for d in deps
+    ]
+    for start in range(0, len(rows), 1000):
+        await session.exec(insert(RepositoryDependency), params=rows[start : start + 1000])
 
 
 async def start_run(services, run_id: str) -> Prepared | None:
@@ -145,6 +218,7 @@ async def finish(
     versions: dict | None = None,
     results: dict[str, list[RawFinding]] | None = None,
     errors: dict[str, str] | None = None,
+    inventory: list[Dependency] | None = None,
 ) -> ScanRun:
     now = utcnow()
     async with session_scope(services.sessions) as session:
@@ -161,6 +235,8 @@ async def finish(
                 results=results,
                 now=now,
             )
+        if inventory is not None:
+            await replace_inventory(session, repo.id, inventory)
         if errors:
             error = "; ".join(f"{name}: {reason}" for name, reason in sorted(errors.items()))
         run.status, run.commit, run.reused, run.error = status, commit, reused, error[:500]
