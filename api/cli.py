@@ -279,6 +279,9 @@ Walkthrough (the emulator's pages use its own CA: accept the browser's certifica
   3. On the emulator's admin page {running.urls["admin"]}/ press "Add the service principal as Basic" for {organization}.
   4. Press Connect on the callback page (or: mutation {{ connectAzureOrganization(connectionId: "<id>") {{ __typename }} }}).
   5. query {{ repositories(first: 50) {{ totalCount edges {{ node {{ name project excludedReason }} }} }} }}
+  6. mutation {{ scanConnection(id: "<id>") {{ __typename }} }}: secrets, IaC, pipelines, dependencies and CI/CD
+     posture; then query {{ findings(first: 20) {{ totalCount edges {{ node {{ category ruleId severity path }} }} }} }}
+     and query {{ postureChecks(connectionId: "<id>") {{ summary {{ passed failed notEvaluated }} }} }}
 """,
         flush=True,
     )
