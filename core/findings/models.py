@@ -25,6 +25,8 @@ class Finding(SQLModel, table=True):
         # Posture findings carry their project (and, for repository controls, the repository too).
         UniqueConstraint("project_id", "fingerprint", name="uq_findings_project_fingerprint"),
         Index("ix_findings_account_status_severity", "account_id", "status", "severity"),
+        # The console's list, newest first: a page is read in index order instead of sorting every match.
+        Index("ix_findings_account_first_seen", "account_id", "first_seen_at", "id"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
