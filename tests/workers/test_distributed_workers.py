@@ -17,7 +17,7 @@ from core.jobs.models import Job
 from core.scans.models import ScanRun
 from core.services import open_services
 from core.slack.models import SlackSubscription, SlackWorkspace
-from sandbox.scenario import Membership, Organization, Project, Repository
+from sandbox.scenario import Fault, Membership, Organization, Project, Repository
 from sandbox.slack import calls, response_url
 from tests.workers.conftest import wait_for
 from tests.worlds import CLIENT_ID, CONTOSO_TENANT
@@ -75,6 +75,8 @@ async def test_every_scan_runs_once_when_a_worker_dies_mid_scan(
     _, token, _ = await connect(worker_settings)
 
     # The API process serves; the workers' periodic tick finds the connection's daily slot due and runs it.
+    # Archive downloads are slow at first, so the first worker is surely mid-scan when it is killed.
+    sandbox.world.faults.append(Fault(host="dev", route="/items", latency_ms=3000))
     processes.start("serve", "--port", str(unused_port))
     first = processes.start("worker", "--concurrency", "4")
 
@@ -90,6 +92,7 @@ async def test_every_scan_runs_once_when_a_worker_dies_mid_scan(
     await wait_for(first_worker_scanning, what="the first worker's scans", processes=processes)
     processes.start("worker", "--concurrency", "4")
     processes.kill(first)
+    sandbox.world.faults.clear()
 
     async def all_scanned() -> bool:
         done = select(func.count()).select_from(ScanRun).where(ScanRun.status == "SUCCEEDED")
@@ -155,15 +158,22 @@ async def test_the_periodic_tick_fires_once_per_period_with_three_workers(
         "WHERE task_name = 'panoptica.tick' AND status = 'succeeded' GROUP BY 1"
     )
 
-    async def enough() -> bool:
+    async def periods() -> int:
         async with pg_sessions() as session:
-            return len((await session.exec(per_period_query)).all()) >= 5
+            return len((await session.exec(per_period_query)).all())
 
-    await wait_for(enough, timeout=60, what="five periods", processes=processes)
+    async def all_registered() -> bool:  # three processes, a quick and a long worker each
+        return await count(pg_sessions, text("SELECT count(*) FROM procrastinate_workers")) == 6
+
+    await wait_for(all_registered, timeout=60, what="three worker processes", processes=processes)
+    start = await periods()
+
+    async def five_more() -> bool:
+        return await periods() >= start + 5
+
+    await wait_for(five_more, timeout=60, what="five periods with all three", processes=processes)
     async with pg_sessions() as session:
         per_period = (await session.exec(per_period_query)).all()
-        registered = (await session.exec(text("SELECT count(*) FROM procrastinate_workers"))).one()[0]
-    assert registered == 6  # three processes, a quick and a long worker each
     assert {n for _, n in per_period} == {1}
 
 
