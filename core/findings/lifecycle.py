@@ -111,6 +111,12 @@ async def record_results(
         if print_ not in current and row.scanner in results and row.status != FindingStatus.FIXED
     ]
     outcome.fixed = len(fixed)
+    await write_changes(session, inserts, updates, fixed, now, run_id)
+    return outcome
+
+
+async def write_changes(session, inserts: list, updates: list, fixed: list[str], now, run_id: str) -> None:
+    """A run's new findings, updated ones, and those it fixed, in bulk statements."""
     if inserts:
         await session.exec(insert(Finding), params=inserts)
     if updates:
@@ -122,7 +128,6 @@ async def record_results(
             .values(status=FindingStatus.FIXED, fixed_at=now, last_run_id=run_id)
             .execution_options(synchronize_session=False)
         )
-    return outcome
 
 
 def next_status(row: Finding, now: datetime) -> str:

@@ -7,11 +7,10 @@ service connection, an unselected repository) is fixed only when its control was
 
 from __future__ import annotations
 
-from sqlalchemy import insert, update
 from sqlmodel import col, select
 
 from core.db.columns import new_id
-from core.findings.lifecycle import ACTIVE, Outcome, next_status
+from core.findings.lifecycle import ACTIVE, Outcome, next_status, write_changes
 from core.findings.models import Finding, FindingStatus
 from core.posture.control import REGISTRY, Result, Status
 from core.scans.scanner import fingerprint
@@ -101,15 +100,5 @@ async def record_posture_findings(session, account_id: str, run_id: str, results
         if gone and row.status in ACTIVE:
             fixed.append(row.id)
     outcome.fixed = len(fixed)
-    if inserts:
-        await session.exec(insert(Finding), params=inserts)
-    if updates:
-        await session.exec(update(Finding), params=updates)
-    for start in range(0, len(fixed), 5000):
-        await session.exec(
-            update(Finding)
-            .where(col(Finding.id).in_(fixed[start : start + 5000]))
-            .values(status=FindingStatus.FIXED, fixed_at=now, last_run_id=run_id)
-            .execution_options(synchronize_session=False)
-        )
+    await write_changes(session, inserts, updates, fixed, now, run_id)
     return outcome
