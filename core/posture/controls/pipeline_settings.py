@@ -7,7 +7,7 @@ value is what this service principal can read, and the reason says which field d
 
 from __future__ import annotations
 
-from core.posture.control import Control, Resource, Status, control
+from core.posture.control import Control, Resource, Result, Status, control
 from core.posture.data import ProjectData
 
 DOCS = "https://learn.microsoft.com/en-us/azure/devops/pipelines/security/misc"
@@ -18,18 +18,26 @@ def project_resource(data: ProjectData) -> Resource:
     return Resource("project", data.project.ado_id, data.project.name)
 
 
+def unreadable_settings(check: Control, data: ProjectData, fields) -> Result | None:
+    """NOT_EVALUATED when the settings could not be read or lack a field the control decides by."""
+    resource = project_resource(data)
+    if not data.general_settings.ok:
+        return check.result(resource, Status.NOT_EVALUATED, data.general_settings.error)
+    missing = [name for name in fields if name not in (data.general_settings.value or {})]
+    if missing:
+        reason = f"{data.project.name}: the pipeline settings do not report {', '.join(missing)}."
+        return check.result(resource, Status.NOT_EVALUATED, reason)
+    return None
+
+
 def judge_settings(check: Control, data: ProjectData, secure: dict[str, bool], meaning: str):
     """PASS when every listed field has its secure value; the reason names the fields that do not."""
     resource = project_resource(data)
-    if not data.general_settings.ok:
-        yield check.result(resource, Status.NOT_EVALUATED, data.general_settings.error)
+    unreadable = unreadable_settings(check, data, secure)
+    if unreadable is not None:
+        yield unreadable
         return
-    values = data.general_settings.value or {}
-    missing = [name for name in secure if name not in values]
-    if missing:
-        reason = f"{data.project.name}: the pipeline settings do not report {', '.join(missing)}."
-        yield check.result(resource, Status.NOT_EVALUATED, reason)
-        return
+    values = data.general_settings.value
     wrong = [name for name, want in secure.items() if bool(values[name]) != want]
     yield check.check(
         resource,
@@ -167,15 +175,11 @@ def private_badges(check: Control, data: ProjectData):
 )
 def fork_builds(check: Control, data: ProjectData):
     resource = project_resource(data)
-    if not data.general_settings.ok:
-        yield check.result(resource, Status.NOT_EVALUATED, data.general_settings.error)
+    unreadable = unreadable_settings(check, data, ["forkProtectionEnabled"])
+    if unreadable is not None:
+        yield unreadable
         return
-    values = data.general_settings.value or {}
-    if "forkProtectionEnabled" not in values:
-        reason = f"{data.project.name}: the pipeline settings do not report fork protection."
-        yield check.result(resource, Status.NOT_EVALUATED, reason)
-        return
-    problems = fork_problems(values)
+    problems = fork_problems(data.general_settings.value)
     yield check.check(
         resource,
         not problems,
