@@ -20,6 +20,7 @@ from core.pagination import InvalidInput, decode_cursor, encode_cursor, page_siz
 from core.posture.control import REGISTRY, Control, Status, all_controls
 from core.posture.evaluate import queue_posture
 from core.posture.models import PostureResult, PostureRun
+from core.scans.scanner import SEVERITIES
 
 STALE_AFTER = timedelta(hours=1)
 RESOURCE_TYPES = (
@@ -107,22 +108,9 @@ async def posture_report(
     if connection is None or connection.account_id != account_id:
         raise LookupError("no such connection")
     where = conditions(connection_id, flt)
-    latest = (
-        await session.exec(
-            select(PostureRun)
-            .where(PostureRun.connection_id == connection_id)
-            .order_by(col(PostureRun.created_at).desc())
-        )
-    ).first()
-    counted = (
-        await session.exec(
-            select(PostureResult.status, PostureResult.control_id, func.count())
-            .where(*where)
-            .group_by(PostureResult.status, PostureResult.control_id)
-        )
-    ).all()
+    latest = await latest_run(session, connection_id)
     counts, failed = Counter(), Counter()
-    for status, control_id, n in counted:
+    for status, control_id, n in await counts_by_control(session, where):
         counts[status] += n
         if status == Status.FAIL:
             failed[REGISTRY[control_id].severity] += n
@@ -131,6 +119,17 @@ async def posture_report(
     return PostureReport(
         connection, latest, dict(counts), dict(failed), projects, repositories, end_cursor, has_next
     )
+
+
+async def latest_run(session, connection_id: str) -> PostureRun | None:
+    query = select(PostureRun).where(PostureRun.connection_id == connection_id)
+    return (await session.exec(query.order_by(col(PostureRun.created_at).desc()))).first()
+
+
+async def counts_by_control(session, where: list) -> list[tuple[str, str, int]]:
+    """(status, control id, results) of the results matching `where`."""
+    query = select(PostureResult.status, PostureResult.control_id, func.count()).where(*where)
+    return list((await session.exec(query.group_by(PostureResult.status, PostureResult.control_id))).all())
 
 
 async def project_results(session, where: list) -> list[ResourceResults]:
@@ -240,20 +239,17 @@ async def posture_overview(session, account_id: str, organization: str | None) -
         for c in (await session.exec(query.order_by(AzureConnection.organization))).all()
         if organization in (None, c.organization.lower())
     ]
+    all_controls()  # the registry the counts are read against
     overview = []
     for connection in connections:
-        report = await posture_report(session, account_id, connection.id, PostureFilter(), 1, None)
-        failing = (
-            await session.exec(
-                select(PostureResult.control_id, func.count())
-                .where(PostureResult.connection_id == connection.id, PostureResult.status == Status.FAIL)
-                .group_by(PostureResult.control_id)
-            )
-        ).all()
-        order = {s: i for i, s in enumerate(("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"))}
-        worst = sorted(
-            ((cid, REGISTRY[cid].title, n) for cid, n in failing),
-            key=lambda w: (order[REGISTRY[w[0]].severity], -w[2], w[0]),
-        )
-        overview.append(ConnectionPosture(connection.organization, report.latest_run, report.counts, worst))
+        counts, failing = Counter(), []
+        for status, control_id, n in await counts_by_control(
+            session, conditions(connection.id, PostureFilter())
+        ):
+            counts[status] += n
+            if status == Status.FAIL:
+                failing.append((control_id, REGISTRY[control_id].title, n))
+        worst = sorted(failing, key=lambda w: (SEVERITIES.index(REGISTRY[w[0]].severity), -w[2], w[0]))
+        latest = await latest_run(session, connection.id)
+        overview.append(ConnectionPosture(connection.organization, latest, dict(counts), worst))
     return overview
