@@ -164,7 +164,8 @@ class Transport:
             ) from None
         organization = request.organization.lower()
         AZURE_REQUESTS.labels(organization, status_class(response.status_code)).inc()
-        if response.status_code == 429 or {"retry-after", "x-ratelimit-delay"} & set(response.headers):
+        headers = response.headers
+        if response.status_code == 429 or "retry-after" in headers or "x-ratelimit-delay" in headers:
             AZURE_THROTTLED.labels(organization).inc()
         try:
             retry_after = self._note_rate_limit(state, response)
