@@ -83,6 +83,17 @@ class Settings(BaseSettings):
     # A repository without a commit on its default branch for this many days is reported inactive.
     inactive_repository_days: int = Field(default=180, ge=1)
 
+    # --- abuse limits: on-demand budget and GraphQL limits (README "Limits") --------------------------------
+    # Per account, on-demand work (scanConnection, scanRepository, refreshAzureConnection, evaluatePosture,
+    # Slack `/panoptica scan`) may burst to this many requests, then one more every 3600/per_hour seconds.
+    # Repeating a request whose work is still queued or running answers that work and spends nothing.
+    ondemand_burst: int = Field(default=10, ge=1, le=100_000)
+    ondemand_per_hour: int = Field(default=60, ge=1, le=360_000)
+    # GraphQL, computed before execution: points per request (objects it may return, page sizes multiplied
+    # through nested pages, aliases and fragments counted) and root fields per mutation request.
+    graphql_max_cost: int = Field(default=1000, ge=1)
+    graphql_max_root_mutations: int = Field(default=5, ge=1)
+
     # --- Slack ----------------------------------------------------------------------------------------
     # Single-workspace mode reads Slack's own variable names too (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET);
     # multi-workspace mode installs through OAuth (client id and secret) into our database.
