@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     graphql_max_cost: int = Field(default=1000, ge=1)
     graphql_max_root_mutations: int = Field(default=5, ge=1)
 
+    # --- HTTP hardening: body limits, /metrics access, trusted hosts (README "Operations") ------------------
+    # Largest /graphql request body: a larger one is answered 413 before anything is read or parsed.
+    graphql_max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    # The bearer token Prometheus sends to read /metrics (at least 16 characters); unset, /metrics is 404.
+    metrics_token: SecretStr | None = None
+    # Host names served besides PANOPTICA_PUBLIC_URL's and loopback: comma-separated, "*.example.com" allowed.
+    allowed_hosts: str = ""
+
     # --- Slack ----------------------------------------------------------------------------------------
     # Single-workspace mode reads Slack's own variable names too (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET);
     # multi-workspace mode installs through OAuth (client id and secret) into our database.
@@ -151,6 +159,25 @@ class Settings(BaseSettings):
         # MSAL refuses http authorities, and tokens must never cross plain HTTP.
         if not value.startswith("https://"):
             raise ValueError("must be an https URL")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, value: str) -> str:
+        import re
+
+        for host in (h.strip() for h in value.split(",")):
+            if host and not re.fullmatch(r"(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", host):
+                raise ValueError("must be comma-separated host names, each optionally starting with '*.'")
         return value
 
     @field_validator("ca_bundle", "entra_certificate_path")
