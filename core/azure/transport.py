@@ -158,15 +158,14 @@ class Transport:
         try:
             response = await self._http.send(built, stream=True)
         except httpx.TransportError as error:
-            AZURE_REQUESTS.labels(request.organization.lower(), "error").inc()
+            AZURE_REQUESTS.labels("error").inc()
             raise ConnectionFailed(
                 detail=f"{type(error).__name__} on {request.method} {_path(request)}"
             ) from None
-        organization = request.organization.lower()
-        AZURE_REQUESTS.labels(organization, status_class(response.status_code)).inc()
+        AZURE_REQUESTS.labels(status_class(response.status_code)).inc()  # no organization: metrics name no customer
         headers = response.headers
         if response.status_code == 429 or "retry-after" in headers or "x-ratelimit-delay" in headers:
-            AZURE_THROTTLED.labels(organization).inc()
+            AZURE_THROTTLED.inc()
         try:
             retry_after = self._note_rate_limit(state, response)
             failed = response.status_code == 203 or not response.is_success

@@ -1,8 +1,11 @@
 """Prometheus metrics: what each process counts as it works, and what the database says at scrape time.
 
-Counters and histograms live in the process (Azure DevOps requests and throttling per organization, job
-durations per kind); the state of the queues and outboxes is read from the database when `/metrics` is
+Counters and histograms live in the process (Azure DevOps requests by status class, throttling, job durations
+per kind); the state of the queues and outboxes is read from the database when `/metrics` is
 scraped, so every API or worker process reports the same totals and none has to be the "leader".
+
+No label names a customer: metrics leave the service (a monitoring vendor, a shared Prometheus), and an
+organization's name says who our customers are. Per-organization detail is in the logs, which stay ours.
 """
 
 from __future__ import annotations
@@ -18,14 +21,13 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 
 AZURE_REQUESTS = Counter(
     "panoptica_azure_requests",
-    "Requests sent to Azure DevOps, by organization and HTTP status class (2xx, 4xx, 5xx, error).",
-    ["organization", "status"],
+    "Requests sent to Azure DevOps, by HTTP status class (2xx, 4xx, 5xx, error).",
+    ["status"],
     registry=REGISTRY,
 )
 AZURE_THROTTLED = Counter(
     "panoptica_azure_throttled",
-    "Azure DevOps answers that asked us to slow down (429, Retry-After or X-RateLimit-Delay), by organization.",
-    ["organization"],
+    "Azure DevOps answers that asked us to slow down (429, Retry-After or X-RateLimit-Delay).",
     registry=REGISTRY,
 )
 JOB_DURATION = Histogram(
