@@ -54,20 +54,21 @@ def not_admin() -> dict:
     )
 
 
-def connect_started(organization: str, consent_url: str) -> dict:
+def connect_started(organization: str, sign_in_url: str) -> dict:
     return message(
-        f"Approve Panoptica in Microsoft Entra ID for {organization}",
+        f"Sign in as an administrator of {organization} to connect it",
         [
             section(
                 f"*Connecting Azure DevOps organization `{escape(organization)}`*\n"
-                "1. A Microsoft Entra administrator approves the app (the button below).\n"
+                "1. An administrator of the organization (Project Collection Administrators) signs in with "
+                "Microsoft (the button below), then approves the app in Microsoft Entra ID.\n"
                 "2. You then add the service principal to the organization; I will tell you how."
             ),
             ActionsBlock(
                 elements=[
                     ButtonElement(
-                        text="Approve in Entra ID",
-                        url=consent_url[:3000],
+                        text="Sign in and approve",
+                        url=sign_in_url[:3000],
                         action_id="open_consent",
                         style="primary",
                     )

@@ -68,7 +68,9 @@ async def link(services, payload: dict, args: dict) -> dict:
 async def connect(services, payload: dict, args: dict) -> dict:
     """Validate the organization, find its tenant and create the consent request; answer with the link."""
     try:
-        started = await flows.start(services, principal(payload), args["organization"])
+        started = await flows.start(
+            services, principal(payload), args["organization"], bool(args.get("move"))
+        )
     except ConnectError as error:
         return blocks.plain(f":x: {error.message}")
     async with session_scope(services.sessions) as session:
@@ -80,7 +82,7 @@ async def connect(services, payload: dict, args: dict) -> dict:
             payload["channel_id"],
             payload.get("response_url", ""),
         )
-    return blocks.connect_started(started.connection.organization, started.consent_url)
+    return blocks.connect_started(started.connection.organization, started.sign_in_url)
 
 
 async def app_is_member(services, team_id: str, channel: str) -> bool:
@@ -194,7 +196,11 @@ async def check_connection_job(services, payload: dict) -> None:
     if not await allowed(services, payload):
         await reply(services, payload, blocks.not_admin())
         return
-    result = await flows.connect(services, principal(payload), payload["connection_id"])
+    try:
+        result = await flows.connect(services, principal(payload), payload["connection_id"])
+    except ConnectError as error:
+        await reply(services, payload, blocks.plain(f":x: {error.message}"))
+        return
     if result is None:
         await reply(services, payload, blocks.plain("That connection no longer exists."))
         return

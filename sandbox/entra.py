@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from sandbox import signin
 from sandbox.scenario import ServicePrincipal, Tenant
 
 ADO_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
@@ -102,6 +103,8 @@ def build_app(context) -> Starlette:
             tenant = find_tenant(name)
             if tenant is None:
                 return unknown_tenant(name)
+            if form.get("grant_type") == "authorization_code":
+                return redeem(context, tenant, dict(form), login, f"{login}/{name}/oauth2/v2.0/token")
             return issue_token(context, tenant, dict(form), f"{login}/{name}/oauth2/v2.0/token")
 
     async def admin_consent(request: Request) -> Response:
@@ -110,15 +113,38 @@ def build_app(context) -> Starlette:
     async def consent_decision(request: Request) -> Response:
         return await decide_consent(context, request)
 
+    async def authorize(request: Request) -> Response:
+        return signin.authorize_page(context, request)
+
+    async def authorize_decision(request: Request) -> Response:
+        return await signin.authorize_decision(context, request)
+
+    async def keys(request: Request) -> Response:
+        return JSONResponse(signin.jwks(context))
+
     return Starlette(
         routes=[
             Route("/common/discovery/instance", instance_discovery),
+            Route("/{tenant}/oauth2/v2.0/authorize", authorize),
+            Route("/{tenant}/oauth2/v2.0/authorize/decision", authorize_decision, methods=["POST"]),
+            Route("/{tenant}/discovery/v2.0/keys", keys),
             Route("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration),
             Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),
             Route("/{tenant}/v2.0/adminconsent", admin_consent),
             Route("/{tenant}/v2.0/adminconsent/decision", consent_decision, methods=["POST"]),
         ]
     )
+
+
+def redeem(context, tenant: Tenant, form: dict, login: str, audience: str) -> Response:
+    """The authorization-code grant: the client authenticates as for client credentials, then the code."""
+    app = context.world.app(form.get("client_id", ""))
+    if app is None:
+        return app_not_found(form.get("client_id", ""), tenant)
+    credential_error = check_credential(app, form, audience)
+    if credential_error is not None:
+        return credential_error
+    return signin.redeem_code(context, tenant, form, login, entra_error)
 
 
 # --- tokens --------------------------------------------------------------------------------------

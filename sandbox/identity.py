@@ -100,6 +100,14 @@ def authenticate(context, request: Request, org: Organization) -> Caller | Respo
         return sign_in_required(context, request, org)
     tenant_id, object_id, app_id = claims.get("tid", ""), claims.get("oid", ""), claims.get("appid", "")
     headers = auth_headers(context, org)
+    if claims.get("idtyp") == "user":
+        # A person's delegated token: the emulator serves people only the permissions API (person_caller).
+        return wrapped_error(
+            401,
+            f"TF400813: The user '{object_id}' is not authorized to access this resource.",
+            "UnauthorizedRequestException",
+            headers=headers,
+        )
     if tenant_id.lower() != org.tenant_id.lower():
         return wrapped_error(
             401,
@@ -144,3 +152,40 @@ def can_read_code(caller: Caller, project: Project) -> bool:
 
 def project_group(caller: Caller, project: Project) -> str:
     return next(g for name, g in caller.membership.projects.items() if name.lower() == project.name.lower())
+
+
+# --- people (delegated tokens) ---------------------------------------------------------------------
+
+
+@dataclass
+class Person:
+    org: Organization
+    upn: str
+    object_id: str
+
+
+def person_caller(context, request: Request, org: Organization) -> Person | Response | None:
+    """A person signed in through Entra (delegated token); None when the token is an app's."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return sign_in_required(context, request, org)
+    try:
+        claims = jwt.decode(token, context.token_key, algorithms=["HS256"], audience=ADO_RESOURCE)
+    except jwt.PyJWTError:
+        return sign_in_required(context, request, org)
+    headers = auth_headers(context, org)
+    refused = wrapped_error(
+        401,
+        f"TF400813: The user '{claims.get('oid', '')}' is not authorized to access this resource.",
+        "UnauthorizedRequestException",
+        headers=headers,
+    )
+    if str(claims.get("tid", "")).lower() != org.tenant_id.lower():
+        return refused
+    if claims.get("idtyp") != "user":
+        return None
+    upn = str(claims.get("upn", ""))
+    with context.holder.lock:
+        if not org.has_user(upn):
+            return refused
+    return Person(org, upn, str(claims.get("oid", "")))

@@ -52,11 +52,20 @@ class ServicePrincipal(Model):
     enabled: bool = True
 
 
+class User(Model):
+    """A person of a tenant who can sign in on the emulated Microsoft sign-in page."""
+
+    upn: str  # the id token's preferred_username
+    display_name: str = ""
+    object_id: str = ""
+
+
 class Tenant(Model):
     id: str
     name: str
     domain: str = ""
     service_principals: list[ServicePrincipal] = []
+    users: list[User] = []
     # Client ids blocked by a Conditional Access policy for workload identities (AADSTS53003).
     conditional_access_blocks: list[str] = []
     # Seconds after consent during which token requests still fail (AADSTS7000229), as in real Entra ID.
@@ -64,6 +73,9 @@ class Tenant(Model):
 
     def principal(self, client_id: str) -> ServicePrincipal | None:
         return next((sp for sp in self.service_principals if sp.client_id == client_id), None)
+
+    def user(self, upn: str) -> User | None:
+        return next((u for u in self.users if u.upn.lower() == upn.lower()), None)
 
 
 class FileEntry(Model):
@@ -167,6 +179,38 @@ class Organization(Model):
     refused_apis: list[str] = []
     # Pipelines, settings and policies are opaque dicts, served as Azure DevOps returns them.
     extras: dict[str, dict] = {}
+    # People (UPNs) in the organization: `administrators` are the members of Project Collection
+    # Administrators, where an entry may also name a group of `groups` (groups nest, as in Azure DevOps);
+    # `users` are members without administration rights. The owner is an administrator too.
+    owner: str | None = None
+    administrators: list[str] = []
+    groups: dict[str, list[str]] = {}
+    users: list[str] = []
+
+    def is_administrator(self, upn: str) -> bool:
+        return upn.lower() in self._expand([*self.administrators, *([self.owner] if self.owner else [])])
+
+    def has_user(self, upn: str) -> bool:
+        everyone = self._expand(
+            [*self.administrators, *self.users, *self.groups, *([self.owner] if self.owner else [])]
+        )
+        return upn.lower() in everyone
+
+    def _expand(self, entries: list[str]) -> set[str]:
+        """The people named by entries, through nested groups (each group expanded once: cycles end)."""
+        people: set[str] = set()
+        seen: set[str] = set()
+        pending = list(entries)
+        while pending:
+            entry = pending.pop()
+            if entry is None or entry in seen:
+                continue
+            seen.add(entry)
+            if entry in self.groups:
+                pending.extend(self.groups[entry])
+            else:
+                people.add(entry.lower())
+        return people
 
     def member(self, client_id: str) -> Membership | None:
         return next((m for m in self.members if m.client_id == client_id), None)
@@ -207,6 +251,9 @@ class World(Model):
         for tenant in self.tenants:
             for sp in tenant.service_principals:
                 sp.object_id = sp.object_id or stable_id("sp", tenant.id, sp.client_id)
+            for user in tenant.users:
+                user.object_id = user.object_id or stable_id("user", tenant.id, user.upn.lower())
+                user.display_name = user.display_name or user.upn.split("@", 1)[0]
         for org in self.organizations:
             org.id = org.id or stable_id("org", org.name)
             for member in org.members:
@@ -224,6 +271,14 @@ class World(Model):
     def tenant(self, id_or_domain: str) -> Tenant | None:
         key = id_or_domain.lower()
         return next((t for t in self.tenants if key in (t.id.lower(), t.domain.lower())), None)
+
+    def user(self, upn: str) -> tuple[Tenant, User] | None:
+        """A person by UPN, with their home tenant."""
+        for tenant in self.tenants:
+            user = tenant.user(upn)
+            if user is not None:
+                return tenant, user
+        return None
 
     def organization(self, name: str) -> Organization | None:
         key = name.lower()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import trustme
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sandbox.faults import FaultMiddleware, RequestRecord, RetryAfterOn200
 from sandbox.scenario import World, WorldHolder
@@ -32,6 +33,12 @@ class SandboxContext:
     holder: WorldHolder
     urls: dict[str, str]
     token_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    # Signs id tokens (RS256); its public half is served at each tenant's jwks_uri.
+    id_token_key: rsa.RSAPrivateKey = field(
+        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    # Authorization codes of the sign-in flow: code -> what it was issued for (single use).
+    auth_codes: dict[str, dict] = field(default_factory=dict)
     requests: list[RequestRecord] = field(default_factory=list)
     slack_calls: list[dict] = field(default_factory=list)
 

@@ -6,6 +6,14 @@ CLIENT_ID = "6f1c1a2e-0b7e-4f7e-9a51-3c8a52d7e001"
 CLIENT_SECRET = "sandbox-app-secret-value-0001"
 CONTOSO_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 FABRIKAM_TENANT = "b1c0ffee-0000-4000-8000-00000000fab1"
+# People who sign in on the emulated Microsoft page: Contoso's organization administrator, an
+# administrator only through a group nested in Project Collection Administrators, a developer without
+# administration rights, and an administrator of Fabrikam (another tenant).
+ADMIN = "admin@contoso.onmicrosoft.com"
+NESTED_ADMIN = "secops@contoso.onmicrosoft.com"
+DEVELOPER = "dev@contoso.onmicrosoft.com"
+FABRIKAM_ADMIN = "eve@fabrikam.onmicrosoft.com"
+SECURITY_GROUP = "[contoso]\\Security Operations"
 
 
 def repo(name: str, **kwargs) -> Repository:
@@ -23,13 +31,22 @@ def base_world() -> World:
                 name="Contoso",
                 domain="contoso.onmicrosoft.com",
                 service_principals=[{"client_id": CLIENT_ID}],
+                users=[{"upn": ADMIN}, {"upn": NESTED_ADMIN}, {"upn": DEVELOPER}],
             ),
-            Tenant(id=FABRIKAM_TENANT, name="Fabrikam", domain="fabrikam.onmicrosoft.com"),
+            Tenant(
+                id=FABRIKAM_TENANT,
+                name="Fabrikam",
+                domain="fabrikam.onmicrosoft.com",
+                users=[{"upn": FABRIKAM_ADMIN}],
+            ),
         ],
         organizations=[
             Organization(
                 name="contoso",
                 tenant_id=CONTOSO_TENANT,
+                administrators=[ADMIN, "[contoso]\\Security Admins"],
+                groups={"[contoso]\\Security Admins": [SECURITY_GROUP], SECURITY_GROUP: [NESTED_ADMIN]},
+                users=[DEVELOPER],
                 projects=[
                     Project(
                         name="Payments",
@@ -60,6 +77,7 @@ def base_world() -> World:
             Organization(
                 name="fabrikam",
                 tenant_id=FABRIKAM_TENANT,
+                administrators=[FABRIKAM_ADMIN],
                 projects=[Project(name="Web", repositories=[repo("site")])],
             ),
             Organization(name="personal-msa", projects=[Project(name="Hobby", repositories=[repo("toy")])]),
@@ -73,6 +91,7 @@ def big_world(projects: int, repos_per_project: int, latency_ms: int = 0) -> Wor
     org = Organization(
         name="bigcorp",
         tenant_id=CONTOSO_TENANT,
+        administrators=[ADMIN],
         latency_ms=latency_ms,
         projects=[
             Project(
@@ -93,6 +112,7 @@ def big_world(projects: int, repos_per_project: int, latency_ms: int = 0) -> Wor
 
 
 __all__ = [
+    "ADMIN",
     "CLIENT_ID",
     "CLIENT_SECRET",
     "CONTOSO_TENANT",

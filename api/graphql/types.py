@@ -217,6 +217,7 @@ class SetRepositorySelectionSuccess:
 @strawberry.enum
 class ConnectionStatus(Enum):
     PENDING_CONSENT = "PENDING_CONSENT"
+    PROOF_REQUIRED = "PROOF_REQUIRED"
     CONSENT_GRANTED = "CONSENT_GRANTED"
     CONNECTED = "CONNECTED"
     DEGRADED = "DEGRADED"
@@ -257,6 +258,10 @@ class AzureConnection:
     status_reason: str
     consented_at: datetime | None
     consented_by: str | None
+    administrator_proven_at: datetime | None = strawberry.field(
+        description="When an administrator of the organization signed in and proved it for this account."
+    )
+    administrator: str | None = strawberry.field(description="Who proved it (their Entra sign-in name).")
     connected_at: datetime | None
     last_verified_at: datetime | None
     checks: list[ConnectionCheck]
@@ -275,6 +280,8 @@ class AzureConnection:
             status_reason=row.status_reason,
             consented_at=row.consented_at,
             consented_by=row.consented_by,
+            administrator_proven_at=row.admin_proven_at,
+            administrator=row.admin_proven_by,
             connected_at=row.connected_at,
             last_verified_at=row.last_verified_at,
             checks=[ConnectionCheck.from_dict(c) for c in row.checks or []],
@@ -291,13 +298,21 @@ class AzureConnection:
 
 @strawberry.type
 class AzureConnectionError(UserError):
-    """INVALID_ORGANIZATION, ORGANIZATION_NOT_FOUND, ORGANIZATION_NOT_ENTRA_BACKED, ALREADY_CONNECTED, ..."""
+    """INVALID_ORGANIZATION, ORGANIZATION_NOT_FOUND, ORGANIZATION_NOT_ENTRA_BACKED, ALREADY_CONNECTED,
+    ORGANIZATION_CLAIMED, CONSENT_REQUIRED, PROOF_REQUIRED, AZURE_UNAVAILABLE, ..."""
 
 
 @strawberry.type
 class StartAzureConnectionSuccess:
     connection: AzureConnection
-    consent_url: str
+    sign_in_url: str = strawberry.field(
+        description="Open in the browser of an administrator of the organization: Microsoft sign-in at the "
+        "organization's tenant, then (once proven a Project Collection Administrator) admin consent."
+    )
+
+    @strawberry.field(deprecation_reason="Use signInUrl: consent now follows the administrator's sign-in.")
+    def consent_url(self) -> str:
+        return self.sign_in_url
 
 
 @strawberry.type

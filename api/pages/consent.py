@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 
 from api.pages.layout import e, page, plural
 from core.accounts.service import Principal
-from core.connections import flows
+from core.connections import flows, signin
 from core.connections import service as connections
 from core.db import session_scope
 
@@ -46,6 +46,25 @@ def connect_form(connection_id: str) -> str:
         f'<input type="hidden" name="connection_id" value="{e(connection_id)}">'
         '<button type="submit">Connect</button></form>'
     )
+
+
+async def signin_callback(request: Request):
+    """Microsoft's sign-in comes back here: a proven administrator goes on to admin consent."""
+    services = request.app.state.services
+    keys = ("state", "code", "client_info", "session_state", "error", "error_description")
+    params = {k: v[:4096] for k, v in request.query_params.items() if k in keys}
+    outcome = await signin.complete(services, params)
+    if outcome.kind == "proven":
+        return RedirectResponse(outcome.consent_url, status_code=303)
+    if outcome.kind == "invalid":
+        body = f'<h1>This sign-in link cannot be used</h1><p class="notice" role="alert">{e(outcome.message)}</p>'
+        return HTMLResponse(page("Sign-in link not valid", body), status_code=400)
+    body = (
+        f"<h1>{e(outcome.organization)} cannot be connected from this sign-in</h1>"
+        f'<p class="notice" role="alert">{e(outcome.message)}</p>'
+        f'<p class="code">{e(outcome.code)}</p><p>Nothing was changed.</p>'
+    )
+    return HTMLResponse(page("Not an administrator", body), status_code=403)
 
 
 async def consent_callback(request: Request) -> HTMLResponse:
@@ -117,7 +136,11 @@ async def consent_connect(request: Request) -> HTMLResponse:
         )
         return HTMLResponse(page("Page expired", body), status_code=403)
     principal = Principal(account_id=consent.account_id, user_email=consent.user_email, token_id="")
-    result = await flows.connect(services, principal, connection_id)
+    try:
+        result = await flows.connect(services, principal, connection_id)
+    except connections.ConnectError as error:
+        body = f'<h1>This connection cannot be checked yet</h1><p class="notice" role="alert">{e(error.message)}</p>'
+        return HTMLResponse(page("Not connected", body), status_code=403)
     if result is None:
         return HTMLResponse(page("Not found", "<h1>This connection no longer exists</h1>"), status_code=404)
     organization = result.connection.organization

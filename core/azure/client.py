@@ -89,6 +89,19 @@ class _TenantCredentials:
         self.tokens.invalidate(self.tenant_id, token)
 
 
+@dataclass
+class _PersonCredentials:
+    """A signed-in person's delegated token, used for one call (it cannot be renewed)."""
+
+    bearer: str = field(repr=False)
+
+    async def token(self) -> str:
+        return self.bearer
+
+    def invalidate(self, token: str) -> None:
+        return None
+
+
 class AzureDevOps:
     """A session: one HTTP client and token provider for many organizations. Use `async with`."""
 
@@ -333,6 +346,19 @@ class AzureDevOpsClient:
             return await _save_zip(response, destination, limit)
 
         return await self.session.transport.call(request, self._credentials(), save)
+
+    async def caller_has_permission(self, bearer: str, namespace_id: str, bits: int, token: str) -> bool:
+        """Whether the token's owner holds `bits` on `token`: Azure DevOps evaluates the caller's own
+        effective permission, groups nested as it resolves them (Security REST API, permissions)."""
+        request = self._request(
+            f"_apis/permissions/{path_segment(namespace_id)}/{int(bits)}",
+            {"tokens": token, "alwaysAllowAdministrators": "false"},
+            API_VERSION,
+            None,
+        )
+        body = await self.session.transport.call(request, _PersonCredentials(bearer), read_json)
+        values = _items(body)
+        return len(values) == 1 and values[0] is True
 
     # --- helpers ---------------------------------------------------------------------------------------
     def _credentials(self) -> _TenantCredentials:

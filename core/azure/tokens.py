@@ -45,6 +45,7 @@ TENANT_ID = re.compile(
     r"^(?:[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$"
 )
 SPECIAL_TENANTS = {"common", "organizations", "consumers"}
+RESERVED_SCOPES = {"openid", "profile", "offline_access"}
 
 
 @functools.lru_cache(maxsize=8)
@@ -156,6 +157,64 @@ class TokenProvider:
 
     def close(self) -> None:
         self._http.close()
+
+    # --- a person's sign-in (OIDC authorization code flow with PKCE) ------------------------------------
+    async def begin_sign_in(self, tenant_id: str, redirect_uri: str, scopes: list[str]) -> dict:
+        """MSAL's auth-code flow (auth_uri, state, nonce, PKCE verifier), at the tenant's own authority."""
+        tenant = _checked_tenant(tenant_id)
+        app = await asyncio.to_thread(self._sign_in_app, tenant)
+        return app.initiate_auth_code_flow(scopes, redirect_uri=redirect_uri, prompt="select_account")
+
+    async def finish_sign_in(self, tenant_id: str, flow: dict, response: dict[str, str]) -> dict:
+        """Redeem the code. MSAL checks state and nonce; the id token's signature is ours to check.
+
+        A throwaway token cache: the person's refresh token (and tokens) are never kept."""
+        tenant = _checked_tenant(tenant_id)
+
+        def redeem() -> dict:
+            app = self._sign_in_app(tenant)
+            try:
+                # The flow's scope list carries openid/profile/offline_access, which MSAL refuses here.
+                scopes = [s for s in flow.get("scope", []) if s not in RESERVED_SCOPES]
+                return app.acquire_token_by_auth_code_flow(flow, response, scopes=scopes)
+            except (ValueError, RuntimeError) as error:  # state or nonce mismatch
+                return {"error": "invalid_response", "error_description": str(error)[:200]}
+            except (httpx.TransportError, msal.exceptions.MsalServiceError):
+                raise TokenServiceUnavailable(tenant_id=tenant) from None
+
+        return await asyncio.to_thread(redeem)
+
+    async def openid_keys(self, tenant_id: str) -> tuple[str, dict]:
+        """The tenant's issuer and signing keys (from its OIDC configuration's jwks_uri)."""
+        tenant = _checked_tenant(tenant_id)
+
+        def fetch() -> tuple[str, dict]:
+            base = f"{self._settings.entra_authority_host}/{tenant}/v2.0/.well-known/openid-configuration"
+            try:
+                configuration = self._http.get(base).raise_for_status().json()
+                keys = self._http.get(configuration["jwks_uri"]).raise_for_status().json()
+            except (httpx.HTTPError, ValueError, KeyError) as error:
+                raise TokenServiceUnavailable(tenant_id=tenant, detail=type(error).__name__) from None
+            return str(configuration.get("issuer", "")), keys
+
+        return await asyncio.to_thread(fetch)
+
+    def _sign_in_app(self, tenant_id: str) -> msal.ConfidentialClientApplication:
+        host = self._settings.entra_authority_host
+        try:
+            return msal.ConfidentialClientApplication(
+                client_id=self._settings.entra_client_id,
+                client_credential=self._credential,
+                authority=f"{host}/{tenant_id}",
+                token_cache=msal.TokenCache(),
+                http_client=self._http,
+                instance_discovery=urlsplit(host).hostname == MICROSOFT_AUTHORITY_HOST,
+                http_cache={},
+            )
+        except httpx.TransportError as error:
+            raise TokenServiceUnavailable(tenant_id=tenant_id, detail=type(error).__name__) from None
+        except ValueError:
+            raise unknown_tenant(tenant_id, detail="OIDC discovery failed (AADSTS90002)") from None
 
     # --- inside the worker thread ---------------------------------------------------------------------
     def _acquire(self, tenant_id: str, fresh: bool) -> tuple[str, float]:

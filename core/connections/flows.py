@@ -12,7 +12,8 @@ from sqlmodel import select
 
 from core.accounts.service import Principal
 from core.audit.service import record
-from core.connections import service
+from core.azure.errors import AzureError
+from core.connections import service, signin
 from core.connections.diagnosis import Diagnosis, Findings, diagnose
 from core.connections.models import AzureConnection, ConnectionStatus, DiscoveryStatus
 from core.db import session_scope
@@ -28,8 +29,11 @@ class ConnectResult:
     discovery: Summary | None
 
 
-async def start(services: Services, principal: Principal, organization_text: str) -> service.Started:
-    """Validate the organization, find its tenant (anonymously), then create the consent request.
+async def start(
+    services: Services, principal: Principal, organization_text: str, move: bool = False
+) -> service.Started:
+    """Validate the organization, find its tenant (anonymously), then the sign-in that must prove an
+    administrator of it (core/connections/signin.py) before consent.
 
     Raises service.ConnectError with the GraphQL error code.
     """
@@ -38,8 +42,16 @@ async def start(services: Services, principal: Principal, organization_text: str
         return (await services.azure.find_tenant(organization)).tenant_id
 
     organization, tenant_id = await service.resolve_organization(organization_text, find_tenant)
+    async with services.sessions() as session:  # refuse a claimed organization before calling Entra ID
+        await service.check_claim(session, principal, organization, move)
+    try:
+        flow = await signin.new_flow(services, tenant_id)
+    except AzureError as error:
+        raise service.ConnectError("AZURE_UNAVAILABLE", error.message) from None
     async with session_scope(services.sessions) as session:
-        return await service.start_connection(session, services.settings, principal, organization, tenant_id)
+        connection = await service.start_connection(session, principal, organization, tenant_id, move)
+        await signin.begin(services, session, connection, principal.user_email, flow, move)
+    return service.Started(connection=connection, sign_in_url=flow["auth_uri"])
 
 
 async def load_connection(services: Services, account_id: str, connection_id: str) -> AzureConnection | None:
@@ -52,10 +64,14 @@ async def load_connection(services: Services, account_id: str, connection_id: st
 
 
 async def connect(services: Services, principal: Principal, connection_id: str, action: str = "connect"):
-    """Diagnose; when every check passes, mark CONNECTED and discover. None for an unknown connection."""
+    """Diagnose; when every check passes, mark CONNECTED and discover. None for an unknown connection.
+
+    Raises service.ConnectError (CONSENT_REQUIRED, PROOF_REQUIRED) before any call to Azure DevOps when no
+    administrator of the organization proved it for this account."""
     connection = await load_connection(services, principal.account_id, connection_id)
     if connection is None:
         return None
+    await require_proof(services, connection)
     findings = Findings(connection.organization, connection.tenant_id, connection.consented_at)
     diagnosis = await diagnose(services.azure, services.settings, findings)
     now = utcnow()
@@ -84,6 +100,23 @@ async def connect(services: Services, principal: Principal, connection_id: str, 
             failed=[c.code for c in diagnosis.checks if c.status == "FAIL"],
         )
     return ConnectResult(connection, diagnosis, summary)
+
+
+async def require_proof(services: Services, connection: AzureConnection) -> None:
+    """Only a consented connection whose organization is bound to it is verified (and so scanned)."""
+    if connection.status == ConnectionStatus.PROOF_REQUIRED:
+        raise service.ConnectError(
+            "PROOF_REQUIRED", connection.status_reason or service.PROOF_REQUIRED_REASON
+        )
+    if connection.status in (ConnectionStatus.PENDING_CONSENT, ConnectionStatus.DISCONNECTED):
+        raise service.ConnectError(
+            "CONSENT_REQUIRED",
+            f"The organization '{connection.organization}' is not consented yet: an administrator of it must "
+            "sign in and grant consent (startAzureConnection) first.",
+        )
+    async with services.sessions() as session:
+        if not await service.bound_to(session, connection):
+            raise service.ConnectError("PROOF_REQUIRED", service.PROOF_REQUIRED_REASON)
 
 
 def apply_diagnosis(connection: AzureConnection, diagnosis: Diagnosis, now) -> None:

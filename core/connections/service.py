@@ -1,8 +1,9 @@
 """Starting a connection and completing Entra ID admin consent.
 
 The consent `state` is random, single use, valid 15 minutes and bound to the account, the user and the
-pending connection; only its hash is stored. The callback's `tenant` parameter is never trusted: the
-consent URL names the organization's own tenant, and the diagnosis proves it with a token.
+pending connection; only its hash is stored. It is issued only after an administrator of the organization
+signed in (core/connections/signin.py), and the callback checks that the organization is bound to this
+connection. The callback's `admin_consent` and `tenant` parameters are unsigned and never trusted.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from core.accounts.service import Principal
 from core.audit.service import record
 from core.azure.errors import AzureError, InvalidOrganization, OrganizationNotFound
 from core.azure.organization import parse_organization
-from core.connections.models import AzureConnection, ConnectionStatus, ConsentRequest
+from core.connections.models import AzureConnection, ConnectionStatus, ConsentRequest, OrganizationBinding
 from core.db.columns import utcnow
 from core.jobs import service as jobs
 from core.settings import Settings
@@ -49,7 +50,9 @@ class ConnectError(Exception):
 @dataclass
 class Started:
     connection: AzureConnection
-    consent_url: str
+    # Microsoft's sign-in at the organization's tenant; once the person is proven an administrator of
+    # the organization, the callback sends the browser on to admin consent.
+    sign_in_url: str
 
 
 @dataclass
@@ -105,10 +108,19 @@ async def resolve_organization(text: str, find_tenant: FindTenant) -> tuple[str,
     return organization, tenant_id
 
 
+# Statuses whose data and status stay as they are while an administrator signs in again.
+KEEP_WHILE_PROVING = (ConnectionStatus.DEGRADED, ConnectionStatus.PROOF_REQUIRED)
+
+
 async def start_connection(
-    session: AsyncSession, settings: Settings, principal: Principal, organization: str, tenant_id: str
-) -> Started:
-    """Create (or reuse) the pending connection and a fresh consent request for it."""
+    session: AsyncSession, principal: Principal, organization: str, tenant_id: str, move: bool = False
+) -> AzureConnection:
+    """Create (or reuse) the account's connection, before its administrator signs in.
+
+    ORGANIZATION_CLAIMED when another account holds the organization (unless `move` is asked: then only a
+    proven administrator of the organization completes it).
+    """
+    await check_claim(session, principal, organization, move)
     existing = (
         await session.exec(
             select(AzureConnection).where(
@@ -117,7 +129,7 @@ async def start_connection(
             )
         )
     ).first()
-    if existing is not None and existing.status in (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED):
+    if existing is not None and existing.status == ConnectionStatus.CONNECTED:
         raise ConnectError("ALREADY_CONNECTED", f"The organization '{organization}' is already connected.")
     connection = existing or AzureConnection(
         account_id=principal.account_id,
@@ -126,11 +138,11 @@ async def start_connection(
         created_by=principal.user_email,
     )
     connection.tenant_id = tenant_id
-    connection.status = ConnectionStatus.PENDING_CONSENT
-    connection.status_reason = ""
+    if connection.status not in KEEP_WHILE_PROVING:
+        connection.status = ConnectionStatus.PENDING_CONSENT
+        connection.status_reason = ""
     session.add(connection)
     await session.flush()
-    state = await new_consent_request(session, connection, principal.user_email)
     record(
         session,
         principal.account_id,
@@ -139,8 +151,41 @@ async def start_connection(
         organization,
         connection_id=connection.id,
         tenant_id=tenant_id,
+        move=move,
     )
-    return Started(connection=connection, consent_url=consent_url(settings, tenant_id, state))
+    return connection
+
+
+PROOF_REQUIRED_REASON = (
+    "An administrator of the organization must sign in to prove it belongs to this account before it is "
+    "verified or scanned again: start the connection again (startAzureConnection) and sign in."
+)
+
+
+async def check_claim(session: AsyncSession, principal: Principal, organization: str, move: bool) -> None:
+    owner = await session.get(OrganizationBinding, organization)
+    if owner is not None and owner.account_id != principal.account_id and not move:
+        raise ConnectError("ORGANIZATION_CLAIMED", claimed_message(organization))
+
+
+def claimed_message(organization: str) -> str:
+    # Says nothing about the owner: not its name, its users or when it connected.
+    return (
+        f"The organization '{organization}' is already connected to another Panoptica account. Its owner "
+        "can disconnect it; or an administrator of the organization can move it to this account: start "
+        "again with moveFromOtherAccount: true (in Slack: connect azure <organization> move) and sign in."
+    )
+
+
+async def bound_to(session: AsyncSession, connection: AzureConnection) -> bool:
+    """Whether the organization is bound to this very connection (its administrator proved it)."""
+    binding = await session.get(OrganizationBinding, connection.organization)
+    return (
+        binding is not None
+        and binding.connection_id == connection.id
+        and binding.account_id == connection.account_id
+        and connection.admin_proven_at is not None
+    )
 
 
 async def new_consent_request(session: AsyncSession, connection: AzureConnection, user_email: str) -> str:
@@ -172,6 +217,13 @@ async def complete_consent(
     connection = await session.get(AzureConnection, request.connection_id)
     if connection is None:
         return ConsentOutcome("invalid", "The connection this consent was for no longer exists.")
+    if not await bound_to(session, connection):
+        # A consent state is only issued after an administrator's sign-in; anything else is a forgery or a
+        # state from before the proof was required.
+        return ConsentOutcome(
+            "invalid",
+            "An administrator of the organization must sign in before consent. Start the connection again.",
+        )
     if params.get("error"):
         return await consent_cancelled(session, settings, request, connection, params)
     now = utcnow()

@@ -4,12 +4,18 @@ from sqlmodel import SQLModel
 
 from core.accounts.models import Account, ApiToken
 from core.audit.models import AuditEvent
-from core.connections.models import AzureConnection, ConsentRequest
+from core.connections.models import (
+    AzureConnection,
+    ConsentRequest,
+    OrganizationBinding,
+    SignInRequest,
+)
 from core.dependencies.models import OsvAdvisory, OsvAffected, OsvQuery, OsvRecord, RepositoryDependency  # noqa: F401
 from core.digests.models import DigestOutbox
 from core.discovery.models import AzureProject, AzureRepository
 from core.findings.models import Finding
 from core.jobs.models import Job
+from core.ondemand.models import OndemandBudget
 from core.posture.models import PostureResult, PostureRun
 from core.scans.models import ScanRun
 from core.slack.models import (
@@ -32,10 +38,13 @@ __all__ = [
     "DigestOutbox",
     "Finding",
     "Job",
+    "OndemandBudget",
+    "OrganizationBinding",
     "PostureResult",
     "PostureRun",
     "SQLModel",
     "ScanRun",
+    "SignInRequest",
     "SlackAdmin",
     "SlackConnectOrigin",
     "SlackDelivery",

@@ -17,12 +17,13 @@ from sqlmodel import col, select
 from core.accounts.service import Principal
 from core.connections import flows
 from core.connections.models import AzureConnection, ConnectionStatus
+from core.connections.service import ConnectError
 from core.db import session_scope
 from core.discovery.models import AzureRepository
 from core.jobs import service as jobs
 from core.jobs.runner import handler
 from core.posture.evaluate import queue_posture
-from core.scans.service import queue_scan
+from core.scans.service import queue_scans
 
 JITTER_SECONDS = 3600
 SCHEDULED = (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED)
@@ -77,7 +78,10 @@ async def scan_connection(services, connection_id: str, slot: str, trigger: str)
     if connection is None:
         return 0
     system = Principal(account_id=connection.account_id, user_email="system", token_id="")
-    result = await flows.connect(services, system, connection_id, action="verify")
+    try:
+        result = await flows.connect(services, system, connection_id, action="verify")
+    except ConnectError:
+        return 0  # not proven for this account (PROOF_REQUIRED) or not consented: never scanned
     if result is None or not result.diagnosis.ok:
         return 0
     async with session_scope(services.sessions) as session:
@@ -94,9 +98,6 @@ async def scan_connection(services, connection_id: str, slot: str, trigger: str)
         if services.settings.posture_enabled:
             connection = await session.get(AzureConnection, connection_id)
             await queue_posture(session, connection, trigger, dedupe=f"posture:{connection_id}:{slot}")
-        queued = 0
-        for repository in repositories:
-            run = await queue_scan(session, repository, trigger, dedupe=f"scan:{repository.id}:{slot}")
-            queued += run is not None
+        queued = await queue_scans(session, list(repositories), trigger, slot)
     services.wake_jobs()
     return queued

@@ -10,7 +10,7 @@ SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
 USAGE = {
     "help": "`/panoptica help` - the commands",
     "link": "`/panoptica link CODE` - link this workspace to your Panoptica account (code from the console)",
-    "connect": "`/panoptica connect azure <organization or URL>` - connect an Azure DevOps organization",
+    "connect": "`/panoptica connect azure <organization or URL> [move]` - connect an Azure DevOps organization (an administrator of it signs in)",
     "status": "`/panoptica status [organization]` - connections, last verification, failing checks",
     "posture": "`/panoptica posture [organization]` - CI/CD posture: failed and unevaluated controls",
     "repos": "`/panoptica repos [organization[/project]] [search]` - repository counts and the first repositories",
@@ -65,6 +65,9 @@ def parse_link(rest: list[str]) -> Command | Usage:
 
 
 def parse_connect(rest: list[str]) -> Command | Usage:
+    move = len(rest) == 3 and rest[2].lower() == "move"  # take it over from another account (admins only)
+    if move:
+        rest = rest[:2]
     if len(rest) != 2 or rest[0].lower() != "azure":
         return usage(
             "connect",
@@ -72,7 +75,7 @@ def parse_connect(rest: list[str]) -> Command | Usage:
             if rest and rest[0].lower() in ("github", "gitlab", "bitbucket")
             else "",
         )
-    return Command("connect", {"organization": rest[1].strip("<>").split("|")[0]})
+    return Command("connect", {"organization": rest[1].strip("<>").split("|")[0], "move": move})
 
 
 def parse_status(rest: list[str]) -> Command | Usage:

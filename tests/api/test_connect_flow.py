@@ -15,10 +15,13 @@ from core.db.columns import utcnow
 from sandbox.scenario import Fault, Repository, demo_world
 from tests.api.conftest import new_caller
 from tests.api.consent import decide
-from tests.worlds import CLIENT_ID, CONTOSO_TENANT, FABRIKAM_TENANT
+from tests.signin import connect_in_browser, sign_in
+from tests.worlds import CLIENT_ID, CONTOSO_TENANT, FABRIKAM_ADMIN, FABRIKAM_TENANT
+
+DEMO_ADMIN = "megan@contoso.onmicrosoft.com"  # sandbox/scenarios/demo.yaml
 
 START = """mutation($org: String!) { startAzureConnection(organization: $org) { __typename
-  ... on StartAzureConnectionSuccess { consentUrl connection { id organization status tenantId } }
+  ... on StartAzureConnectionSuccess { signInUrl connection { id organization status tenantId } }
   ... on UserError { code message } } }"""
 CONNECT = """mutation($id: ID!) { connectAzureOrganization(connectionId: $id) { __typename
   ... on ConnectAzureOrganizationSuccess { ok connection { id status projectCount repositoryCount }
@@ -42,8 +45,7 @@ async def start(caller, org="contoso") -> dict:
 
 async def consented(caller, sandbox, http, org="contoso") -> str:
     started = await start(caller, org)
-    callback = await decide(sandbox, started["consentUrl"])
-    page = await http.get(callback)
+    page = await connect_in_browser(http, sandbox, started["signInUrl"])
     assert page.status_code == 200, page.text
     return started["connection"]["id"]
 
@@ -63,15 +65,28 @@ async def test_happy_path(alice, sandbox, world, http):
     started = await start(alice)
     assert started["__typename"] == "StartAzureConnectionSuccess"
     assert started["connection"]["status"] == "PENDING_CONSENT"
-    url = urlsplit(started["consentUrl"])
+    url = urlsplit(started["signInUrl"])
     query = parse_qs(url.query)
-    # Consent is asked in the organization's own tenant, never /common or /organizations.
-    assert url.path == f"/{CONTOSO_TENANT}/v2.0/adminconsent"
-    assert query["client_id"] == [CLIENT_ID]
-    assert query["redirect_uri"][0].endswith("/consent/azure/callback")
-    assert len(query["state"][0]) >= 32
+    # The administrator signs in at the organization's own tenant, never /common or /organizations, with
+    # PKCE, asking for a delegated Azure DevOps token.
+    assert url.path == f"/{CONTOSO_TENANT}/oauth2/v2.0/authorize"
+    assert query["client_id"] == [CLIENT_ID] and query["response_type"] == ["code"]
+    assert query["code_challenge_method"] == ["S256"] and query["nonce"][0]
+    assert "499b84ac-1321-427f-aa17-267ca6975798/user_impersonation" in query["scope"][0].split()
+    assert query["redirect_uri"][0].endswith("/signin/azure/callback")
+    assert len(query["state"][0]) >= 16
 
-    callback = await decide(sandbox, started["consentUrl"])
+    proven = await http.get(await sign_in(sandbox, started["signInUrl"]))
+    assert proven.status_code == 303
+    consent_url = urlsplit(proven.headers["location"])
+    consent_query = parse_qs(consent_url.query)
+    # Consent too is asked in the organization's own tenant.
+    assert consent_url.path == f"/{CONTOSO_TENANT}/v2.0/adminconsent"
+    assert consent_query["client_id"] == [CLIENT_ID]
+    assert consent_query["redirect_uri"][0].endswith("/consent/azure/callback")
+    assert len(consent_query["state"][0]) >= 32
+
+    callback = await decide(sandbox, proven.headers["location"])
     page = await http.get(callback)
     assert page.status_code == 200
     assert "Consent granted for contoso" in page.text
@@ -103,7 +118,7 @@ async def test_happy_path(alice, sandbox, world, http):
 async def test_consent_cancelled_keeps_pending_and_offers_retry(alice, sandbox, world, http):
     unconsented(world)
     started = await start(alice)
-    page = await http.get(await decide(sandbox, started["consentUrl"], "cancel"))
+    page = await connect_in_browser(http, sandbox, started["signInUrl"], decision="cancel")
     assert page.status_code == 200
     assert "Consent was not granted" in page.text and "Try again" in page.text
     connection = (await alice.graphql("{ connections { status statusReason } }"))["data"]["connections"][0]
@@ -115,7 +130,8 @@ async def test_consent_cancelled_keeps_pending_and_offers_retry(alice, sandbox, 
 async def test_replayed_forged_and_expired_state_change_nothing(alice, sandbox, world, http, db):
     unconsented(world)
     started = await start(alice)
-    callback = await decide(sandbox, started["consentUrl"])
+    proven = await http.get(await sign_in(sandbox, started["signInUrl"]))
+    callback = await decide(sandbox, proven.headers["location"])
     assert (await http.get(callback)).status_code == 200
     replay = await http.get(callback)
     assert replay.status_code == 400 and "already used" in replay.text
@@ -126,11 +142,12 @@ async def test_replayed_forged_and_expired_state_change_nothing(alice, sandbox, 
     assert missing.status_code == 400
 
     second = await start(alice, "fabrikam")
+    proven = await http.get(await sign_in(sandbox, second["signInUrl"], FABRIKAM_ADMIN))
     async with session_scope(db) as session:
         for request in (await session.exec(select(ConsentRequest))).all():
             request.expires_at = utcnow()
             session.add(request)
-    expired = await http.get(await decide(sandbox, second["consentUrl"]))
+    expired = await http.get(await decide(sandbox, proven.headers["location"]))
     assert expired.status_code == 400
     statuses = {
         c["organization"]: c["status"]
@@ -365,7 +382,7 @@ async def test_accounts_cannot_touch_each_others_connections(alice, mallory, san
 async def test_connect_button_on_the_callback_page(alice, sandbox, world, http):
     unconsented(world)
     started = await start(alice)
-    page = await http.get(await decide(sandbox, started["consentUrl"]))
+    page = await connect_in_browser(http, sandbox, started["signInUrl"])
     assert "panoptica_consent" in page.headers["set-cookie"]
     assert "httponly" in page.headers["set-cookie"].lower()
     assert 'action="/consent/azure/connect"' in page.text
@@ -416,7 +433,8 @@ async def test_the_newcomers_walkthrough_on_the_demo_scenario(sandbox, world, se
         caller = await new_caller(db, http, "Demo", "admin@contoso.test")
         started = await start(caller, "contoso-demo")
         assert started["__typename"] == "StartAzureConnectionSuccess", started
-        assert (await http.get(await decide(sandbox, started["consentUrl"]))).status_code == 200
+        page = await connect_in_browser(http, sandbox, started["signInUrl"], DEMO_ADMIN)
+        assert page.status_code == 200, page.text
         async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(sandbox.ca_path))) as admin:
             url = f"{sandbox.urls['admin']}/api/organizations/contoso-demo/service-principal"
             assert (await admin.post(url, json={})).status_code in (200, 201)
