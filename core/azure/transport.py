@@ -162,7 +162,8 @@ class Transport:
             raise ConnectionFailed(
                 detail=f"{type(error).__name__} on {request.method} {_path(request)}"
             ) from None
-        AZURE_REQUESTS.labels(status_class(response.status_code)).inc()  # no organization: metrics name no customer
+        # No organization label: metrics name no customer.
+        AZURE_REQUESTS.labels(status_class(response.status_code)).inc()
         headers = response.headers
         if response.status_code == 429 or "retry-after" in headers or "x-ratelimit-delay" in headers:
             AZURE_THROTTLED.inc()
