@@ -8,29 +8,23 @@ import contextlib
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import bot.digests  # noqa: F401 - registers the "digests.build" job
 import core.jobs.handlers  # noqa: F401 - registers core's jobs
 from api.graphql.app import GraphQLEndpoint
+from api.headers import SecurityHeadersMiddleware, TrustedHosts, allowed_hosts
+from api.http_limits import BodyLimitMiddleware, body_limits
 from api.ops import CorrelationMiddleware, healthz, metrics_endpoint, readyz
 from api.pages.consent import consent_callback, consent_connect
 from api.sarif import repository_sarif_endpoint
+from api.slack_http import slack_endpoint
 from bot.app import build_slack_app
 from core.jobs.periodic import run_periodic
 from core.jobs.runner import JobRunner
 from core.observability.logs import configure_logging
 from core.services import open_services
 from core.settings import Settings
-
-
-async def slack_endpoint(request: Request):
-    handler = request.app.state.slack
-    if handler is None:
-        return JSONResponse({"error": "The Slack app is not configured."}, status_code=404)
-    return await handler.handle(request)
 
 
 def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
@@ -79,7 +73,19 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
             Route("/slack/oauth_redirect", slack_endpoint, methods=["GET"]),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(CorrelationMiddleware)],
+        # Outermost first: every answer (a refusal too) has its request id and security headers; a forged
+        # Host is refused before anything reads the body; no endpoint reads more than its body limit.
+        middleware=[
+            Middleware(CorrelationMiddleware),
+            Middleware(SecurityHeadersMiddleware, entra_authority_host=settings.entra_authority_host),
+            Middleware(
+                TrustedHosts,
+                hosts=allowed_hosts(
+                    settings.public_url, settings.allowed_hosts, settings.environment == "development"
+                ),
+            ),
+            Middleware(BodyLimitMiddleware, limits=body_limits(settings.graphql_max_body_bytes)),
+        ],
     )
     app.state.settings = settings
     return app

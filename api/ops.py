@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from api.graphql.app import bearer_token
 from core.db.migrate import schema_revisions
 from core.observability import metrics
 from core.observability.logs import correlated
@@ -39,6 +41,18 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus text, for whoever holds PANOPTICA_METRICS_TOKEN (Bearer); without the setting, not served
+    at all (404), so a deployment that never chose who may read its metrics exposes nothing."""
+    expected = request.app.state.settings.metrics_token
+    if expected is None:
+        return JSONResponse({"error": "Not found."}, status_code=404)
+    given = bearer_token(request) or ""
+    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+        return JSONResponse(
+            {"error": "Missing or invalid metrics token."},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     async with request.app.state.services.sessions() as session:
         body = await metrics.render(session)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -140,7 +140,7 @@ async def test_slack_off_keeps_the_service_running(settings, db):
     app = create_app(settings, run_jobs=False)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
     ):
         assert (await http.get("/healthz")).status_code == 200
         assert (await http.post("/slack/events", content=b"{}")).status_code == 404

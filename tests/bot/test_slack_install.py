@@ -87,7 +87,15 @@ async def test_commands_use_the_installed_bot_token(oauth_bot, oauth_settings, s
 
 
 async def test_a_workspace_without_installation_is_not_served(oauth_bot):
-    body = urlencode({"command": "/panoptica", "text": "help", "team_id": "T0NOBODY", "user_id": ADMIN})
+    body = urlencode(
+        {
+            "command": "/panoptica",
+            "text": "help",
+            "team_id": "T0NOBODY",
+            "user_id": ADMIN,
+            "channel_id": SECURITY,  # Slack sends it with every command (and we refuse one without it)
+        }
+    )
     response = await oauth_bot.post(body, "application/x-www-form-urlencoded")
     assert response.status_code == 200 and "reinstall this app" in response.text
     assert "Panoptica commands" not in response.text
