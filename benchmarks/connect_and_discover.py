@@ -24,20 +24,21 @@ import httpx
 from sqlalchemy import event
 
 from api.app import create_app
-from benchmarks.list_repositories import CLIENT_ID, CLIENT_SECRET, ORGANIZATION, build_world
+from benchmarks.list_repositories import ADMIN, CLIENT_ID, CLIENT_SECRET, ORGANIZATION, build_world
 from core.accounts import service as accounts
 from core.db import create_engine, session_factory, session_scope
 from core.db.migrate import upgrade_engine
 from core.settings import Settings
 from sandbox.server import Sandbox
 from tests.conftest import reset_database
+from tests.signin import connect_in_browser
 
 CONNECT = """mutation($id: ID!) { connectAzureOrganization(connectionId: $id) { __typename
   ... on ConnectAzureOrganizationSuccess { ok connection { status projectCount repositoryCount }
         checks { code status message } } } }"""
 REFRESH = CONNECT.replace("connectAzureOrganization", "refreshAzureConnection")
 START = """mutation($org: String!) { startAzureConnection(organization: $org) { __typename
-  ... on StartAzureConnectionSuccess { connection { id } } ... on UserError { code message } } }"""
+  ... on StartAzureConnectionSuccess { signInUrl connection { id } } ... on UserError { code message } } }"""
 
 
 async def prepare_database(url: str) -> str:
@@ -76,6 +77,9 @@ async def run(args) -> None:
         ):
             started = await graphql(http, START, org=ORGANIZATION)
             connection_id = started["startAzureConnection"]["connection"]["id"]
+            # The organization's administrator signs in and consents (their browser, against the emulator).
+            sign_in_url = started["startAzureConnection"]["signInUrl"]
+            assert (await connect_in_browser(http, sandbox, sign_in_url, ADMIN)).status_code == 200
             statements: list[str] = []
             event.listen(
                 app.state.services.engine.sync_engine,

@@ -39,6 +39,8 @@ from core.services import open_services
 from core.settings import Settings
 from sandbox.scenario import Membership, Organization, Project, Repository, World
 from sandbox.server import Sandbox
+from tests.signin import grant
+from tests.worlds import ADMIN
 
 PIPELINE = "steps:\n  - script: echo building $(Build.SourceBranch)\n"
 
@@ -48,11 +50,19 @@ def build_world(repositories: int, latency_ms: int) -> World:
     names = [f"project-{p:03d}" for p in range(projects)]
     return World(
         apps=[{"client_id": CLIENT_ID, "secret": CLIENT_SECRET}],
-        tenants=[{"id": TENANT_ID, "name": "Contoso", "service_principals": [{"client_id": CLIENT_ID}]}],
+        tenants=[
+            {
+                "id": TENANT_ID,
+                "name": "Contoso",
+                "service_principals": [{"client_id": CLIENT_ID}],
+                "users": [{"upn": ADMIN}],
+            }
+        ],
         organizations=[
             Organization(
                 name="dailycorp",
                 tenant_id=TENANT_ID,
+                administrators=[ADMIN],
                 latency_ms=latency_ms,
                 members=[Membership(client_id=CLIENT_ID, projects={n: "projectContributor" for n in names})],
                 projects=[
@@ -112,6 +122,7 @@ async def main(args) -> None:
                 account = await create_account(session, "Bench")
             principal = Principal(account.id, "bench@example.test", "")
             started = await flows.start(services, principal, "dailycorp")
+            await grant(services, started)
             assert (await flows.connect(services, principal, started.connection.id)).diagnosis.ok
             now = utcnow()
             day1 = await run_day(services, sandbox, now)

@@ -51,6 +51,9 @@ class Result:
     repository_ids: list[str]
 
 
+ADMIN = "admin@bigcorp.onmicrosoft.com"  # signs in to prove they administer the organization
+
+
 def build_world(projects: int, repos_per_project: int, latency_ms: int) -> World:
     """One organization in a tenant where our app is consented; our service principal is Basic and a
     Contributor on every project."""
@@ -63,12 +66,14 @@ def build_world(projects: int, repos_per_project: int, latency_ms: int) -> World
                 name="Bigcorp",
                 domain="bigcorp.onmicrosoft.com",
                 service_principals=[{"client_id": CLIENT_ID}],
+                users=[{"upn": ADMIN}],
             )
         ],
         organizations=[
             Organization(
                 name=ORGANIZATION,
                 tenant_id=TENANT_ID,
+                administrators=[ADMIN],
                 latency_ms=latency_ms,
                 projects=[
                     Project(

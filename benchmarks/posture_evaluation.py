@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlmodel import func, select
 
-from benchmarks.list_repositories import CLIENT_ID, CLIENT_SECRET, ORGANIZATION, build_world
+from benchmarks.list_repositories import ADMIN, CLIENT_ID, CLIENT_SECRET, ORGANIZATION, build_world
 from core.accounts.service import Principal, create_account
 from core.connections import flows
 from core.connections.models import AzureConnection
@@ -38,6 +38,7 @@ from core.settings import Settings
 from sandbox.server import Sandbox
 from tests.conftest import reset_database
 from tests.core.posture.worlds import payments_extras
+from tests.signin import grant
 
 
 def plant(world) -> None:
@@ -69,6 +70,7 @@ async def run(args) -> None:
                 account = await create_account(session, "Bench")
             principal = Principal(account.id, "bench@example.test", "")
             started = await flows.start(services, principal, ORGANIZATION)
+            await grant(services, started, ADMIN)
             if not (await flows.connect(services, principal, started.connection.id)).diagnosis.ok:
                 raise SystemExit("connect failed")
             sandbox.context.requests.clear()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import ssl
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -19,6 +21,18 @@ from tests.api.consent import decide
 from tests.worlds import ADMIN
 
 HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
+
+
+@dataclass
+class Emulator:
+    """What a browser needs to reach the emulated Microsoft pages: the CA to trust and the login host."""
+
+    ca_path: Path
+    authority_host: str
+
+    @classmethod
+    def of(cls, settings) -> Emulator:
+        return cls(Path(settings.ca_bundle), settings.entra_authority_host)
 
 
 def browser(sandbox) -> httpx.AsyncClient:
@@ -56,8 +70,9 @@ async def connect_in_browser(http, sandbox, sign_in_url: str, upn: str = ADMIN, 
     return await http.get(await decide(sandbox, proven.headers["location"], decision))
 
 
-async def grant(services, sandbox, started, upn: str = ADMIN) -> None:
+async def grant(services, started, upn: str = ADMIN) -> None:
     """For core tests: sign in as an administrator and grant consent, calling core with each callback."""
+    sandbox = Emulator.of(services.settings)
     params = query(await sign_in(sandbox, started.sign_in_url, upn))
     outcome = await signin.complete(services, params)
     assert outcome.kind == "proven", outcome

@@ -14,6 +14,7 @@ import re
 import ssl
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -163,7 +164,11 @@ class TokenProvider:
         """MSAL's auth-code flow (auth_uri, state, nonce, PKCE verifier), at the tenant's own authority."""
         tenant = _checked_tenant(tenant_id)
         app = await asyncio.to_thread(self._sign_in_app, tenant)
-        return app.initiate_auth_code_flow(scopes, redirect_uri=redirect_uri, prompt="select_account")
+        with warnings.catch_warnings():
+            # MSAL recommends response_mode=form_post; we use the query mode: the code is single use and
+            # bound to our PKCE verifier, and the state is single use and kept server-side.
+            warnings.filterwarnings("ignore", message="response_mode='form_post'", category=UserWarning)
+            return app.initiate_auth_code_flow(scopes, redirect_uri=redirect_uri, prompt="select_account")
 
     async def finish_sign_in(self, tenant_id: str, flow: dict, response: dict[str, str]) -> dict:
         """Redeem the code. MSAL checks state and nonce; the id token's signature is ours to check.

@@ -11,8 +11,8 @@ from sqlmodel import select
 from api.app import create_app
 from core.slack.models import SlackDelivery
 from tests.api.conftest import new_caller
-from tests.api.consent import decide
 from tests.bot.slack_harness import ADMIN, MEMBER, RANDOM, SECURITY, TEAM, text_of
+from tests.signin import connect_in_browser
 from tests.worlds import CONTOSO_TENANT
 
 
@@ -60,9 +60,9 @@ async def test_full_connect_flow_from_slack(bot, slack_world, sandbox):
     await bot.run_jobs()
     consent_reply = json.loads(bot.replies()[-1])
     button = consent_reply["blocks"][1]["elements"][0]
-    assert button["text"]["text"] == "Approve in Entra ID"
-    callback = await decide(sandbox, button["url"])
-    assert (await bot.http.get(callback)).status_code == 200
+    assert button["text"]["text"] == "Sign in and approve"
+    # Whoever ran connect must sign in as an administrator of the organization before consent.
+    assert (await connect_in_browser(bot.http, sandbox, button["url"])).status_code == 200
     await bot.run_jobs()
     followup = bot.replies()[-1]
     assert "Consent granted for `contoso`" in followup and "Check connection" in followup

@@ -57,7 +57,7 @@ def test_connect_started_has_the_consent_button():
     content = blocks.connect_started("contoso", url)
     assert_sendable(content)
     button = content["blocks"][1]["elements"][0]
-    assert button["text"]["text"] == "Approve in Entra ID" and button["url"] == url
+    assert button["text"]["text"] == "Sign in and approve" and button["url"] == url
 
 
 def test_names_cannot_inject_mentions_or_links():

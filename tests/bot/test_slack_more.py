@@ -20,6 +20,7 @@ from sandbox import slack as slack_fake
 from tests.api.consent import decide
 from tests.api.seed import seed_repositories
 from tests.bot.slack_harness import ADMIN, MEMBER, RANDOM, SECURITY, TEAM, text_of
+from tests.signin import sign_in
 
 CHANGES = [
     "connect azure contoso",
@@ -150,7 +151,8 @@ async def test_the_consent_follow_up_goes_by_direct_message_after_30_minutes(bot
     await bot.link()
     await bot.command("connect azure contoso")
     button = json.loads(bot.replies()[-1])["blocks"][1]["elements"][0]
-    callback = await decide(sandbox, button["url"])
+    proven = await bot.http.get(await sign_in(sandbox, button["url"]))
+    callback = await decide(sandbox, proven.headers["location"])
     async with session_scope(bot.db) as session:
         await session.exec(update(SlackConnectOrigin).values(created_at=utcnow() - timedelta(minutes=31)))
     assert (await bot.http.get(callback)).status_code == 200

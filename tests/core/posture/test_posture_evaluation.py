@@ -19,6 +19,7 @@ from core.posture.evaluate import queue_posture
 from core.posture.models import PostureResult, PostureRun
 from core.services import open_services
 from tests.core.posture.worlds import plant_posture
+from tests.signin import grant
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ async def connect(services) -> tuple[str, str]:
         account = await create_account(session, "Acme")
     principal = Principal(account.id, "alice@acme.test", "")
     started = await flows.start(services, principal, "contoso")
+    await grant(services, started)
     result = await flows.connect(services, principal, started.connection.id)
     assert result.diagnosis.ok
     return account.id, started.connection.id

@@ -22,6 +22,7 @@ from core.scans import schedule
 from core.scans.models import ScanRun
 from core.services import open_services
 from sandbox.scenario import demo_world
+from tests.signin import grant
 
 PLANTED = {
     ("payments-api", "azure-pipelines.yml", "ADO-PIPE-10"),
@@ -69,6 +70,7 @@ async def test_the_demo_scenario_yields_exactly_the_planted_findings(demo_servic
         account = await create_account(session, "Contoso")
     principal = Principal(account.id, "admin@contoso.test", "")
     started = await flows.start(services, principal, "contoso-demo")
+    await grant(services, started, "megan@contoso.onmicrosoft.com")
     assert (await flows.connect(services, principal, started.connection.id)).diagnosis.ok
 
     await schedule.tick(services, utcnow())

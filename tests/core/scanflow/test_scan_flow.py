@@ -19,6 +19,7 @@ from core.jobs.runner import JobRunner
 from core.scans import schedule
 from core.scans.models import ScanRun
 from core.services import open_services
+from tests.signin import grant
 
 PIPELINE = """trigger: [main]
 pool:
@@ -52,6 +53,7 @@ async def connected(services, world) -> tuple[str, str]:
         account = await create_account(session, "Acme")
     principal = Principal(account.id, "alice@acme.test", "")
     started = await flows.start(services, principal, "contoso")
+    await grant(services, started)
     result = await flows.connect(services, principal, started.connection.id)
     assert result.diagnosis.ok, [c for c in result.diagnosis.checks if c.status == "FAIL"]
     return account.id, started.connection.id
