@@ -264,8 +264,20 @@ def demo_account_token() -> str:
     return issued.token
 
 
+def demo_people(world, organization: str) -> tuple[str, str]:
+    """An administrator of the organization and someone who is not, as the sign-in page lists them."""
+    org = world.organization(organization)
+    people = [user.upn for tenant in world.tenants for user in tenant.users]
+    admin = next((p for p in people if org and org.is_administrator(p)), "an administrator")
+    other = next(
+        (p for p in people if org and org.has_user(p) and not org.is_administrator(p)), "anyone else"
+    )
+    return admin, other
+
+
 def print_walkthrough(settings: Settings, running, token: str) -> None:
     organization = running.world.organizations[0].name if running.world.organizations else "contoso-demo"
+    admin, developer = demo_people(running.world, organization)
     graphiql = f"{settings.public_url}/graphql"
     print(
         f"""
@@ -274,8 +286,10 @@ API token for the demo account (add the header  Authorization: Bearer <token>  i
   {token}
 
 Walkthrough (the emulator's pages use its own CA: accept the browser's certificate warning):
-  1. mutation {{ startAzureConnection(organization: "{organization}") {{ ... on StartAzureConnectionSuccess {{ consentUrl connection {{ id }} }} }} }}
-  2. Open the consentUrl in a browser and press Accept: you land on our callback page with the next steps.
+  1. mutation {{ startAzureConnection(organization: "{organization}") {{ ... on StartAzureConnectionSuccess {{ signInUrl connection {{ id }} }} ... on UserError {{ code message }} }} }}
+  2. Open the signInUrl in a browser and sign in as {admin} (the organization's administrator; {developer}
+     is refused: not a Project Collection Administrator), then press Accept on the consent page: you land on
+     our callback page with the next steps.
   3. On the emulator's admin page {running.urls["admin"]}/ press "Add the service principal as Basic" for {organization}.
   4. Press Connect on the callback page (or: mutation {{ connectAzureOrganization(connectionId: "<id>") {{ __typename }} }}).
   5. query {{ repositories(first: 50) {{ totalCount edges {{ node {{ name project excludedReason }} }} }} }}
