@@ -16,7 +16,7 @@ from api.graphql.app import GraphQLEndpoint
 from api.headers import SecurityHeadersMiddleware, TrustedHosts, allowed_hosts
 from api.http_limits import BodyLimitMiddleware, body_limits
 from api.ops import CorrelationMiddleware, healthz, metrics_endpoint, readyz
-from api.pages.consent import consent_callback, consent_connect
+from api.pages.consent import consent_callback, consent_connect, signin_callback
 from api.sarif import repository_sarif_endpoint
 from api.slack_http import slack_endpoint
 from bot.app import build_slack_app
@@ -65,6 +65,7 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
                 GraphQLEndpoint(graphiql=settings.environment == "development"),
                 methods=["GET", "POST"],
             ),
+            Route("/signin/azure/callback", signin_callback),
             Route("/consent/azure/callback", consent_callback),
             Route("/consent/azure/connect", consent_connect, methods=["POST"]),
             Route("/api/repositories/{id}/sarif", repository_sarif_endpoint),

@@ -167,7 +167,11 @@ async def prove_administrator(services, connection: AzureConnection, flow: dict,
     except TokenError as error:
         raise SignInRefused("AZURE_UNAVAILABLE", error.message) from None
     if "id_token" not in result or "access_token" not in result:
-        log.info("sign-in refused by Entra ID: %s %s", result.get("error", "no tokens"), result.get("error_description", "")[:200])
+        log.info(
+            "sign-in refused by Entra ID: %s %s",
+            result.get("error", "no tokens"),
+            result.get("error_description", "")[:200],
+        )
         raise SignInRefused(
             "SIGN_IN_FAILED",
             f"Microsoft Entra ID did not complete the sign-in ({str(result.get('error', 'no token'))[:80]}). "
