@@ -1,4 +1,5 @@
-"""The consent flow as an administrator walks it: consent page, Accept, callback page, Connect, result."""
+"""The connect flow as an administrator walks it: Microsoft sign-in, consent page, Accept, callback page,
+Connect, result; and a developer who is not an administrator, refused."""
 
 import re
 import ssl
@@ -6,10 +7,10 @@ import ssl
 import httpx
 from playwright.async_api import Page, expect
 
-from tests.worlds import CONTOSO_TENANT
+from tests.worlds import ADMIN, CONTOSO_TENANT, DEVELOPER
 
 START = """mutation($org: String!) { startAzureConnection(organization: $org) { __typename
-  ... on StartAzureConnectionSuccess { consentUrl connection { id status } }
+  ... on StartAzureConnectionSuccess { signInUrl connection { id status } }
   ... on UserError { code message } } }"""
 
 
@@ -18,7 +19,7 @@ async def start_connection(api, world, organization: str = "contoso") -> str:
     result = await api.graphql(START, org=organization)
     started = result["data"]["startAzureConnection"]
     assert started["__typename"] == "StartAzureConnectionSuccess", started
-    return started["consentUrl"]
+    return started["signInUrl"]
 
 
 def check_result(page: Page, code: str):
@@ -27,10 +28,16 @@ def check_result(page: Page, code: str):
     return row.get_by_role("cell").first
 
 
-async def test_consent_accept_then_connect(api, page, live_server, sandbox, world, tmp_path):
-    consent_url = await start_connection(api, world)
+async def sign_in_as(page: Page, sign_in_url: str, upn: str) -> None:
+    await page.goto(sign_in_url)
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Pick an account")
+    await page.get_by_role("button", name=re.compile(re.escape(upn))).click()
 
-    await page.goto(consent_url)
+
+async def test_consent_accept_then_connect(api, page, live_server, sandbox, world, tmp_path):
+    sign_in_url = await start_connection(api, world)
+
+    await sign_in_as(page, sign_in_url, ADMIN)
     await expect(page.get_by_role("heading", level=1)).to_have_text("Permissions requested")
     await page.get_by_role("button", name="Accept").click()
 
@@ -68,10 +75,18 @@ async def test_consent_accept_then_connect(api, page, live_server, sandbox, worl
     assert screenshot.stat().st_size > 0
 
 
-async def test_consent_cancelled_offers_retry(api, page, live_server, world):
-    consent_url = await start_connection(api, world)
+async def test_a_developer_is_refused_at_sign_in(api, page, live_server, world):
+    sign_in_url = await start_connection(api, world)
 
-    await page.goto(consent_url)
+    await sign_in_as(page, sign_in_url, DEVELOPER)
+    await page.wait_for_url(re.compile(re.escape(f"{live_server.url}/signin/azure/callback") + r"\?"))
+    await expect(page.get_by_role("alert")).to_contain_text("not a Project Collection Administrator")
+
+
+async def test_consent_cancelled_offers_retry(api, page, live_server, world):
+    sign_in_url = await start_connection(api, world)
+
+    await sign_in_as(page, sign_in_url, ADMIN)
     await page.get_by_role("button", name="Cancel").click()
 
     await page.wait_for_url(re.compile(re.escape(f"{live_server.url}/consent/azure/callback") + r"\?"))
