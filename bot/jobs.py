@@ -11,6 +11,7 @@ from core.connections.models import AzureConnection
 from core.connections.service import ConnectError
 from core.db import session_scope
 from core.jobs.runner import handler
+from core.ondemand.budget import RateLimited
 from core.pagination import InvalidInput
 from core.scans import requests as scan_requests
 from core.slack import service as slack
@@ -152,10 +153,15 @@ async def scan(services, payload: dict, args: dict) -> dict:
             "Use `project/name` or the repository URL."
         )
     try:
-        await scan_requests.request_repository_scan(services, principal(payload), matches[0].id)
+        asked = await scan_requests.request_repository_scan(services, principal(payload), matches[0].id)
     except InvalidInput as error:
         return blocks.plain(f":x: {error}")
-    return blocks.plain(f":mag: Scan of `{blocks.escape(matches[0].name)}` queued.")
+    except RateLimited as error:  # the same budget as the console's on-demand scans
+        return blocks.plain(f":hourglass: {error.message}")
+    name = blocks.escape(matches[0].name)
+    if asked.already_queued:
+        return blocks.plain(f":mag: A scan of `{name}` is already queued or running.")
+    return blocks.plain(f":mag: Scan of `{name}` queued.")
 
 
 COMMANDS = {

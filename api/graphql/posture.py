@@ -11,6 +11,8 @@ from strawberry.types import Info
 
 from api.graphql import types as t
 from api.graphql.errors import BadArgument
+from api.graphql.limits import RateLimitedError, rate_limited
+from core.ondemand.budget import RateLimited
 from core.pagination import InvalidInput
 from core.posture import service as posture
 from core.posture.control import REGISTRY, Control
@@ -152,11 +154,15 @@ class PostureFilter:
 @strawberry.type
 class PostureQueued:
     run: PostureRun
+    already_queued: bool = strawberry.field(
+        description="An evaluation was queued or running: this answers it, and nothing more was queued."
+    )
     message: str
 
 
 PostureEvaluationResult = Annotated[
-    PostureQueued | t.NotFoundError | t.InvalidInputError, strawberry.union("PostureEvaluationResult")
+    PostureQueued | t.NotFoundError | t.InvalidInputError | RateLimitedError,
+    strawberry.union("PostureEvaluationResult"),
 ]
 
 
@@ -225,13 +231,24 @@ class PostureQuery:
 
 @strawberry.type
 class PostureMutation:
-    @strawberry.mutation(description="Evaluate a connection's CI/CD posture now.")
+    @strawberry.mutation(
+        description="Evaluate a connection's CI/CD posture now; while an evaluation is queued or running, "
+        "answer that one."
+    )
     async def evaluate_posture(self, info: Info, connection_id: strawberry.ID) -> PostureEvaluationResult:
         ctx = info.context
         try:
-            run = await posture.request_posture_evaluation(ctx.services, ctx.principal, str(connection_id))
+            asked = await posture.request_posture_evaluation(ctx.services, ctx.principal, str(connection_id))
         except LookupError:
             return t.NotFoundError(code="NOT_FOUND", message="No such connection.")
         except InvalidInput as error:
             return t.InvalidInputError(code="INVALID_INPUT", message=str(error))
-        return PostureQueued(run=PostureRun.from_row(run), message="Posture evaluation queued.")
+        except RateLimited as error:
+            return rate_limited(error)
+        return PostureQueued(
+            run=PostureRun.from_row(asked.run),
+            already_queued=asked.already_queued,
+            message="An evaluation is already queued or running."
+            if asked.already_queued
+            else "Posture evaluation queued.",
+        )

@@ -10,8 +10,10 @@ from strawberry.types import Info
 
 from api.graphql import types as t
 from api.graphql.errors import BadArgument
+from api.graphql.limits import RateLimitedError, rate_limited
 from core.db import session_scope
 from core.findings import service as findings
+from core.ondemand.budget import RateLimited
 from core.pagination import InvalidInput
 from core.scans import requests as scan_requests
 
@@ -135,14 +137,23 @@ class FindingSuccess:
 
 @strawberry.type
 class ScanQueued:
-    run: ScanRun | None
+    run: ScanRun | None = strawberry.field(description="A repository scan's run; null for scanConnection.")
+    job_id: strawberry.ID | None = strawberry.field(
+        description="scanConnection's job (verification, discovery, then a scan per selected repository); "
+        "null for scanRepository."
+    )
+    already_queued: bool = strawberry.field(
+        description="The same work was queued or running: this answers it, and nothing more was queued."
+    )
     message: str
 
 
 FindingResult = Annotated[
     FindingSuccess | t.NotFoundError | t.InvalidInputError, strawberry.union("FindingResult")
 ]
-ScanResult = Annotated[ScanQueued | t.NotFoundError | t.InvalidInputError, strawberry.union("ScanResult")]
+ScanResult = Annotated[
+    ScanQueued | t.NotFoundError | t.InvalidInputError | RateLimitedError, strawberry.union("ScanResult")
+]
 
 
 def bad_argument(error: InvalidInput) -> BadArgument:
@@ -219,26 +230,45 @@ class ScansMutation:
             return t.InvalidInputError(code="INVALID_INPUT", message=str(error))
         return FindingSuccess(finding=Finding.from_row(row))
 
-    @strawberry.mutation(description="Scan one repository now.")
+    @strawberry.mutation(
+        description="Scan one repository now; while its scan is queued or running, answer that scan."
+    )
     async def scan_repository(self, info: Info, id: strawberry.ID) -> ScanResult:
         ctx = info.context
         try:
-            run = await scan_requests.request_repository_scan(ctx.services, ctx.principal, str(id))
+            asked = await scan_requests.request_repository_scan(ctx.services, ctx.principal, str(id))
         except LookupError:
             return t.NotFoundError(code="NOT_FOUND", message="No such repository.")
         except InvalidInput as error:
             return t.InvalidInputError(code="INVALID_INPUT", message=str(error))
-        return ScanQueued(run=ScanRun.from_row(run), message="Scan queued.")
+        except RateLimited as error:
+            return rate_limited(error)
+        return ScanQueued(
+            run=ScanRun.from_row(asked.run),
+            job_id=None,
+            already_queued=asked.already_queued,
+            message="A scan is already queued or running." if asked.already_queued else "Scan queued.",
+        )
 
     @strawberry.mutation(
-        description="Re-verify a connection, rediscover, and scan its selected repositories now."
+        description="Re-verify a connection, rediscover, and scan its selected repositories now; while a "
+        "scan of the connection is queued or running, answer that scan."
     )
     async def scan_connection(self, info: Info, id: strawberry.ID) -> ScanResult:
         ctx = info.context
         try:
-            await scan_requests.request_connection_scan(ctx.services, ctx.principal, str(id))
+            asked = await scan_requests.request_connection_scan(ctx.services, ctx.principal, str(id))
         except LookupError:
             return t.NotFoundError(code="NOT_FOUND", message="No such connection.")
         except InvalidInput as error:
             return t.InvalidInputError(code="INVALID_INPUT", message=str(error))
-        return ScanQueued(run=None, message="Verification, discovery and scans queued.")
+        except RateLimited as error:
+            return rate_limited(error)
+        return ScanQueued(
+            run=None,
+            job_id=strawberry.ID(asked.job_id),
+            already_queued=asked.already_queued,
+            message="A scan of this connection is already queued or running."
+            if asked.already_queued
+            else "Verification, discovery and scans queued.",
+        )

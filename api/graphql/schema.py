@@ -8,13 +8,14 @@ from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaskErrors, MaxTokensLimiter
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from api.graphql import types as t
 from api.graphql.context import Context
 from api.graphql.errors import BadArgument
+from api.graphql.limits import GraphQLLimits, RateLimitedError, rate_limited
 from api.graphql.posture import PostureMutation, PostureQuery
 from api.graphql.scans import ScansMutation, ScansQuery
 from api.graphql.slack import SlackMutation, SlackQuery
@@ -24,6 +25,8 @@ from core.connections import queries as connection_queries
 from core.connections.service import ConnectError
 from core.db import session_scope
 from core.discovery import service as discovery
+from core.ondemand import refresh as ondemand_refresh
+from core.ondemand.budget import RateLimited
 from core.pagination import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,10 @@ DisconnectAzureOrganizationResult = Annotated[
 SetRepositorySelectionResult = Annotated[
     t.SetRepositorySelectionSuccess | t.NotFoundError | t.InvalidInputError,
     strawberry.union("SetRepositorySelectionResult"),
+]
+RefreshAzureConnectionResult = Annotated[
+    t.ConnectAzureOrganizationSuccess | t.NotFoundError | t.AzureConnectionError | RateLimitedError,
+    strawberry.union("RefreshAzureConnectionResult"),
 ]
 
 
@@ -145,14 +152,22 @@ class Mutation:
         ctx = context(info)
         return connect_payload(await flows.connect(ctx.services, ctx.principal, str(connection_id)))
 
-    @strawberry.mutation(description="Re-verify a connection and rediscover its repositories.")
+    @strawberry.mutation(
+        description="Re-verify a connection and rediscover its repositories; while a refresh of it is "
+        "running, answer that one."
+    )
     async def refresh_azure_connection(
         self, info: Info, connection_id: strawberry.ID
-    ) -> ConnectAzureOrganizationResult:
+    ) -> RefreshAzureConnectionResult:
         ctx = context(info)
-        return connect_payload(
-            await flows.connect(ctx.services, ctx.principal, str(connection_id), "refresh")
-        )
+        try:
+            return connect_payload(
+                await ondemand_refresh.refresh(ctx.services, ctx.principal, str(connection_id))
+            )
+        except ConnectError as error:
+            return t.AzureConnectionError(code=error.code, message=error.message)
+        except RateLimited as error:
+            return rate_limited(error)
 
     @strawberry.mutation(description="Remove a connection and everything stored for it.")
     async def disconnect_azure_organization(
@@ -214,8 +229,10 @@ schema = Schema(
     query=merge_types("Query", (Query, ScansQuery, PostureQuery, SlackQuery)),
     mutation=merge_types("Mutation", (Mutation, ScansMutation, PostureMutation, SlackMutation)),
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=10),
         lambda: MaxTokensLimiter(max_token_count=5000),
+        # Cost, root mutation fields and depth, before execution (api/graphql/limits.py). It replaces
+        # Strawberry's QueryDepthLimiter, which expands fragments exponentially.
+        GraphQLLimits,
         lambda: MaskWithCorrelation(should_mask_error=should_mask, error_message="Unexpected error."),
     ],
 )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import and_, or_
 from sqlmodel import col, func, select
@@ -13,16 +12,17 @@ from core.accounts.service import Principal
 from core.audit.service import record
 from core.connections.models import AzureConnection, ConnectionStatus
 from core.db import session_scope
-from core.db.columns import utcnow
 from core.discovery.models import AzureProject
 from core.findings.service import at_least
+from core.jobs.models import Job
+from core.ondemand import budget
 from core.pagination import InvalidInput, decode_cursor, encode_cursor, page_size
 from core.posture.control import REGISTRY, Control, Status, all_controls
+from core.posture.evaluate import JOB as POSTURE_JOB
 from core.posture.evaluate import queue_posture
 from core.posture.models import PostureResult, PostureRun
 from core.scans.scanner import SEVERITIES
 
-STALE_AFTER = timedelta(hours=1)
 RESOURCE_TYPES = (
     "project",
     "repository",
@@ -193,32 +193,45 @@ def control_catalog() -> list[Control]:
     return all_controls()
 
 
-async def request_posture_evaluation(services, principal: Principal, connection_id: str) -> PostureRun:
-    """Evaluate now. LookupError for an unknown connection; InvalidInput when it is not connected."""
+@dataclass
+class PostureRequest:
+    run: PostureRun
+    already_queued: bool  # an evaluation was queued or running: this answers it, nothing more is queued
+
+
+async def request_posture_evaluation(services, principal: Principal, connection_id: str) -> PostureRequest:
+    """Evaluate now. LookupError for an unknown connection; InvalidInput when it is not connected;
+    budget.RateLimited when the account's on-demand budget is spent (nothing is queued)."""
     async with session_scope(services.sessions) as session:
+        spending = await budget.hold(session, principal.account_id)
         connection = await session.get(AzureConnection, connection_id)
         if connection is None or connection.account_id != principal.account_id:
             raise LookupError("no such connection")
         if connection.status not in (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED):
             raise InvalidInput("Connect the organization before evaluating its posture.")
-        active = (
-            await session.exec(
-                select(PostureRun).where(
-                    PostureRun.connection_id == connection_id,
-                    col(PostureRun.status).in_(("QUEUED", "RUNNING")),
-                    # A run that died with its process long ago no longer blocks a new one.
-                    PostureRun.created_at > utcnow() - STALE_AFTER,
-                )
-            )
-        ).first()
+        active = await active_evaluation(session, connection_id)
         if active is not None:
-            return active  # pressing the button twice evaluates once
+            return PostureRequest(active, already_queued=True)  # pressing the button twice evaluates once
+        await spending.spend(session, services.settings)
         run = await queue_posture(session, connection, "MANUAL")
         record(
             session, principal.account_id, principal.user_email, "posture.requested", connection.organization
         )
     services.wake_jobs()
-    return run
+    return PostureRequest(run, already_queued=False)
+
+
+async def active_evaluation(session, connection_id: str) -> PostureRun | None:
+    """The connection's evaluation (daily or on demand) whose job is queued or running. The job decides, not
+    the run row: a run whose job failed for good may still say RUNNING and must not block the next one."""
+    query = select(Job.payload).where(
+        Job.queue == "long",  # with the status: the claimable index, which holds few active rows
+        col(Job.status).in_(("queued", "running")),
+        Job.kind == POSTURE_JOB,
+        Job.lock == f"posture:{connection_id}",
+    )
+    payload = (await session.exec(query)).first()
+    return await session.get(PostureRun, payload["run_id"]) if payload else None
 
 
 @dataclass

@@ -25,6 +25,7 @@ from core.dependencies.package import Dependency
 from core.discovery.models import AzureRepository
 from core.findings.lifecycle import Outcome, record_results
 from core.jobs import service as jobs
+from core.jobs.models import Job
 from core.jobs.runner import RetryLater, handler
 from core.scans import acquisition
 from core.scans.keys import secret_hash_key
@@ -62,6 +63,47 @@ async def queue_scan(
     repository.scan_status = ScanStatus.QUEUED
     session.add(repository)
     return run
+
+
+ACTIVE_JOB = ("queued", "running")
+LOCKS_PER_QUERY = 500
+
+
+async def active_scans(session, repository_ids: list[str]) -> dict[str, str]:
+    """Repository id -> the run id of its scan that is queued or running.
+
+    The job decides, not the run row: a run whose job failed for good (retries spent, a bug) may still say
+    RUNNING, and must not block every later scan of its repository.
+    """
+    active: dict[str, str] = {}
+    for start in range(0, len(repository_ids), LOCKS_PER_QUERY):
+        locks = [f"repository:{rid}" for rid in repository_ids[start : start + LOCKS_PER_QUERY]]
+        rows = await session.exec(
+            select(Job.lock, Job.payload).where(
+                Job.queue == "long",  # with the status: the claimable index, which holds few active rows
+                col(Job.status).in_(ACTIVE_JOB),
+                Job.kind == "scans.repository",
+                col(Job.lock).in_(locks),
+            )
+        )
+        for lock, payload in rows.all():
+            active[lock.removeprefix("repository:")] = payload["run_id"]
+    return active
+
+
+async def queue_scans(session, repositories: list[AzureRepository], trigger: str, slot: str) -> int:
+    """The fan-out of a connection scan (daily or on demand), in the caller's transaction: one scan per
+    repository and slot, and none for a repository whose scan is already queued or running (pressing
+    scanConnection while its repositories are still being scanned queues nothing twice). Returns how
+    many were queued."""
+    active = await active_scans(session, [r.id for r in repositories])
+    queued = 0
+    for repository in repositories:
+        if repository.id in active:
+            continue
+        run = await queue_scan(session, repository, trigger, dedupe=f"scan:{repository.id}:{slot}")
+        queued += run is not None
+    return queued
 
 
 @handler("scans.repository")
