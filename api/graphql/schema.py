@@ -42,7 +42,8 @@ StartAzureConnectionResult = Annotated[
     t.StartAzureConnectionSuccess | t.AzureConnectionError, strawberry.union("StartAzureConnectionResult")
 ]
 ConnectAzureOrganizationResult = Annotated[
-    t.ConnectAzureOrganizationSuccess | t.NotFoundError, strawberry.union("ConnectAzureOrganizationResult")
+    t.ConnectAzureOrganizationSuccess | t.NotFoundError | t.AzureConnectionError,
+    strawberry.union("ConnectAzureOrganizationResult"),
 ]
 DisconnectAzureOrganizationResult = Annotated[
     t.DisconnectAzureOrganizationSuccess | t.NotFoundError,
@@ -133,16 +134,19 @@ def connect_payload(result) -> t.ConnectAzureOrganizationSuccess | t.NotFoundErr
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        description="Validate an organization and get the Entra ID admin-consent URL for it."
+        description="Validate an organization and get the sign-in URL where its administrator proves it, "
+        "then consents."
     )
-    async def start_azure_connection(self, info: Info, organization: str) -> StartAzureConnectionResult:
+    async def start_azure_connection(
+        self, info: Info, organization: str, move_from_other_account: bool = False
+    ) -> StartAzureConnectionResult:
         ctx = context(info)
         try:
-            started = await flows.start(ctx.services, ctx.principal, organization)
+            started = await flows.start(ctx.services, ctx.principal, organization, move_from_other_account)
         except ConnectError as error:
             return t.AzureConnectionError(code=error.code, message=error.message)
         return t.StartAzureConnectionSuccess(
-            connection=t.AzureConnection.from_row(started.connection), consent_url=started.consent_url
+            connection=t.AzureConnection.from_row(started.connection), sign_in_url=started.sign_in_url
         )
 
     @strawberry.mutation(description="Verify the service principal's membership; when all is well, discover.")
@@ -150,7 +154,10 @@ class Mutation:
         self, info: Info, connection_id: strawberry.ID
     ) -> ConnectAzureOrganizationResult:
         ctx = context(info)
-        return connect_payload(await flows.connect(ctx.services, ctx.principal, str(connection_id)))
+        try:
+            return connect_payload(await flows.connect(ctx.services, ctx.principal, str(connection_id)))
+        except ConnectError as error:
+            return t.AzureConnectionError(code=error.code, message=error.message)
 
     @strawberry.mutation(
         description="Re-verify a connection and rediscover its repositories; while a refresh of it is "

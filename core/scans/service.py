@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
 from core.azure.errors import AzureError
-from core.connections.models import AzureConnection
+from core.connections.models import AzureConnection, ConnectionStatus
 from core.db import session_scope
 from core.db.columns import new_id, utcnow
 from core.dependencies.advisories import Advisories
@@ -230,6 +230,12 @@ async def start_run(services, run_id: str) -> Prepared | None:
         repo = await session.get(AzureRepository, run.repository_id)
         connection = await session.get(AzureConnection, repo.connection_id) if repo else None
         if repo is None or connection is None:
+            return None
+        if connection.status not in (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED):
+            # Never read code for a connection that no administrator proved for this account (or moved away).
+            run.status, run.finished_at = ScanStatus.FAILED, utcnow()
+            run.error = f"Not scanned: the connection is {connection.status.lower().replace('_', ' ')}."
+            session.add(run)
             return None
         if repo.removed_at is not None or repo.excluded_reason is not None or not repo.selected:
             reason = f"Not scanned: repository is {(repo.excluded_reason or 'not selected').lower().replace('_', ' ')}."
