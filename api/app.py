@@ -14,7 +14,7 @@ import bot.digests  # noqa: F401 - registers the "digests.build" job
 import core.jobs.handlers  # noqa: F401 - registers core's jobs
 from api.graphql.app import GraphQLEndpoint
 from api.headers import SecurityHeadersMiddleware, TrustedHosts, allowed_hosts
-from api.http_limits import BodyLimitMiddleware, body_limits
+from api.http_limits import RequestLimitsMiddleware, body_limits
 from api.ops import CorrelationMiddleware, healthz, metrics_endpoint, readyz
 from api.pages.consent import consent_callback, consent_connect, signin_callback
 from api.sarif import repository_sarif_endpoint
@@ -85,7 +85,7 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
                     settings.public_url, settings.allowed_hosts, settings.environment == "development"
                 ),
             ),
-            Middleware(BodyLimitMiddleware, limits=body_limits(settings.graphql_max_body_bytes)),
+            Middleware(RequestLimitsMiddleware, limits=body_limits(settings.graphql_max_body_bytes)),
         ],
     )
     app.state.settings = settings

@@ -1,8 +1,13 @@
-"""Request body limits, enforced before any endpoint parses anything.
+"""Request limits, enforced before any endpoint parses anything.
 
-Each path prefix has a limit. A request whose Content-Length exceeds it is answered 413 without reading a byte;
+Each path prefix has a body limit. A request whose Content-Length exceeds it is answered 413 without reading a byte;
 one without a Content-Length (chunked) is read up to the limit and answered 413 at the first byte beyond it.
 A body within the limit is buffered and replayed to the endpoint, so no endpoint ever reads more.
+
+Also refused here, for every endpoint (400): a query string that is not UTF-8 (Starlette's `request.url`, used by
+Bolt's OAuth handler and the trailing-slash redirect, decodes it and raised), and a NUL character in the path,
+the query string or a form body (PostgreSQL refuses NUL in text, so a lookup by such a value was a 500; no
+endpoint takes binary uploads). JSON bodies get the same treatment from `api.json_input`.
 """
 
 from __future__ import annotations
@@ -41,7 +46,17 @@ def _human(size: int) -> str:
     return f"{size} bytes"
 
 
-class BodyLimitMiddleware:
+FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
+
+
+def nul_in_form(body: bytes, headers) -> bool:
+    content_type = next((v for n, v in headers if n == b"content-type"), b"").lower()
+    if not content_type.startswith(FORM_TYPES):
+        return False
+    return b"\x00" in body or b"%00" in body
+
+
+class RequestLimitsMiddleware:
     def __init__(self, app, limits: list[BodyLimit], default_max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.app = app
         self.limits = sorted(limits, key=lambda limit: len(limit.prefix), reverse=True)
@@ -58,6 +73,15 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
+        query = scope.get("query_string", b"")
+        try:
+            query.decode("utf-8")
+        except UnicodeDecodeError:
+            await refuse(send, path, 400, "The query string is not valid UTF-8.")
+            return
+        if "\x00" in path or b"\x00" in query or b"%00" in query:
+            await refuse(send, path, 400, "The URL contains a NUL character.")
+            return
         limit = self.limit_for(path)
         declared = [value for name, value in scope.get("headers") or [] if name == b"content-length"]
         if declared:
@@ -83,6 +107,9 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if nul_in_form(body, scope.get("headers") or []):
+            await refuse(send, path, 400, "The form contains a NUL character.")
+            return
         replayed = False
 
         async def replay():

@@ -38,6 +38,7 @@ JSON = "application/json"
 ID_OR_OBJECT = ("team", "user", "channel", "enterprise")  # a string id, or an object whose "id" is one
 NESTED = ("event", "view", "item", "message", "previous_message", "assistant_thread", "function_data")
 OBJECTS = (*NESTED, "container", "workflow_step")
+NULLABLE = ("view", "item", "message", "previous_message", "assistant_thread")  # Bolt checks isinstance first
 LISTS_OF_OBJECTS = ("authorizations", "actions", "response_urls")
 IDS = (
     "type",
@@ -157,13 +158,14 @@ def check_envelope(data: dict, depth: int = 0) -> None:
         if "id" in value and (not isinstance(value["id"], str) or len(value["id"]) > MAX_ID_LENGTH):
             raise _wrong(f"{key}.id", "a string id")
     for key in OBJECTS:
-        if key in data and data[key] is not None:
-            if not isinstance(data[key], dict):
-                raise _wrong(key, "an object")
-            if key in NESTED and depth < 3:
-                check_envelope(data[key], depth + 1)
+        if key not in data or (data[key] is None and key in NULLABLE):
+            continue
+        if not isinstance(data[key], dict):
+            raise _wrong(key, "an object")
+        if key in NESTED and depth < 3:
+            check_envelope(data[key], depth + 1)
     for key in LISTS_OF_OBJECTS:
-        if key in data and data[key] is not None:
+        if key in data:  # Bolt tests these with `in`, then takes len() or [0]: null is no better than junk
             items = data[key]
             if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
                 raise _wrong(key, "a list of objects")

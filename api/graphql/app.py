@@ -12,6 +12,7 @@ that send no Accept) get 200 with `errors` for those, as before.
 from __future__ import annotations
 
 import json
+import re
 
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -29,6 +30,10 @@ from core.accounts.service import authenticate
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+# GraphQL string escapes that decode to NUL (\u0000, or the braced \u{0}): PostgreSQL refuses NUL in text, so
+# a lookup by such a literal failed inside a resolver. Also matched in comments and block strings, where it is
+# no NUL: nobody needs those either.
+NUL_ESCAPE = re.compile(r"\\u(?:0000|\{0+\})", re.IGNORECASE)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -87,6 +92,8 @@ def request_data(data: object) -> GraphQLRequestData:
         raise RequestError(400, "The request has no `query`.")
     if not isinstance(query, str):
         raise RequestError(400, "`query` must be a string.")
+    if NUL_ESCAPE.search(query):
+        raise RequestError(400, "GraphQL strings may not contain NUL (\\u0000).")
     checks = (
         ("variables", dict, "an object"),
         ("operationName", str, "a string"),
