@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 # organization-level "Collection" namespace, its root token, and "Edit instance-level information"
 # (GENERIC_WRITE), held by Project Collection Administrators and not by Project Collection Valid Users.
 COLLECTION_NAMESPACE = "3e65f728-f8bc-4ecd-8764-7e378b19bfa7"
-COLLECTION_TOKEN = "NAMESPACE"
+COLLECTION_TOKEN = "NAMESPACE"  # noqa: S105 - a security namespace token, not a password
 COLLECTION_GENERIC_WRITE = 2
 SIGN_IN_SCOPES = [f"{ADO_RESOURCE}/user_impersonation"]
 SIGN_IN_LIFETIME = timedelta(minutes=15)
