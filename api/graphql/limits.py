@@ -15,10 +15,11 @@ response may hold, computed from the document alone:
   `PANOPTICA_GRAPHQL_MAX_ROOT_MUTATIONS` of them (aliases count).
 
 Fields nest at most MAX_DEPTH levels (introspection aside). A request over a limit is refused as a whole,
-before execution, with the figures in the error's `extensions` (`QUERY_TOO_COSTLY` with `cost` and `limit`;
-`TOO_MANY_MUTATIONS` with `count` and `limit`; `QUERY_TOO_DEEP` with `depth` and `limit`). Fragments are
-measured once each (memoised), so a document of fragments spreading each other is measured in linear time.
-Every executed request reports its cost in the response's `extensions.cost`.
+before validation and execution, with the figures in the error's `extensions` (`QUERY_TOO_COSTLY` with
+`cost` and `limit`; `TOO_MANY_MUTATIONS` with `count` and `limit`; `QUERY_TOO_DEEP` with `depth` and
+`limit`). Fragments are measured once each (memoised), so a document of fragments spreading each other is
+measured in linear time.
+Every response to a request that parsed reports its cost in `extensions.cost`.
 
 Also here: `RateLimitedError`, the typed result of on-demand work refused by the account's budget.
 """
@@ -41,8 +42,6 @@ from graphql import (
     IntValueNode,
     OperationType,
     SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
     VariableNode,
     get_named_type,
     get_nullable_type,
@@ -203,7 +202,7 @@ def measure(
     schema: GraphQLSchema, document, operation_name: str | None, variables: Mapping[str, Any] | None
 ) -> Measure | None:
     """The cost and root mutation fields of the operation to execute; None when there is no such operation
-    (validation or execution says why)."""
+    (execution says why)."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return None
@@ -224,75 +223,66 @@ def measure(
 
 
 class GraphQLLimits(SchemaExtension):
-    """Adds a validation rule per request (so a refusal is a request error: nothing executes) and reports the
-    cost in `extensions.cost`. Limits come from the process's settings (the request context)."""
+    """Measures the parsed document before graphql-core validates it. A refused request is answered with
+    the figures as a request error (nothing executes) and costs its parse only: validating a few thousand
+    aliased fields costs several times more than measuring them. Limits come from the process's settings
+    (the request context); every measured response reports its cost in `extensions.cost`."""
 
-    def on_operation(self) -> Iterator[None]:
-        self.measured: Measure | None = None
-        self.max_cost, self.max_mutations = limits_of(self.execution_context.context)
-        self.execution_context.validation_rules = (
-            *self.execution_context.validation_rules,
-            self.rule(),
+    measured: Measure | None = None
+    max_cost: int = MAX_COST
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        self.max_cost, max_mutations = limits_of(execution.context)
+        self.measured = measure(
+            execution.schema._schema,
+            execution.graphql_document,
+            execution.operation_name,
+            execution.variables,
         )
+        errors = refusals(self.measured, self.max_cost, max_mutations)
+        if errors and execution.pre_execution_errors is None:
+            execution.pre_execution_errors = errors  # Strawberry then skips graphql-core's validation
         yield
 
-    def rule(self) -> type[ValidationRule]:
-        extension = self
-        execution = self.execution_context
-
-        class CostLimit(ValidationRule):
-            def __init__(self, context: ValidationContext) -> None:
-                super().__init__(context)
-                measured = measure(
-                    context.schema, context.document, execution.operation_name, execution.variables
-                )
-                extension.measured = measured
-                if measured is None:
-                    return
-                if measured.depth > MAX_DEPTH:
-                    context.report_error(
-                        GraphQLError(
-                            f"This request nests fields {measured.depth} levels deep; the limit is "
-                            f"{MAX_DEPTH}.",
-                            extensions={
-                                "code": "QUERY_TOO_DEEP",
-                                "depth": measured.depth,
-                                "limit": MAX_DEPTH,
-                            },
-                        )
-                    )
-                if measured.root_mutations > extension.max_mutations:
-                    context.report_error(
-                        GraphQLError(
-                            f"A request may hold at most {extension.max_mutations} mutations; this one has "
-                            f"{measured.root_mutations} (aliases count). Send them in separate requests.",
-                            extensions={
-                                "code": "TOO_MANY_MUTATIONS",
-                                "count": measured.root_mutations,
-                                "limit": extension.max_mutations,
-                            },
-                        )
-                    )
-                if measured.cost > extension.max_cost:
-                    context.report_error(
-                        GraphQLError(
-                            f"This request costs {measured.cost} points; the limit is {extension.max_cost}. "
-                            "Ask for smaller pages (first), fewer nested fields or fewer aliases.",
-                            extensions={
-                                "code": "QUERY_TOO_COSTLY",
-                                "cost": measured.cost,
-                                "limit": extension.max_cost,
-                            },
-                        )
-                    )
-
-        return CostLimit
-
     def get_results(self) -> dict[str, Any]:
-        measured = getattr(self, "measured", None)
-        if measured is None:
+        if self.measured is None:
             return {}
-        return {"cost": {"requested": measured.cost, "limit": self.max_cost}}
+        return {"cost": {"requested": self.measured.cost, "limit": self.max_cost}}
+
+
+def refusals(measured: Measure | None, max_cost: int, max_mutations: int) -> list[GraphQLError]:
+    if measured is None:
+        return []
+    errors = []
+    if measured.depth > MAX_DEPTH:
+        errors.append(
+            GraphQLError(
+                f"This request nests fields {measured.depth} levels deep; the limit is {MAX_DEPTH}.",
+                extensions={"code": "QUERY_TOO_DEEP", "depth": measured.depth, "limit": MAX_DEPTH},
+            )
+        )
+    if measured.root_mutations > max_mutations:
+        errors.append(
+            GraphQLError(
+                f"A request may hold at most {max_mutations} mutations; this one has "
+                f"{measured.root_mutations} (aliases count). Send them in separate requests.",
+                extensions={
+                    "code": "TOO_MANY_MUTATIONS",
+                    "count": measured.root_mutations,
+                    "limit": max_mutations,
+                },
+            )
+        )
+    if measured.cost > max_cost:
+        errors.append(
+            GraphQLError(
+                f"This request costs {measured.cost} points; the limit is {max_cost}. "
+                "Ask for smaller pages (first), fewer nested fields or fewer aliases.",
+                extensions={"code": "QUERY_TOO_COSTLY", "cost": measured.cost, "limit": max_cost},
+            )
+        )
+    return errors
 
 
 def limits_of(context) -> tuple[int, int]:
