@@ -32,7 +32,13 @@ def test_malformed_link_shows_link_usage(text):
     ],
 )
 def test_connect_takes_a_name_or_url(text, organization):
-    assert parse(text) == Command("connect", {"organization": organization})
+    assert parse(text) == Command("connect", {"organization": organization, "move": False})
+
+
+def test_connect_move_asks_to_take_the_organization_over():
+    assert parse("connect azure contoso move") == Command(
+        "connect", {"organization": "contoso", "move": True}
+    )
 
 
 @pytest.mark.parametrize("text", ["connect", "connect contoso", "connect azure", "connect azure a b"])
