@@ -3,6 +3,10 @@
 Only scanners that succeeded in a run can fix findings: when a scanner fails, what it found before stays as
 it was. Keyed by (repository, fingerprint), so a run that is retried after a crash updates instead of
 duplicating. Suppressions whose expiry passed reopen.
+
+A finding whose scanner changed how it identifies things (`RawFinding.previous_identity`: secrets scanner 3 hashes
+the whole credential where 2 hashed `ghp` for every GitHub token) is carried over, see `carried_over`: no data
+migration could do it, since only the hashes of the old values were ever stored.
 """
 
 from __future__ import annotations
@@ -58,6 +62,34 @@ def current_by_fingerprint(results: dict[str, list[RawFinding]]) -> dict[str, tu
     return current
 
 
+def carried_over(
+    existing: dict[str, Finding], current: dict[str, tuple[str, RawFinding]]
+) -> dict[str, Finding]:
+    """New fingerprint -> the stored finding it continues, for findings stored under a previous identity.
+
+    Several new findings can share one old identity (two GitHub tokens in a file were one `ghp` finding): the old
+    finding becomes the one at its stored line (else the first), keeping its status, first sighting and
+    suppression; the others open as new, since nobody has reviewed them. A FIXED old finding is never carried: its
+    identity cannot tell the secret that was removed from another one that appeared since, so a new secret opens
+    as new rather than reopening it. An old finding that nothing continues is fixed as usual.
+    """
+    candidates: dict[str, list[tuple[str, RawFinding]]] = {}
+    for print_, (_, raw) in current.items():
+        if not raw.previous_identity or print_ in existing:
+            continue
+        old = fingerprint(raw.rule.id, raw.path, raw.previous_identity)
+        if old not in current:  # the old identity is still a current one: that finding is itself
+            candidates.setdefault(old, []).append((print_, raw))
+    claims: dict[str, Finding] = {}
+    for old, successors in candidates.items():
+        row = existing.get(old)
+        if row is None or row.status == FindingStatus.FIXED:
+            continue
+        print_, _ = min(successors, key=lambda s: (s[1].line != row.line, s[1].line or 0, s[0]))
+        claims[print_] = row
+    return claims
+
+
 async def record_results(
     session: AsyncSession,
     *,
@@ -74,11 +106,13 @@ async def record_results(
         for f in (await session.exec(select(Finding).where(Finding.repository_id == repository_id))).all()
     }
     current = current_by_fingerprint(results)
+    claims = carried_over(existing, current)
+    carried = {row.id for row in claims.values()}
     outcome = Outcome()
     inserts, updates = [], []
     for print_, (scanner, raw) in current.items():
         values = {**finding_values(raw, scanner, commit), "last_seen_at": now, "last_run_id": run_id}
-        row = existing.get(print_)
+        row = existing.get(print_) or claims.get(print_)
         if row is None:
             inserts.append(
                 {
@@ -101,6 +135,7 @@ async def record_results(
             {
                 **values,
                 "id": row.id,
+                "fingerprint": print_,  # a carried-over finding takes its new identity
                 "status": status,
                 "fixed_at": None if status != FindingStatus.FIXED else row.fixed_at,
             }
@@ -108,7 +143,10 @@ async def record_results(
     fixed = [
         row.id
         for print_, row in existing.items()
-        if print_ not in current and row.scanner in results and row.status != FindingStatus.FIXED
+        if print_ not in current
+        and row.scanner in results
+        and row.status != FindingStatus.FIXED
+        and row.id not in carried
     ]
     outcome.fixed = len(fixed)
     await write_changes(session, inserts, updates, fixed, now, run_id)

@@ -1,7 +1,8 @@
 """Our own secret detectors: the Azure credentials no public engine finds, each a self-describing rule.
 
 Plain compiled regexes applied by `secrets.py` over a whole file's text (one C-level pass per detector, not a
-Python loop per line). A detector is: the rule it reports, a pattern whose group `secret` is the value, an
+Python loop per line). A detector is: the rule it reports, a pattern whose group `secret` is the value (or locates
+it: `Detector.span` may widen it to the whole credential, as the SAS detector does), an
 optional cheap substring hints (the detector skips a file that contains none of them), an optional
 context pattern that the value's line must also match, and its specificity (lower wins when two detectors find
 the same value on the same line).
@@ -17,7 +18,8 @@ Shapes implemented (sources in /work/shared/reference/scanning.md §1.2):
   marker (Purview's definition does not), so the signature plus exact length is the whole test.
 - Azure storage (and Cosmos DB) account key: `[A-Za-z0-9/+]{86}==` after `AccountKey=`, or on a line naming a
   storage/account key.
-- SAS token: the `sig=` value of a query string that also has `sv=YYYY-MM-DD` on the same line.
+- SAS token: a query string with a `sig=` parameter and `sv=YYYY-MM-DD` on the same line. The value is the whole
+  token as it is used (every parameter of the query, `sv=…&…&sig=…`, `&amp;` read as `&`), not the signature alone.
 - Connection-string secrets: `Password=`/`Pwd=` in a line that has another connection-string key (Server=,
   Data Source=, User Id=, …), and Service Bus / Event Hubs / IoT `SharedAccessKey=`.
 - Entra ID (Azure AD) client secret: gitleaks' `azure-ad-client-secret` shape, `xxx?Q~` followed by 31-34 chars.
@@ -109,6 +111,14 @@ class Detector:
             return not looks_like_placeholder(value)
         return len(set(value)) >= 6  # "aaaa…" and "abab…" are fillers, not keys
 
+    def span(self, text: str, match: re.Match) -> tuple[int, int]:
+        """Where the whole credential is in `text`: the group `secret`, for every detector but the SAS one."""
+        return match.span("secret")
+
+    def value(self, text: str, match: re.Match) -> str:
+        start, end = self.span(text, match)
+        return text[start:end]
+
 
 @dataclass(frozen=True)
 class LegacyPatDetector(Detector):
@@ -126,6 +136,38 @@ PLACEHOLDER = re.compile(
 def looks_like_placeholder(value: str) -> bool:
     """Templated or documentation values: `$(DB_PASSWORD)`, `{password}`, `<your-password>`, `****`, `xxxx`."""
     return bool(PLACEHOLDER.search(value)) or len(set(value)) < 4
+
+
+# Characters of a query string's parameters (`se=2030-01-01T00:00:00Z` has colons, signatures have `/+=%`).
+SAS_QUERY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789%/+=&._~:-")
+SAS_PREFIX = re.compile(r"(?i)^SharedAccessSignature=")
+
+
+@dataclass(frozen=True)
+class SasDetector(Detector):
+    """The token is the query around `sig=`: from after `?` (or a `;`, quote or space) to the end of the query.
+    The signature alone is the HMAC of the other parameters; the token as used is all of them."""
+
+    def span(self, text: str, match: re.Match) -> tuple[int, int]:
+        start, end = match.start("secret"), match.end("secret")
+        while start > 0:
+            if text[start - 1] in SAS_QUERY:
+                start -= 1
+            elif text[start - 1] == ";" and text.endswith("&amp", 0, start - 1):  # HTML or XML escaping
+                start -= 5
+            else:
+                break
+        while end < len(text) and (
+            text[end] in SAS_QUERY or (text[end] == ";" and text.endswith("&amp", 0, end))
+        ):
+            end += 1
+        while end > start and text[end - 1] in ".&":  # a full stop after a URL, an empty trailing parameter
+            end -= 1
+        return start, end
+
+    def value(self, text: str, match: re.Match) -> str:
+        start, end = self.span(text, match)
+        return SAS_PREFIX.sub("", text[start:end].replace("&amp;", "&"))
 
 
 B32 = "a-z2-7"
@@ -167,8 +209,8 @@ DETECTORS: tuple[Detector, ...] = (
         context=re.compile(r"(?i)(?:storage|account|access|primary|secondary)[\s_.-]?key"),
         specificity=1,
     ),
-    Detector(
-        "sas-signature",
+    SasDetector(
+        "sas-token",
         SAS_TOKEN,
         re.compile(r"[?&;]sig=(?P<secret>[A-Za-z0-9%/+=]{20,})"),
         hints=("sig=",),

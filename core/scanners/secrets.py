@@ -3,7 +3,10 @@ the public engines finds Azure DevOps PATs).
 
 The value never leaves this module: a finding carries the HMAC of the value under the service's key (its
 identity, so the same secret is one finding however it moves within a file) and a redacted preview; the message
-names the rule and the value's length only. Nothing here logs a value, and detect-secrets' own logger (which would
+names the rule and the value's length only. The value is the whole credential as it would be used (the full token,
+key or block, the password itself), for every detector: detect-secrets reports a capturing group where its
+patterns have one (`ghp` for every GitHub token), so each of its reports is re-read by `whole_values.py` (the
+audit table of its plugins is there). The same value in two files is one secret (one hash) in two findings. Nothing here logs a value, and detect-secrets' own logger (which would
 print skipped values at INFO) is filtered to WARNING and above.
 
 Noise control:
@@ -43,11 +46,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from detect_secrets import SecretsCollection
+from detect_secrets.core import scan as detect_secrets_scan
 from detect_secrets.settings import transient_settings
 
 from core.scanners import azure_detectors
-from core.scanners.azure_detectors import DETECTORS, secret_rule
+from core.scanners.azure_detectors import DETECTORS, Detector, secret_rule
+from core.scanners.whole_values import split_lines, whole_values
 from core.scans.scanner import RawFinding, Rule, ScanContext, ScannerError, redacted_preview, secret_hash
 
 # detect-secrets logs skipped values at INFO ("Skipping <value> due to …"): drop its records below WARNING whatever
@@ -149,6 +153,22 @@ DETECT_SECRETS_TYPES: dict[str, Mapped] = {
         secret_rule("SECRET-HIGH-ENTROPY", "High-entropy string", "MEDIUM", "A random-looking literal."), 50
     ),
 }
+# detect-secrets' GitLab pattern for CI build tokens, `glcbt-([0-9a-fA-F]{2}_)?[A-Za-z0-9_\-]{20,50}`, reports its
+# optional group: `64_` or nothing, which its own filters then drop (no letter), so it never reports such a token.
+# Found here instead, whole, under the same rule.
+RECOVERED: tuple[Detector, ...] = (
+    Detector(
+        "gitlab-ci-build-token",
+        DETECT_SECRETS_TYPES["GitLab Token"].rule,
+        re.compile(
+            r"(?<![A-Za-z0-9_-])(?P<secret>glcbt-(?:[0-9a-fA-F]{2}_)?[A-Za-z0-9_-]{20,50})(?![A-Za-z0-9_-])"
+        ),
+        hints=("glcbt-",),
+        specificity=10,
+    ),
+)
+OUR_DETECTORS: tuple[Detector, ...] = (*DETECTORS, *RECOVERED)
+
 TYPED_PLUGINS = (
     "ArtifactoryDetector",
     "AWSKeyDetector",
@@ -217,6 +237,21 @@ def plugin_prefilter() -> tuple[re.Pattern, tuple[re.Pattern, ...]]:
 KEYWORD_PREFILTER, PREFILTER = plugin_prefilter()
 
 
+def enabled_plugins(entropy: bool) -> list[dict]:
+    """detect-secrets' plugins as its settings name them: the typed and keyword ones, the entropy ones on demand."""
+    return [{"name": name} for name in TYPED_PLUGINS] + (list(ENTROPY_PLUGINS) if entropy else [])
+
+
+def plugin_class_names() -> dict[str, str]:
+    """detect-secrets' secret type -> the plugin class that reports it (the key of `whole_values.WHOLE_VALUES`)."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    return {
+        secret_type: plugin.__name__
+        for secret_type, plugin in get_mapping_from_secret_type_to_class().items()
+    }
+
+
 def worth_detect_secrets(text: str, lowered: str) -> bool:
     return bool(KEYWORD_PREFILTER.search(lowered)) or any(pattern.search(text) for pattern in PREFILTER)
 
@@ -227,7 +262,12 @@ DETECT_SECRETS_LOCK = threading.Lock()
 
 RULES: tuple[Rule, ...] = tuple(
     {
-        rule.id: rule for rule in (*azure_detectors.RULES, *(m.rule for m in DETECT_SECRETS_TYPES.values()))
+        rule.id: rule
+        for rule in (
+            *azure_detectors.RULES,
+            *(d.rule for d in RECOVERED),
+            *(m.rule for m in DETECT_SECRETS_TYPES.values()),
+        )
     }.values()
 )
 
@@ -237,13 +277,20 @@ class Hit:
     path: str
     line: int
     rule: Rule
-    value: str
+    value: str  # the whole credential
     specificity: int
+    source: str = ""  # our detector's name or detect-secrets' plugin class
+    raw: str = ""  # the value as written on its line when that differs (an escaped key): for overlaps
+    # What scanner version 2 took as the value when it was less than the whole credential (`ghp`, a key's header
+    # words, a SAS signature): the identity of the findings it stored, which version 3 carries over.
+    legacy: str = ""
 
 
 class SecretsScanner:
     name = "secrets"
-    version = "2"
+    # 3: whole values (see whole_values.py); the change makes every repository rescan once, and the lifecycle
+    # carries each version-2 finding over to its whole value (core/findings/lifecycle.py, `carried_over`).
+    version = "3"
     rules = RULES
 
     async def scan(self, context: ScanContext) -> list[RawFinding]:
@@ -310,11 +357,11 @@ def scan_tree(
 def our_hits(relative: str, text: str, lowered: str | None = None) -> Iterator[Hit]:
     lowered = text.lower() if lowered is None else lowered
     line_starts: list[int] | None = None
-    for detector in DETECTORS:
+    for detector in OUR_DETECTORS:
         if detector.hints and not any(hint in lowered for hint in detector.hints):
             continue
         for match in detector.pattern.finditer(text):
-            value = match.group("secret")
+            value = detector.value(text, match)
             start = text.rfind("\n", 0, match.start()) + 1
             end = text.find("\n", match.end())
             line_text = text[start : end if end >= 0 else len(text)]
@@ -325,35 +372,61 @@ def our_hits(relative: str, text: str, lowered: str | None = None) -> Iterator[H
             if line_starts is None:
                 line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
             line = bisect.bisect_right(line_starts, match.start())
-            yield Hit(relative, line, detector.rule, value, detector.specificity)
+            group = match.group("secret")
+            legacy = group if group != value else ""
+            yield Hit(
+                relative, line, detector.rule, value, detector.specificity, detector.name, legacy=legacy
+            )
 
 
 def detect_secrets_hits(
-    root: Path, relatives: list[str], entropy: bool, deadline: float | None
+    root: Path,
+    relatives: list[str],
+    entropy: bool,
+    deadline: float | None,
+    plugins: list[dict] | None = None,
 ) -> Iterator[Hit]:
-    plugins = [{"name": name} for name in TYPED_PLUGINS] + (list(ENTROPY_PLUGINS) if entropy else [])
+    """detect-secrets' reports, each re-read as the whole credential(s) on its line (`whole_values`)."""
+    plugins = enabled_plugins(entropy) if plugins is None else plugins
+    reports: list[tuple[str, str, int, str]] = []
     with DETECT_SECRETS_LOCK, transient_settings({"plugins_used": plugins, "filters_used": FILTERS}):
-        collection = SecretsCollection(root=str(root))
         for relative in relatives:
             if deadline is not None and time.monotonic() > deadline:
                 raise ScannerError("secrets scan timed out in detect-secrets")
-            collection.scan_file(relative)
-    for filename, secret in collection:
-        if not secret.secret_value:
-            continue
-        mapped = DETECT_SECRETS_TYPES.get(secret.type) or typed(
-            "SECRET-" + re.sub(r"[^A-Z0-9]+", "-", secret.type.upper()).strip("-"),
-            secret.type,
+            # Every report of every line: a SecretsCollection keeps one line per (type, value) and file, so two
+            # GitHub tokens on two lines, both reported as `ghp`, would leave the second one unread.
+            for secret in detect_secrets_scan.scan_file(str(root / relative)):
+                if secret.secret_value:
+                    reports.append((relative, secret.type, secret.line_number, secret.secret_value))
+    classes = plugin_class_names()
+    lines: dict[str, list[str]] = {}
+    for relative, secret_type, number, reported in reports:
+        mapped = DETECT_SECRETS_TYPES.get(secret_type) or typed(
+            "SECRET-" + re.sub(r"[^A-Z0-9]+", "-", secret_type.upper()).strip("-"),
+            secret_type,
             "HIGH",
             "A credential recognised by detect-secrets.",
         )
-        yield Hit(
-            Path(filename).as_posix(),
-            secret.line_number,
-            mapped.rule,
-            secret.secret_value,
-            mapped.specificity,
-        )
+        if relative not in lines:
+            text = read_text(root / relative)
+            lines[relative] = split_lines(text) if text is not None else []
+        plugin = classes.get(secret_type, "")
+        for whole in whole_values(plugin, reported, lines[relative], number):
+            yield Hit(
+                relative,
+                number,
+                mapped.rule,
+                whole.value,
+                mapped.specificity,
+                plugin,
+                raw=whole.raw if whole.raw != whole.value else "",
+                legacy=reported if reported != whole.value else "",
+            )
+
+
+def overlaps(hit: Hit, other: Hit) -> bool:
+    forms, others = {hit.value, hit.raw} - {""}, {other.value, other.raw} - {""}
+    return any(a in b or b in a for a in forms for b in others)
 
 
 def deduplicate(hits: list[Hit]) -> list[Hit]:
@@ -361,7 +434,7 @@ def deduplicate(hits: list[Hit]) -> list[Hit]:
     by_line: dict[tuple[str, int], list[Hit]] = {}
     for hit in sorted(hits, key=lambda h: (h.path, h.line, h.specificity, -len(h.value))):
         kept = by_line.setdefault((hit.path, hit.line), [])
-        if not any(hit.value in other.value or other.value in hit.value for other in kept):
+        if not any(overlaps(hit, other) for other in kept):
             kept.append(hit)
     return [hit for kept in by_line.values() for hit in kept]
 
@@ -383,6 +456,7 @@ def to_findings(hits: list[Hit], key: bytes) -> list[RawFinding]:
                 identity=value_hash,
                 secret_hash=value_hash,
                 preview=preview,
+                previous_identity=secret_hash(key, hit.legacy) if hit.legacy else "",
             )
         )
     return findings

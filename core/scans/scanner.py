@@ -44,6 +44,9 @@ class RawFinding:
     identity: str = ""
     secret_hash: str | None = None  # HMAC-SHA256 of the secret under the service's key
     preview: str | None = None  # e.g. "AKIA… (40 chars)"
+    # The identity an earlier scanner version gave this finding when it differs (secrets: the hash of a value cut
+    # short, see core/scanners/whole_values.py); the lifecycle carries such a finding over to `identity`.
+    previous_identity: str = ""
 
 
 @dataclass
@@ -74,8 +77,10 @@ def secret_hash(key: bytes, value: str) -> str:
 
 
 def redacted_preview(value: str) -> str:
-    """The first 4 characters and the length: enough to recognise a secret, never enough to use it."""
-    return f"{value[:4]}… ({len(value)} chars)"
+    """The real first characters and the real length: enough to recognise a secret, never enough to use it. At
+    most 4 characters and at most a quarter of the value, so a short password shows fewer (8 characters: 2)."""
+    shown = min(4, len(value) // 4)
+    return f"{value[:shown]}… ({len(value)} char{'' if len(value) == 1 else 's'})"
 
 
 def fingerprint(rule_id: str, path: str, identity: str) -> str:
