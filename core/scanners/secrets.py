@@ -281,6 +281,7 @@ class Hit:
     specificity: int
     source: str = ""  # our detector's name or detect-secrets' plugin class
     raw: str = ""  # the value as written on its line when that differs (an escaped key): for overlaps
+    column: int = -1  # where the value (`raw` if any) starts on its line; -1: not on it (a YAML block scalar)
     # What scanner version 2 took as the value when it was less than the whole credential (`ghp`, a key's header
     # words, a SAS signature): the identity of the findings it stored, which version 3 carries over.
     legacy: str = ""
@@ -372,10 +373,17 @@ def our_hits(relative: str, text: str, lowered: str | None = None) -> Iterator[H
             if line_starts is None:
                 line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
             line = bisect.bisect_right(line_starts, match.start())
-            group = match.group("secret")
-            legacy = group if group != value else ""
+            group, (value_start, value_end) = match.group("secret"), detector.span(text, match)
             yield Hit(
-                relative, line, detector.rule, value, detector.specificity, detector.name, legacy=legacy
+                relative,
+                line,
+                detector.rule,
+                value,
+                detector.specificity,
+                detector.name,
+                raw=text[value_start:value_end] if text[value_start:value_end] != value else "",
+                column=value_start - start,
+                legacy=group if group != value else "",
             )
 
 
@@ -411,7 +419,9 @@ def detect_secrets_hits(
             text = read_text(root / relative)
             lines[relative] = split_lines(text) if text is not None else []
         plugin = classes.get(secret_type, "")
+        line = lines[relative][number - 1] if 0 < number <= len(lines[relative]) else ""
         for whole in whole_values(plugin, reported, lines[relative], number):
+            column = line.find(whole.raw) if whole.column == -1 else max(whole.column, -1)
             yield Hit(
                 relative,
                 number,
@@ -420,23 +430,55 @@ def detect_secrets_hits(
                 mapped.specificity,
                 plugin,
                 raw=whole.raw if whole.raw != whole.value else "",
+                column=column,
                 legacy=reported if reported != whole.value else "",
             )
 
 
-def overlaps(hit: Hit, other: Hit) -> bool:
+def contains_either(hit: Hit, other: Hit) -> bool:
     forms, others = {hit.value, hit.raw} - {""}, {other.value, other.raw} - {""}
     return any(a in b or b in a for a in forms for b in others)
 
 
+class LineHits:
+    """The hits kept on one line. Those placed on it (a column) overlap by position, found by bisection among
+    the kept ones (disjoint by construction), so a minified line with thousands of tokens costs n log n, not n².
+    A hit without a place (a YAML block scalar's value, read below its key) overlaps by containment."""
+
+    def __init__(self) -> None:
+        self.kept: list[Hit] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.unplaced: list[Hit] = []
+
+    def overlaps(self, hit: Hit) -> bool:
+        if any(contains_either(hit, other) for other in self.unplaced):
+            return True
+        if hit.column < 0:
+            return any(contains_either(hit, other) for other in self.kept)
+        start, end = hit.column, hit.column + len(hit.raw or hit.value)
+        at = bisect.bisect_right(self.starts, start)
+        return (at > 0 and self.ends[at - 1] > start) or (at < len(self.starts) and self.starts[at] < end)
+
+    def add(self, hit: Hit) -> None:
+        self.kept.append(hit)
+        if hit.column < 0:
+            self.unplaced.append(hit)
+            return
+        at = bisect.bisect_right(self.starts, hit.column)
+        self.starts.insert(at, hit.column)
+        self.ends.insert(at, hit.column + len(hit.raw or hit.value))
+
+
 def deduplicate(hits: list[Hit]) -> list[Hit]:
-    """Per file and line, drop a hit whose value overlaps a more specific hit's value (ours before generic)."""
-    by_line: dict[tuple[str, int], list[Hit]] = {}
+    """Per file and line, drop a hit that overlaps a more specific hit (ours before generic): the same
+    characters of the line, or, for a value read off the line, the same value."""
+    by_line: dict[tuple[str, int], LineHits] = {}
     for hit in sorted(hits, key=lambda h: (h.path, h.line, h.specificity, -len(h.value))):
-        kept = by_line.setdefault((hit.path, hit.line), [])
-        if not any(overlaps(hit, other) for other in kept):
-            kept.append(hit)
-    return [hit for kept in by_line.values() for hit in kept]
+        kept = by_line.setdefault((hit.path, hit.line), LineHits())
+        if not kept.overlaps(hit):
+            kept.add(hit)
+    return [hit for kept in by_line.values() for hit in kept.kept]
 
 
 def to_findings(hits: list[Hit], key: bytes) -> list[RawFinding]:

@@ -40,6 +40,7 @@ holds no match, the more-indented lines below it are read. A finding keeps detec
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -51,6 +52,9 @@ Lines = Sequence[str]
 class Whole:
     value: str  # the whole credential
     raw: str  # as written on the line (an escaped key, a quoted token), for overlaps with other detectors
+    # Where `raw` starts on the reported line: -1 when not known here (the caller looks it up), -2 when it is on a
+    # line below (a YAML block scalar), so it has no place on the reported line.
+    column: int = -1
 
 
 # (reported value, the file's lines, detect-secrets' 1-based line number) -> the whole values
@@ -89,10 +93,11 @@ def block_window(lines: Lines, number: int, limit: int = 400):
         yield line
 
 
-def occurrences(line: str, reported: str) -> list[tuple[int, int]]:
+def occurrences(line: str, reported: str) -> list[int]:
+    """Where the reported value starts on the line, in order."""
     found, start = [], line.find(reported)
     while reported and start >= 0:
-        found.append((start, start + len(reported)))
+        found.append(start)
         start = line.find(reported, start + 1)
     return found
 
@@ -107,7 +112,7 @@ def extended(
 
     def reread(reported: str, lines: Lines, number: int) -> list[Whole]:
         patterns = plugin_patterns(plugin)
-        for line in block_window(lines, number):
+        for offset, line in enumerate(block_window(lines, number)):
             spans = set()
             for pattern in patterns:
                 for match in pattern.finditer(line):
@@ -117,15 +122,22 @@ def extended(
                     while end < len(line) and line[end] in right_chars:
                         end += 1
                     spans.add((start, end))
-            reported_at = occurrences(line, reported)
-            if reported_at:
-                spans = {s for s in spans if any(s[0] < e and b < s[1] for b, e in reported_at)}
+            starts = occurrences(line, reported)
+            if starts:  # the occurrence starting last before a span's end is the one that can overlap it
+                spans = {
+                    s
+                    for s in spans
+                    if (i := bisect_left(starts, s[1]) - 1) >= 0 and starts[i] + len(reported) > s[0]
+                }
             kept: list[tuple[int, int]] = []
             for start, end in sorted(spans, key=lambda s: (s[0], -s[1])):
                 if not kept or end > kept[-1][1]:  # drop a span inside the previous one
                     kept.append((start, end))
             if kept:
-                return [Whole(tidy(line[start:end]), line[start:end]) for start, end in kept]
+                return [
+                    Whole(tidy(line[start:end]), line[start:end], start if offset == 0 else -2)
+                    for start, end in kept
+                ]
         return []
 
     return reread
@@ -231,7 +243,7 @@ def pem_block(lines: Lines, index: int, begin: re.Match) -> Whole | None:
     ):
         return None
     value = "\n".join([header, *body, *([closing] if closing else [])])
-    return Whole(value, raw)
+    return Whole(value, raw, begin.start())
 
 
 def putty_block(lines: Lines, index: int, begin: re.Match) -> Whole | None:
@@ -247,7 +259,7 @@ def putty_block(lines: Lines, index: int, begin: re.Match) -> Whole | None:
         MIN_KEY_MATERIAL
     ):
         return None
-    return Whole("\n".join(block), block[0])
+    return Whole("\n".join(block), block[0], begin.start())
 
 
 def private_key(reported: str, lines: Lines, number: int) -> list[Whole]:
@@ -264,7 +276,11 @@ def private_key(reported: str, lines: Lines, number: int) -> list[Whole]:
         found = [pem_block(lines, index, m) for m in PEM_BEGIN.finditer(line)]
         found += [putty_block(lines, index, m) for m in PUTTY_BEGIN.finditer(line)]
         if found:
-            return [whole for whole in found if whole is not None]
+            return [
+                whole if index == last else Whole(whole.value, whole.raw, -2)
+                for whole in found
+                if whole is not None
+            ]
     return []
 
 

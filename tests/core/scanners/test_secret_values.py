@@ -445,3 +445,26 @@ def test_every_type_the_table_maps_is_a_rule_of_the_scanner():
     from core.scanners.secrets import RULES
 
     assert {m.rule.id for m in DETECT_SECRETS_TYPES.values()} <= {r.id for r in RULES}
+
+
+def test_a_minified_line_with_thousands_of_tokens_keeps_each_one(tmp_path):
+    tokens = ["ghp_" + mixed(36) for _ in range(3000)]
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "bundle.min.js").write_text("var t=[" + ",".join(f'"{t}"' for t in tokens) + "];\n")
+    findings = scan_tree(root, KEY)
+    assert sorted(f.secret_hash for f in findings) == sorted(secret_hash(KEY, t) for t in tokens)
+    assert {(f.rule.id, f.line) for f in findings} == {("SECRET-GITHUB-TOKEN", 1)}
+
+
+def test_a_sas_token_escaped_in_html_is_the_same_token(tmp_path):
+    query = f"sv=2022-11-02&ss=b&sp=r&se=2030-01-01T00:00:00Z&sig={mixed(43)}%3D"
+    root = tmp_path / "repo"
+    root.mkdir()
+    url = f"https://acct.blob.core.windows.net/c/f.csv?{query}"
+    (root / "index.html").write_text(f'<a href="{url.replace("&", "&amp;")}">report</a>\n')
+    (root / "fetch.sh").write_text(f"curl '{url}'.\n")
+    html, shell = sorted(scan_tree(root, KEY), key=lambda f: f.path, reverse=True)
+    assert (html.path, shell.path) == ("index.html", "fetch.sh")
+    assert html.secret_hash == shell.secret_hash == secret_hash(KEY, query)
+    assert html.preview == f"sv=2… ({len(query)} chars)"
