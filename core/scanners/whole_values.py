@@ -21,7 +21,8 @@ Audit of detect-secrets 1.5's plugins (what a report holds -> what the finding's
 | GitLabTokenDetector | group 1 of `glpat-…`: the prefix; of `glcbt-…`: `64_` or nothing, then filtered out | the whole token (`glcbt` tokens are found by `secrets.RECOVERED`) |
 | JwtTokenDetector | `header.payload.` (its last part is lazy, so it matches nothing: no signature) | the whole token |
 | KeywordDetector | the assigned value; an unquoted one keeps an inline `# comment` and a trailing `;` | the value without them |
-| MailchimpDetector, PypiTokenDetector, SendGridDetector, SlackDetector, SquareOAuthDetector, TwilioKeyDetector | whole match | as reported |
+| MailchimpDetector, PypiTokenDetector, SendGridDetector, SquareOAuthDetector, TwilioKeyDetector | whole match | as reported |
+| SlackDetector | whole match, but a rotating token's `xoxe.` prefix is outside it (`xoxe.xoxp-1-…`) | the whole token |
 | NpmDetector | `npm_` and the rest of the line (`.+`) | the token |
 | OpenAIDetector | 20 characters after the `T3BlbkFJ` marker (project keys have more) | the whole key |
 | PrivateKeyDetector | the header words, `BEGIN RSA PRIVATE KEY` | the whole block, header to footer |
@@ -103,11 +104,15 @@ def occurrences(line: str, reported: str) -> list[int]:
 
 
 def extended(
-    plugin: str, left: str = "", right: str = "", tidy: Callable[[str], str] = lambda v: v
+    plugin: str,
+    left: str = "",
+    right: str = "",
+    tidy: Callable[[str], str] = lambda v: v,
+    prefix: str = "",
 ) -> Reread:
-    """The plugin's own matches on the line, widened over `left`/`right` characters: a token is the whole run of
-    its alphabet, not the length a pattern stops at. Only matches over a reported value count (when the reported
-    value is on the line; a transformed YAML line may not be)."""
+    """The plugin's own matches on the line, widened over `left`/`right` characters (and a `prefix` written right
+    before the match): a token is the whole run of its alphabet, not the length a pattern stops at. Only matches
+    over a reported value count (when the reported value is on the line; a transformed YAML line may not be)."""
     left_chars, right_chars = frozenset(left), frozenset(right)
 
     def reread(reported: str, lines: Lines, number: int) -> list[Whole]:
@@ -119,6 +124,8 @@ def extended(
                     start, end = match.span()
                     while start > 0 and line[start - 1] in left_chars:
                         start -= 1
+                    if prefix and line.endswith(prefix, 0, start):
+                        start -= len(prefix)
                     while end < len(line) and line[end] in right_chars:
                         end += 1
                     spans.add((start, end))
@@ -314,7 +321,7 @@ WHOLE_VALUES: dict[str, Reread] = {
     "PrivateKeyDetector": private_key,
     "PypiTokenDetector": as_reported,
     "SendGridDetector": as_reported,
-    "SlackDetector": as_reported,
+    "SlackDetector": extended("SlackDetector", prefix="xoxe."),
     "SoftlayerDetector": as_reported,
     "SquareOAuthDetector": as_reported,
     "StripeDetector": extended("StripeDetector", right=ALNUM),

@@ -95,10 +95,13 @@ def stripe(n: int) -> Sample:
 
 
 def slack(n: int) -> Sample:
-    if n == 0:
-        token = f"xoxb-{pick(11, string.digits)}-{pick(13, string.digits)}-{mixed(24)}"
-    else:
-        token = f"https://hooks.slack.com/services/T{mixed(8)}/B{mixed(8)}/{mixed(24)}"
+    """A bot token, a rotating user token (`xoxe.` is part of it) and, as a third shape, a webhook URL."""
+    digits = f"{pick(11, string.digits)}-{pick(13, string.digits)}"
+    token = (
+        f"xoxb-{digits}-{mixed(24)}",
+        f"xoxe.xoxp-1-{digits}-{mixed(64)}",
+        f"https://hooks.slack.com/services/T{mixed(8)}/B{mixed(8)}/{mixed(24)}",
+    )[n]
     return Sample("notify/slack.txt", f"slack {token}\n", token)
 
 
@@ -468,3 +471,12 @@ def test_a_sas_token_escaped_in_html_is_the_same_token(tmp_path):
     assert (html.path, shell.path) == ("index.html", "fetch.sh")
     assert html.secret_hash == shell.secret_hash == secret_hash(KEY, query)
     assert html.preview == f"sv=2… ({len(query)} chars)"
+
+
+def test_slack_webhooks_are_whole_urls(tmp_path):
+    hooks = [slack(2), slack(2)]
+    results = []
+    for n, sample in enumerate(hooks):
+        root = write(tmp_path / str(n), sample)
+        results.append((sample, list(detect_secrets_hits(root, [sample.path], False, None))))
+    assert_identities(results)
