@@ -33,6 +33,9 @@ class AdoRoute:
     handler: Handler  # handler(request, caller, **params); caller is None for anonymous routes
     preview: int | None = None  # resource only served at "-preview.N": plain "7.1" is refused
     anonymous: bool = False
+    # Served to people (delegated tokens, sandbox.identity.person_caller): the caller is a Person, or None
+    # for an app's token.
+    people: bool = False
 
     def __post_init__(self) -> None:
         pattern = re.sub(
@@ -171,7 +174,8 @@ def build_host_app(context, routes: list[AdoRoute]) -> Starlette:
                 org = context.world.organization(params["org"])
             if org is None:
                 return organization_not_found(params["org"])
-            caller = identity.authenticate(context, request, org)
+            authenticate = identity.person_caller if route.people else identity.authenticate
+            caller = authenticate(context, request, org)
             if isinstance(caller, Response):
                 return caller
             error = version_error(request, route.preview)

@@ -17,16 +17,14 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sandbox import identity, locations
+from sandbox import locations
 from sandbox.adohttp import (
     AdoRoute,
     build_host_app,
     collection,
-    organization_not_found,
     page,
     project_not_found,
     repository_not_found,
-    version_error,
     wrapped_error,
 )
 from sandbox.identity import (
@@ -456,18 +454,8 @@ def build_app(context) -> Response:
         }
         return collection([commit])
 
-    async def permissions(request: Request, caller, org: str, namespace: str, bits: str) -> Response:
+    async def permissions(request: Request, person, org: str, namespace: str, bits: str) -> Response:
         """The caller's own effective permissions (Security REST API), one boolean per token."""
-        with context.holder.lock:
-            organization = context.world.organization(org)
-        if organization is None:
-            return organization_not_found(org)
-        person = identity.person_caller(context, request, organization)
-        if isinstance(person, Response):
-            return person
-        error = version_error(request, None)
-        if error is not None:
-            return error
         query = request.query_params
         tokens = (query.get("tokens") or query.get("token") or "").split(query.get("delimiter") or ",")
         try:
@@ -475,7 +463,7 @@ def build_app(context) -> Response:
         except ValueError:
             return wrapped_error(400, f"The permissions value '{bits}' is not valid.", "ArgumentException")
         with context.holder.lock:
-            granted = collection_bits(organization, person, namespace)
+            granted = collection_bits(person, namespace)
         return collection([bool(token) and granted & wanted == wanted for token in tokens])
 
     repo_routes = []
@@ -504,7 +492,7 @@ def build_app(context) -> Response:
         AdoRoute("GET", "/{org}/_apis/resourceareas", locations.org_areas_handler(context)),
         AdoRoute("GET", "/{org}/_apis/resourceareas/{area}", locations.org_area_handler(context)),
         AdoRoute("GET", "/{org}/_apis/connectiondata", connection_data),
-        AdoRoute("GET", "/{org}/_apis/permissions/{namespace}/{bits}", permissions, anonymous=True),
+        AdoRoute("GET", "/{org}/_apis/permissions/{namespace}/{bits}", permissions, people=True),
         AdoRoute("GET", "/{org}/_apis/projects", list_projects),
         AdoRoute("GET", "/{org}/_apis/projects/{project_key}", get_project),
         *repo_routes,
@@ -528,11 +516,11 @@ COLLECTION_ALL_BITS = 0xFFFF  # Project Collection Administrators hold every Col
 COLLECTION_GENERIC_READ = 1  # what Project Collection Valid Users hold
 
 
-def collection_bits(org, person, namespace: str) -> int:
+def collection_bits(person, namespace: str) -> int:
     """Only the Collection namespace is modelled; an app token (person None) holds no Collection right."""
     if namespace.lower() != COLLECTION_NAMESPACE or person is None:
         return 0
-    return COLLECTION_ALL_BITS if org.is_administrator(person.upn) else COLLECTION_GENERIC_READ
+    return COLLECTION_ALL_BITS if person.org.is_administrator(person.upn) else COLLECTION_GENERIC_READ
 
 
 def check_matches(check: dict, query) -> bool:

@@ -342,10 +342,7 @@ def consent_tenant(context, name: str) -> Tenant | None:
     return context.world.tenant(name)
 
 
-def consent_error_page(code: int, text: str) -> HTMLResponse:
-    body = "<!doctype html><title>Sign in</title><h1>Sorry, but we're having trouble signing you in.</h1>"
-    body += f"<p>AADSTS{code}: {html.escape(text)}</p>"
-    return HTMLResponse(body, status_code=400)
+consent_error_page = signin.error_page  # Entra's one error page, for sign-in and consent alike
 
 
 def consent_page(context, request: Request) -> Response:

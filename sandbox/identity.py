@@ -89,32 +89,35 @@ def sign_in_required(context, request: Request, org: Organization) -> Response:
     return HTMLResponse(page, status_code=203, headers=headers)
 
 
-def authenticate(context, request: Request, org: Organization) -> Caller | Response:
+def bearer_claims(context, request: Request, org: Organization) -> dict | Response:
+    """The bearer token's claims; expired, unsigned or foreign-audience tokens are no credentials at all."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return sign_in_required(context, request, org)
     try:
-        # Expired, unsigned or foreign-audience tokens are simply not credentials to the service.
-        claims = jwt.decode(token, context.token_key, algorithms=["HS256"], audience=ADO_RESOURCE)
+        return jwt.decode(token, context.token_key, algorithms=["HS256"], audience=ADO_RESOURCE)
     except jwt.PyJWTError:
         return sign_in_required(context, request, org)
+
+
+def not_authorized(context, org: Organization, object_id: str) -> Response:
+    return wrapped_error(
+        401,
+        f"TF400813: The user '{object_id}' is not authorized to access this resource.",
+        "UnauthorizedRequestException",
+        headers=auth_headers(context, org),
+    )
+
+
+def authenticate(context, request: Request, org: Organization) -> Caller | Response:
+    claims = bearer_claims(context, request, org)
+    if isinstance(claims, Response):
+        return claims
     tenant_id, object_id, app_id = claims.get("tid", ""), claims.get("oid", ""), claims.get("appid", "")
     headers = auth_headers(context, org)
-    if claims.get("idtyp") == "user":
-        # A person's delegated token: the emulator serves people only the permissions API (person_caller).
-        return wrapped_error(
-            401,
-            f"TF400813: The user '{object_id}' is not authorized to access this resource.",
-            "UnauthorizedRequestException",
-            headers=headers,
-        )
-    if tenant_id.lower() != org.tenant_id.lower():
-        return wrapped_error(
-            401,
-            f"TF400813: The user '{object_id}' is not authorized to access this resource.",
-            "UnauthorizedRequestException",
-            headers=headers,
-        )
+    # A person's delegated token is served only the permissions API (person_caller).
+    if claims.get("idtyp") == "user" or tenant_id.lower() != org.tenant_id.lower():
+        return not_authorized(context, org, object_id)
     with context.holder.lock:
         membership = org.member(app_id)
         app = context.world.app(app_id)
@@ -166,26 +169,16 @@ class Person:
 
 def person_caller(context, request: Request, org: Organization) -> Person | Response | None:
     """A person signed in through Entra (delegated token); None when the token is an app's."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return sign_in_required(context, request, org)
-    try:
-        claims = jwt.decode(token, context.token_key, algorithms=["HS256"], audience=ADO_RESOURCE)
-    except jwt.PyJWTError:
-        return sign_in_required(context, request, org)
-    headers = auth_headers(context, org)
-    refused = wrapped_error(
-        401,
-        f"TF400813: The user '{claims.get('oid', '')}' is not authorized to access this resource.",
-        "UnauthorizedRequestException",
-        headers=headers,
-    )
+    claims = bearer_claims(context, request, org)
+    if isinstance(claims, Response):
+        return claims
+    object_id = str(claims.get("oid", ""))
     if str(claims.get("tid", "")).lower() != org.tenant_id.lower():
-        return refused
+        return not_authorized(context, org, object_id)
     if claims.get("idtyp") != "user":
         return None
     upn = str(claims.get("upn", ""))
     with context.holder.lock:
         if not org.has_user(upn):
-            return refused
-    return Person(org, upn, str(claims.get("oid", "")))
+            return not_authorized(context, org, object_id)
+    return Person(org, upn, object_id)

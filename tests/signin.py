@@ -6,6 +6,7 @@ Everything goes over real HTTPS to the emulator; our own callbacks are reached e
 
 from __future__ import annotations
 
+import html
 import re
 import ssl
 from dataclasses import dataclass
@@ -17,10 +18,8 @@ import httpx
 from core.connections import service as consent
 from core.connections import signin
 from core.db import session_scope
-from tests.api.consent import decide
+from tests.api.consent import HIDDEN, decide
 from tests.worlds import ADMIN
-
-HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
 
 
 @dataclass
@@ -39,14 +38,19 @@ def browser(sandbox) -> httpx.AsyncClient:
     return httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(sandbox.ca_path)))
 
 
-async def sign_in(sandbox, sign_in_url: str, upn: str = ADMIN) -> str:
-    """Pick `upn` on Microsoft's sign-in page; return our callback's path and query."""
+async def pick_account(sandbox, sign_in_url: str, upn: str) -> httpx.Response:
+    """Open Microsoft's sign-in page and press `upn`'s button; Microsoft's answer."""
     async with browser(sandbox) as client:
         page = await client.get(sign_in_url)
         assert page.status_code == 200, page.text
-        form = {name: value.replace("&amp;", "&") for name, value in HIDDEN.findall(page.text)}
+        form = {name: html.unescape(value) for name, value in HIDDEN.findall(page.text)}
         action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
-        answer = await client.post(sandbox.authority_host + action, data={**form, "upn": upn})
+        return await client.post(sandbox.authority_host + action, data={**form, "upn": upn})
+
+
+async def sign_in(sandbox, sign_in_url: str, upn: str = ADMIN) -> str:
+    """Pick `upn` on Microsoft's sign-in page; return our callback's path and query."""
+    answer = await pick_account(sandbox, sign_in_url, upn)
     assert answer.status_code == 302, answer.text
     location = urlsplit(answer.headers["location"])
     return f"{location.path}?{location.query}"
@@ -54,11 +58,7 @@ async def sign_in(sandbox, sign_in_url: str, upn: str = ADMIN) -> str:
 
 async def sign_in_page_error(sandbox, sign_in_url: str, upn: str) -> str:
     """What Microsoft's page says when it refuses the account (no redirect to us happens)."""
-    async with browser(sandbox) as client:
-        page = await client.get(sign_in_url)
-        form = {name: value.replace("&amp;", "&") for name, value in HIDDEN.findall(page.text)}
-        action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
-        answer = await client.post(sandbox.authority_host + action, data={**form, "upn": upn})
+    answer = await pick_account(sandbox, sign_in_url, upn)
     assert answer.status_code == 400, answer.text
     return answer.text
 

@@ -205,21 +205,8 @@ class TokenProvider:
         return await asyncio.to_thread(fetch)
 
     def _sign_in_app(self, tenant_id: str) -> msal.ConfidentialClientApplication:
-        host = self._settings.entra_authority_host
-        try:
-            return msal.ConfidentialClientApplication(
-                client_id=self._settings.entra_client_id,
-                client_credential=self._credential,
-                authority=f"{host}/{tenant_id}",
-                token_cache=msal.TokenCache(),
-                http_client=self._http,
-                instance_discovery=urlsplit(host).hostname == MICROSOFT_AUTHORITY_HOST,
-                http_cache={},
-            )
-        except httpx.TransportError as error:
-            raise TokenServiceUnavailable(tenant_id=tenant_id, detail=type(error).__name__) from None
-        except ValueError:
-            raise unknown_tenant(tenant_id, detail="OIDC discovery failed (AADSTS90002)") from None
+        # A cache of its own, thrown away with the app: the person's tokens are never kept.
+        return self._build_app(tenant_id, msal.TokenCache())
 
     # --- inside the worker thread ---------------------------------------------------------------------
     def _acquire(self, tenant_id: str, fresh: bool) -> tuple[str, float]:
@@ -246,14 +233,16 @@ class TokenProvider:
                 self._apps[tenant_id] = app
             return app
 
-    def _build_app(self, tenant_id: str) -> msal.ConfidentialClientApplication:
+    def _build_app(
+        self, tenant_id: str, token_cache: msal.TokenCache | None = None
+    ) -> msal.ConfidentialClientApplication:
         host = self._settings.entra_authority_host
         try:
             return msal.ConfidentialClientApplication(
                 client_id=self._settings.entra_client_id,
                 client_credential=self._credential,
                 authority=f"{host}/{tenant_id}",
-                token_cache=self._cache,
+                token_cache=self._cache if token_cache is None else token_cache,
                 http_client=self._http,
                 # Instance discovery only knows Microsoft's hosts; anywhere else (the emulator) skip it.
                 instance_discovery=urlsplit(host).hostname == MICROSOFT_AUTHORITY_HOST,

@@ -50,7 +50,7 @@ async def start(
         raise service.ConnectError("AZURE_UNAVAILABLE", error.message) from None
     async with session_scope(services.sessions) as session:
         connection = await service.start_connection(session, principal, organization, tenant_id, move)
-        await signin.begin(services, session, connection, principal.user_email, flow, move)
+        await signin.begin(session, connection, principal.user_email, flow, move)
     return service.Started(connection=connection, sign_in_url=flow["auth_uri"])
 
 

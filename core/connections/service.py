@@ -278,27 +278,23 @@ async def consent_cancelled(session, settings, request, connection, params) -> C
     )
 
 
-async def claim_state(session: AsyncSession, state: str) -> ConsentRequest | None:
-    """Mark the state used in one conditional UPDATE, so two racing callbacks cannot both win."""
+async def claim_state(session: AsyncSession, state: str, model: type = ConsentRequest):
+    """Mark a single-use state used in one conditional UPDATE, so two racing callbacks cannot both win.
+
+    `model` is the request the state belongs to: a ConsentRequest, or a SignInRequest (same columns)."""
     if not state or len(state) > MAX_STATE_LENGTH:
         return None
     state_hash = digest(state)
     now = utcnow()
     result = await session.exec(
-        update(ConsentRequest)
-        .where(
-            ConsentRequest.state_hash == state_hash,
-            col(ConsentRequest.used_at).is_(None),
-            ConsentRequest.expires_at > now,
-        )
+        update(model)
+        .where(model.state_hash == state_hash, col(model.used_at).is_(None), model.expires_at > now)
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         return None
-    request = (
-        await session.exec(select(ConsentRequest).where(ConsentRequest.state_hash == state_hash))
-    ).one()
+    request = (await session.exec(select(model).where(model.state_hash == state_hash))).one()
     return request if hmac.compare_digest(request.state_hash, state_hash) else None
 
 

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.audit.service import record
@@ -48,13 +46,8 @@ SIGN_IN_LIFETIME = timedelta(minutes=15)
 CLOCK_SKEW_SECONDS = 120
 
 
-class SignInRefused(Exception):
+class SignInRefused(service.ConnectError):
     """The sign-in did not prove an administrator; `code` says why, `message` says what to do."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -72,9 +65,7 @@ def redirect_uri(settings) -> str:
     return f"{settings.public_url}/signin/azure/callback"
 
 
-async def begin(
-    services, session: AsyncSession, connection: AzureConnection, user_email: str, flow: dict, move: bool
-):
+async def begin(session: AsyncSession, connection: AzureConnection, user_email: str, flow: dict, move: bool):
     """Keep MSAL's flow server-side under its state's hash; the browser carries only the state."""
     session.add(
         SignInRequest(
@@ -97,7 +88,7 @@ async def new_flow(services, tenant_id: str) -> dict:
 async def complete(services, params: dict[str, str]) -> SignInOutcome:
     """The sign-in callback: claim the state once, check the person, bind, then hand over to consent."""
     async with session_scope(services.sessions) as session:
-        request = await claim(session, params.get("state", ""))
+        request = await service.claim_state(session, params.get("state", ""), SignInRequest)
         connection = await session.get(AzureConnection, request.connection_id) if request else None
     if request is None or connection is None:
         return SignInOutcome(
@@ -120,27 +111,6 @@ async def complete(services, params: dict[str, str]) -> SignInOutcome:
     return SignInOutcome(
         "proven", "Administrator confirmed.", consent_url=consent_url, organization=organization
     )
-
-
-async def claim(session: AsyncSession, state: str) -> SignInRequest | None:
-    """Single use in one conditional UPDATE: two racing callbacks cannot both win."""
-    if not state or len(state) > service.MAX_STATE_LENGTH:
-        return None
-    state_hash = service.digest(state)
-    now = utcnow()
-    result = await session.exec(
-        update(SignInRequest)
-        .where(
-            SignInRequest.state_hash == state_hash,
-            col(SignInRequest.used_at).is_(None),
-            SignInRequest.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        return None
-    return (await session.exec(select(SignInRequest).where(SignInRequest.state_hash == state_hash))).one()
 
 
 @dataclass
