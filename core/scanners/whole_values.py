@@ -145,7 +145,9 @@ def extended(
                     Whole(tidy(line[start:end]), line[start:end], start if offset == 0 else -2)
                     for start, end in kept
                 ]
-        return []
+        # detect-secrets found it but its pattern does not match the text as we read it (a line its YAML
+        # transformer rewrote): keep what it reported rather than lose the finding.
+        return as_reported(reported, lines, number)
 
     return reread
 

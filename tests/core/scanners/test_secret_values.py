@@ -26,7 +26,7 @@ from core.scanners.secrets import (
     scan_tree,
     to_findings,
 )
-from core.scanners.whole_values import WHOLE_VALUES
+from core.scanners.whole_values import WHOLE_VALUES, whole_values
 from core.scans.scanner import fingerprint, redacted_preview, secret_hash
 
 KEY = b"service-key-for-tests"
@@ -480,3 +480,10 @@ def test_slack_webhooks_are_whole_urls(tmp_path):
         root = write(tmp_path / str(n), sample)
         results.append((sample, list(detect_secrets_hits(root, [sample.path], False, None))))
     assert_identities(results)
+
+
+def test_a_reported_value_the_reread_cannot_find_is_kept_as_reported():
+    """Complete or say so: when a plugin's pattern no longer matches the line as we read it (text its YAML
+    transformer rewrote), the finding keeps what detect-secrets reported instead of vanishing."""
+    lines = ["token: ghp-not-the-pattern-any-more"]
+    assert [w.value for w in whole_values("GitHubTokenDetector", "ghp", lines, 1)] == ["ghp"]
