@@ -49,8 +49,9 @@ from pathlib import Path
 from detect_secrets.core import scan as detect_secrets_scan
 from detect_secrets.settings import transient_settings
 
-from core.scanners import azure_detectors
-from core.scanners.azure_detectors import DETECTORS, Detector, secret_rule
+from core.scanners import azure_detectors, secret_catalog
+from core.scanners.azure_detectors import Detector, secret_rule
+from core.scanners.secret_catalog import DETECTORS
 from core.scanners.whole_values import split_lines, whole_values
 from core.scans.scanner import RawFinding, Rule, ScanContext, ScannerError, redacted_preview, secret_hash
 
@@ -264,7 +265,7 @@ RULES: tuple[Rule, ...] = tuple(
     {
         rule.id: rule
         for rule in (
-            *azure_detectors.RULES,
+            *secret_catalog.RULES,
             *(d.rule for d in RECOVERED),
             *(m.rule for m in DETECT_SECRETS_TYPES.values()),
         )
