@@ -12,6 +12,8 @@ from starlette.routing import Route
 
 import bot.digests  # noqa: F401 - registers the "digests.build" job
 import core.jobs.handlers  # noqa: F401 - registers core's jobs
+from api.console.auth import ConsoleGraphQL
+from api.console.routes import console_routes
 from api.graphql.app import GraphQLEndpoint
 from api.headers import SecurityHeadersMiddleware, TrustedHosts, allowed_hosts
 from api.http_limits import RequestLimitsMiddleware, body_limits
@@ -62,7 +64,7 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
             Route("/metrics", metrics_endpoint),
             Route(
                 "/graphql",
-                GraphQLEndpoint(graphiql=settings.environment == "development"),
+                ConsoleGraphQL(GraphQLEndpoint(graphiql=settings.environment == "development")),
                 methods=["GET", "POST"],
             ),
             Route("/signin/azure/callback", signin_callback),
@@ -72,6 +74,7 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
             Route("/slack/events", slack_endpoint, methods=["POST"]),
             Route("/slack/install", slack_endpoint, methods=["GET"]),
             Route("/slack/oauth_redirect", slack_endpoint, methods=["GET"]),
+            *console_routes(),
         ],
         lifespan=lifespan,
         # Outermost first: every answer (a refusal too) has its request id and security headers; a forged

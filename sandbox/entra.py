@@ -100,7 +100,7 @@ def build_app(context) -> Starlette:
         form = await request.form()
         name = request.path_params["tenant"]
         with context.holder.lock:
-            tenant = find_tenant(name)
+            tenant = find_tenant(name) or signin.code_tenant(context, name, form)
             if tenant is None:
                 return unknown_tenant(name)
             if form.get("grant_type") == "authorization_code":

@@ -77,12 +77,22 @@ def error_page(code: int, text: str) -> HTMLResponse:
     return HTMLResponse(body, status_code=400)
 
 
+# The multi-tenant authorities: anyone of any tenant signs in, and the token names their home tenant.
+MULTI_TENANT = ("organizations", "common")
+
+
 def authority_tenant(context, name: str) -> Tenant | None:
     return context.world.tenant(name)
 
 
+def code_tenant(context, name: str, form) -> Tenant | None:
+    """At a multi-tenant authority, the tenant of the person a code was issued to (for the token endpoint)."""
+    grant = context.auth_codes.get(str(form.get("code", ""))) if name in MULTI_TENANT else None
+    return context.world.tenant(grant["tenant_id"]) if grant else None
+
+
 def check_request(context, tenant: Tenant | None, name: str, params) -> HTMLResponse | None:
-    if tenant is None:
+    if tenant is None and name not in MULTI_TENANT:
         return error_page(90002, f"Tenant '{name}' not found.")
     app = context.world.app(params.get("client_id", ""))
     if app is None:
@@ -124,7 +134,7 @@ def authorize_page(context, request: Request) -> Response:
     )
     page = SIGN_IN_PAGE.format(
         app_name=html.escape(app.display_name),
-        tenant_name=html.escape(tenant.name),
+        tenant_name=html.escape(tenant.name if tenant else "any work or school account"),
         action=html.escape(f"/{name}/oauth2/v2.0/authorize/decision"),
         hidden=hidden,
         accounts=accounts,
@@ -145,6 +155,7 @@ async def authorize_decision(context, request: Request) -> Response:
         if found is None:
             return error_page(50034, f"The user account {params['upn']} does not exist in this directory.")
         home, user = found
+        tenant = tenant or home  # a multi-tenant authority signs the person in at their home tenant
         if home.id != tenant.id:
             return error_page(
                 50020,

@@ -161,8 +161,9 @@ class TokenProvider:
 
     # --- a person's sign-in (OIDC authorization code flow with PKCE) ------------------------------------
     async def begin_sign_in(self, tenant_id: str, redirect_uri: str, scopes: list[str]) -> dict:
-        """MSAL's auth-code flow (auth_uri, state, nonce, PKCE verifier), at the tenant's own authority."""
-        tenant = _checked_tenant(tenant_id)
+        """MSAL's auth-code flow (auth_uri, state, nonce, PKCE verifier), at the tenant's own authority (or
+        the multi-tenant `organizations` one, for the console's sign-in)."""
+        tenant = _sign_in_authority(tenant_id)
         app = await asyncio.to_thread(self._sign_in_app, tenant)
         with warnings.catch_warnings():
             # MSAL recommends response_mode=form_post; we use the query mode: the code is single use and
@@ -174,7 +175,7 @@ class TokenProvider:
         """Redeem the code. MSAL checks state and nonce; the id token's signature is ours to check.
 
         A throwaway token cache: the person's refresh token (and tokens) are never kept."""
-        tenant = _checked_tenant(tenant_id)
+        tenant = _sign_in_authority(tenant_id)
 
         def redeem() -> dict:
             app = self._sign_in_app(tenant)
@@ -264,6 +265,11 @@ def _client_credential(settings: Settings) -> str | dict:
         return settings.entra_client_secret.get_secret_value()
     # No credential: every token request fails with an operator error (AADSTS7000218), not at import time.
     return ""
+
+
+def _sign_in_authority(tenant_id: str) -> str:
+    """A person may sign in at any work or school tenant; the id token then names theirs (checked by the caller)."""
+    return "organizations" if tenant_id == "organizations" else _checked_tenant(tenant_id)
 
 
 def _checked_tenant(tenant_id: str) -> str:

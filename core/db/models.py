@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from core.accounts.models import Account, ApiToken
+from core.accounts.session_models import AccountMember, ConsoleSession, ConsoleSignIn
 from core.audit.models import AuditEvent
 from core.connections.models import (
     AzureConnection,
@@ -29,12 +30,15 @@ from core.slack.models import (
 
 __all__ = [
     "Account",
+    "AccountMember",
     "ApiToken",
     "AuditEvent",
     "AzureConnection",
     "AzureProject",
     "AzureRepository",
     "ConsentRequest",
+    "ConsoleSession",
+    "ConsoleSignIn",
     "DigestOutbox",
     "Finding",
     "Job",
