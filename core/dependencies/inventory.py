@@ -24,7 +24,7 @@ from pathlib import Path
 
 from core.dependencies.package import Dependency
 from core.dependencies.parsers import cargo, go, maven, npm, nuget, python
-from core.dependencies.parsers.common import Source
+from core.dependencies.parsers.common import Problem, Source
 
 SKIPPED_DIRECTORIES = frozenset({"node_modules", ".git", "vendor"})
 
@@ -70,7 +70,7 @@ class Reader:
 
     root: Path
     max_file_bytes: int
-    problems: list[str]
+    problems: list[Problem]
     cache: dict[str, str | None] = field(default_factory=dict)
 
     def read(self, path: str) -> str | None:
@@ -91,16 +91,16 @@ class Reader:
             if not stat.S_ISREG(info.st_mode):
                 return None
             if info.st_size > self.max_file_bytes:
-                self.problems.append(f"{path}: skipped, larger than {self.max_file_bytes} bytes")
+                self.problems.append(Problem(path, f"skipped, larger than {self.max_file_bytes} bytes"))
                 return None
             data = handle.read(self.max_file_bytes + 1)
         if len(data) > self.max_file_bytes:
-            self.problems.append(f"{path}: skipped, larger than {self.max_file_bytes} bytes")
+            self.problems.append(Problem(path, f"skipped, larger than {self.max_file_bytes} bytes"))
             return None
         try:
             return data.decode("utf-8-sig")  # project files from Visual Studio often start with a BOM
         except UnicodeDecodeError:
-            self.problems.append(f"{path}: not UTF-8 text")
+            self.problems.append(Problem(path, "not UTF-8 text"))
             return None
 
 
@@ -146,11 +146,13 @@ def _deduplicated(dependencies: list[Dependency]) -> list[Dependency]:
     return list(kept.values())
 
 
-def inventory(root: Path, *, max_file_bytes: int = 20 * 1024 * 1024) -> tuple[list[Dependency], list[str]]:
+def inventory(
+    root: Path, *, max_file_bytes: int = 20 * 1024 * 1024
+) -> tuple[list[Dependency], list[Problem]]:
     """Every dependency declared in the repository extracted at `root` (read only), and a list of problems
     (one short sentence each, naming the repository-relative file and what is wrong, never file content)."""
     root = Path(root)
-    problems: list[str] = []
+    problems: list[Problem] = []
     reader = Reader(root, max_file_bytes, problems)
     paths = candidate_files(root)
     lockfile_folders = {posixpath.dirname(p) for p in paths if posixpath.basename(p) in npm.LOCKFILES}

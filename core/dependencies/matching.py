@@ -33,6 +33,7 @@ VERSION_CLASSES: dict[str, type[Version]] = {
     "crates.io": SemverVersion,
 }
 SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+DEFAULT_SEVERITY = "MEDIUM"  # a record that states no severity
 
 
 @dataclass
@@ -53,6 +54,10 @@ class Match:
     severity: str
     fixed: str | None
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    published: str = ""  # the record's `published` stamp (RFC 3339), "" when it has none
+    severity_known: bool = (
+        True  # False: the record gives no CVSS vector and no word, `severity` is the default
+    )
 
 
 def normalize_name(ecosystem: str, name: str) -> str:
@@ -95,13 +100,16 @@ def match(record: dict, dep: Dependency) -> Match | None:
             continue
         hit, fixed = affected_by(affected, dep.ecosystem, dep.version, version)
         if hit:
+            known = known_severity(record, affected)
             return Match(
                 advisory_id=record["id"],
                 summary=record.get("summary") or "",
                 details=record.get("details") or "",
-                severity=severity(record, affected),
+                severity=known or DEFAULT_SEVERITY,
                 fixed=fixed,
-                aliases=tuple(record.get("aliases") or ()),
+                aliases=tuple(str(a) for a in record.get("aliases") or () if a),
+                published=str(record.get("published") or ""),
+                severity_known=known is not None,
             )
     return None
 
@@ -160,13 +168,18 @@ def fixed_in(affected: dict, ecosystem: str, version: Version) -> str | None:
 
 def severity(record: dict, affected: dict | None = None) -> str:
     """CVSS base score when there is a vector, else the database's word, else MEDIUM."""
+    return known_severity(record, affected) or DEFAULT_SEVERITY
+
+
+def known_severity(record: dict, affected: dict | None = None) -> str | None:
+    """The severity the record states (CVSS base score first, then the database's word), or None."""
     entries = [*(record.get("severity") or []), *((affected or {}).get("severity") or [])]
     scores = [s for s in (cvss_score(e) for e in entries) if s is not None]
     if scores:
         return score_severity(max(scores))
     word = str((record.get("database_specific") or {}).get("severity") or "").upper()
     word = {"MODERATE": "MEDIUM"}.get(word, word)
-    return word if word in SEVERITY_ORDER else "MEDIUM"
+    return word if word in SEVERITY_ORDER else None
 
 
 def cvss_score(entry: dict) -> float | None:

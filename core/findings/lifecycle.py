@@ -75,19 +75,26 @@ def carried_over(
     """
     candidates: dict[str, list[tuple[str, RawFinding]]] = {}
     for print_, (_, raw) in current.items():
-        if not raw.previous_identity or print_ in existing:
+        if print_ in existing:
             continue
-        old = fingerprint(raw.rule.id, raw.path, raw.previous_identity)
-        if old not in current:  # the old identity is still a current one: that finding is itself
-            candidates.setdefault(old, []).append((print_, raw))
+        for old in earlier_fingerprints(raw):
+            if old not in current:  # the old identity is still a current one: that finding is itself
+                candidates.setdefault(old, []).append((print_, raw))
     claims: dict[str, Finding] = {}
     for old, successors in candidates.items():
         row = existing.get(old)
-        if row is None or row.status == FindingStatus.FIXED:
+        unclaimed = [s for s in successors if s[0] not in claims]  # a finding continues one stored row
+        if row is None or row.status == FindingStatus.FIXED or not unclaimed:
             continue
-        print_, _ = min(successors, key=lambda s: (s[1].line != row.line, s[1].line or 0, s[0]))
+        print_, _ = min(unclaimed, key=lambda s: (s[1].line != row.line, s[1].line or 0, s[0]))
         claims[print_] = row
     return claims
+
+
+def earlier_fingerprints(raw: RawFinding) -> list[str]:
+    """The fingerprints this finding may be stored under from earlier scans, most likely first."""
+    earlier = [fingerprint(raw.rule.id, raw.path, raw.previous_identity)] if raw.previous_identity else []
+    return earlier + [fingerprint(rule_id, raw.path, identity) for rule_id, identity in raw.previous_keys]
 
 
 async def record_results(

@@ -47,6 +47,9 @@ class RawFinding:
     # The identity an earlier scanner version gave this finding when it differs (secrets: the hash of a value cut
     # short, see core/scanners/whole_values.py); the lifecycle carries such a finding over to `identity`.
     previous_identity: str = ""
+    # Other (rule id, identity) pairs this finding may be stored under, tried in order after `previous_identity`
+    # (dependencies: every record id of the vulnerability's alias group, whichever one named it before).
+    previous_keys: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

@@ -23,6 +23,22 @@ from packageurl import PackageURL
 from core.dependencies.package import ECOSYSTEMS, Dependency
 
 
+class Problem(str):
+    """Why a file could not be read fully: reads as "path: what" (one short sentence, never the file's content),
+    with `path` and `what` apart, so the scanner can make one finding per file."""
+
+    path: str
+    what: str
+
+    def __new__(cls, path: str, what: str) -> Problem:
+        made = super().__new__(cls, f"{path}: {what}")
+        made.path, made.what = path, what
+        return made
+
+    def __reduce__(self):  # pickled (e.g. across processes) as itself, not as a plain str
+        return (Problem, (self.path, self.what))
+
+
 @dataclass
 class Source:
     """One file being parsed, where its dependencies and problems go, and a way to read its neighbours."""
@@ -31,11 +47,11 @@ class Source:
     text: str
     # Another file by repository-relative path; None when it is absent or unreadable.
     read: Callable[[str], str | None]
-    problems: list[str]
+    problems: list[Problem]
     found: list[Dependency] = field(default_factory=list)
 
     def problem(self, what: str) -> None:
-        self.problems.append(f"{self.path}: {what}")
+        self.problems.append(Problem(self.path, what))
 
     def sibling(self, name: str) -> Source | None:
         """The file `name` in the same folder, sharing the problem list (so its own defects are reported)."""
