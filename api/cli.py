@@ -1,13 +1,15 @@
-"""The `panoptica` command: `serve`, `worker`, `sandbox`, `db upgrade`, accounts, tokens, exports."""
+"""The `panoptica` command: `serve`, `worker`, `sandbox`, `db upgrade`, accounts, tokens, exports, `scan`."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 
 from core.observability.logs import configure_logging
+from core.scans.scanner import SEVERITIES
 from core.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("panoptica")
@@ -85,11 +87,178 @@ def build_parser() -> argparse.ArgumentParser:
     osv_import.add_argument("paths", nargs="+", metavar="PATH")
     osv_import.set_defaults(handler=osv_import_command)
 
+    add_scan_parser(commands)
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="apply the schema migrations")
     upgrade.set_defaults(handler=db_upgrade_command)
     return parser
+
+
+def severity_name(text: str) -> str:
+    if text.upper() not in SEVERITIES:
+        raise argparse.ArgumentTypeError(f"not a severity: {text!r} (one of {', '.join(SEVERITIES)})")
+    return text.upper()
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return value
+
+
+def add_scan_parser(commands) -> None:
+    scan = commands.add_parser(
+        "scan",
+        help="scan a local folder or zip with the service's scanners (offline, no database)",
+        description="Scan a folder or a zip offline with the service's scanners. Exit codes: 0 complete and "
+        "nothing at or above --fail-on; 1 a finding at or above --fail-on; 2 a usage error, an input that "
+        "cannot be scanned (nothing is written), or a scanner that failed (the partial result is written).",
+    )
+    scan.add_argument("path", metavar="PATH", help="a folder, or a zip file")
+    scan.add_argument("--format", choices=("table", "json", "sarif"), default="table")
+    scan.add_argument("--output", metavar="FILE", help="write the result to FILE instead of stdout")
+    scan.add_argument(
+        "--scanners", metavar="NAMES", help="comma-separated, e.g. secrets,checkov (default: all)"
+    )
+    scan.add_argument(
+        "--fail-on",
+        type=severity_name,
+        metavar="SEVERITY",
+        help="exit 1 when a finding is this severe or more",
+    )
+    scan.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="per scanner (default: the service's, 600)",
+    )
+    scan.add_argument(
+        "--advisories",
+        action="append",
+        metavar="PATH",
+        help="an OSV export (all.zip or a folder of OSV JSON) to match dependencies against; repeatable",
+    )
+    scan.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    scan.set_defaults(handler=scan_command)
+
+
+def scan_command(args) -> int:
+    """Parse, call core.scans.local.scan_path, render. Exit codes: see `add_scan_parser`."""
+    from pathlib import Path
+
+    from core.scans import local
+
+    settings = load_settings()
+    # stderr carries the progress lines; the scanners' INFO logs would bury them.
+    logging.getLogger("core").setLevel(logging.WARNING)
+    output = Path(args.output) if args.output else None
+    if output is not None and (output.is_dir() or not output.parent.is_dir()):
+        print(f"panoptica: --output {output}: not a file in an existing folder", file=sys.stderr)
+        return 2
+    try:
+        scanners = local.select_scanners(settings.scanners if args.scanners is None else args.scanners)
+        scan = local.scan_path(
+            Path(args.path),
+            scanners=scanners,
+            secret_key=local.local_secret_key(settings),
+            timeout_seconds=args.timeout or settings.scan_timeout_seconds,
+            advisories=[Path(p) for p in args.advisories or []],
+            progress=None if args.quiet else print_scan_progress,
+        )
+    except local.InputRejected as error:
+        print(f"panoptica: {error}", file=sys.stderr)
+        return 2
+    text = render_scan(scan, args.format)
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_replacing(output, text)
+    if not args.quiet and (output is not None or args.format != "table"):
+        print(f"panoptica: {summary_line(scan)}", file=sys.stderr)
+    failing = args.fail_on is not None and bool(scan.at_or_above(args.fail_on))
+    return 2 if not scan.complete else 1 if failing else 0
+
+
+def print_scan_progress(event) -> None:
+    if event.phase == "started":
+        text = f"{event.scanner}: started"
+    elif event.phase == "failed":
+        text = f"{event.scanner}: FAILED after {event.seconds:.1f} s: {event.reason}"
+    else:
+        text = f"{event.scanner}: complete, {plural(event.findings, 'finding')} in {event.seconds:.1f} s"
+    print(f"panoptica: {text}", file=sys.stderr, flush=True)
+
+
+def render_scan(scan, format_: str) -> str:
+    import json
+
+    from core.scans import local
+
+    if format_ == "json":
+        return json.dumps(local.as_json(scan), indent=2) + "\n"
+    if format_ == "sarif":
+        return json.dumps(local.as_sarif(scan), indent=2) + "\n"
+    return scan_table(scan)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def summary_line(scan) -> str:
+    counts = ", ".join(f"{n} {severity}" for severity, n in scan.counts().items())
+    outcomes = []
+    for o in scan.outcomes:
+        if o.status == "failed":
+            outcomes.append(f"{o.name} FAILED ({o.reason})")
+        else:
+            outcomes.append(
+                f"{o.name} complete ({plural(o.findings, 'finding')}{'; ' + o.note if o.note else ''})"
+            )
+    return f"{plural(len(scan.findings), 'finding')} ({counts}); scanners: {'; '.join(outcomes)}"
+
+
+def scan_table(scan) -> str:
+    """Severity, rule, path:line, message; most severe first (core.scans.local sorts), then the summary."""
+    rows = []
+    for f in scan.findings:
+        where = f"{f.path}:{f.line}" if f.line else f.path
+        message = f.message or f.title
+        rows.append((f.severity, f.rule_id, where, f"{message} [{f.preview}]" if f.preview else message))
+    header = ("SEVERITY", "RULE", "LOCATION", "MESSAGE")
+    widths = [min(max(len(r[i]) for r in [header, *rows]), limit) for i, limit in ((0, 8), (1, 40), (2, 70))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3]
+        for row in [header, *rows]
+    ]
+    if not rows:
+        lines = ["no findings"]
+    return "\n".join([*lines, "", summary_line(scan)]) + "\n"
+
+
+def write_replacing(path, text: str) -> None:
+    """All or nothing: a reader (or a pipeline step after a crash) never sees half a report."""
+    import tempfile
+
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as `> FILE` would create it (mkstemp makes it private)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def worker_command(args) -> int:

@@ -1,10 +1,12 @@
 """SARIF 2.1.0 export of a repository's findings, one run per scanner (GitHub code scanning's rules:
 stable rule ids, repository-relative paths, `partialFingerprints.primaryLocationLineHash`). Posture findings
-(the repository's and its project's) carry a logical location naming the Azure DevOps resource."""
+(the repository's and its project's) carry a logical location naming the Azure DevOps resource. `sarif_document`
+also writes `panoptica scan`'s findings (core/scans/local.py), with each scanner's completion as an invocation."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
@@ -52,16 +54,36 @@ def result(finding: Finding, rule_index: int) -> dict:
         "message": {"text": finding.message or finding.title or finding.rule_id},
         "locations": [location(finding)],
         "partialFingerprints": {"primaryLocationLineHash": f"{finding.fingerprint}:1"},
-        "properties": {"security-severity": SECURITY_SEVERITY[finding.severity], "status": finding.status},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY[finding.severity],
+            # A stored finding's lifecycle status; a local scan's findings have none.
+            **({"status": finding.status} if getattr(finding, "status", None) else {}),
+        },
     }
 
 
 def build_sarif(repository: AzureRepository, findings: list[Finding]) -> dict:
-    by_scanner: dict[str, list[Finding]] = defaultdict(list)
+    return sarif_document(findings, f"{repository.organization}/{repository.name}/")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run says about its scanner beyond the results (a local scan knows; stored findings do not)."""
+
+    version: str = ""
+    successful: bool = True
+    notifications: tuple[tuple[str, str], ...] = ()  # (SARIF level, text): why it failed, what it left out
+
+
+def sarif_document(findings: list, automation_prefix: str, runs: dict[str, RunInfo] | None = None) -> dict:
+    """SARIF for findings that have `Finding`'s attributes (stored rows, or core.scans.local's): one run per
+    scanner. With `runs`, every scanner named there gets a run, even without results, and an invocation that
+    says whether it completed (`executionSuccessful`), so a consumer never reads a failed scanner as clean."""
+    by_scanner: dict[str, list] = defaultdict(list)
     for finding in findings:
         by_scanner[finding.scanner].append(finding)
-    runs = []
-    for scanner in sorted(by_scanner):
+    documents = []
+    for scanner in sorted(set(by_scanner) | set(runs or {})):
         rules: dict[str, int] = {}
         descriptors, results = [], []
         for finding in sorted(by_scanner[scanner], key=lambda f: (f.path, f.line or 0, f.rule_id)):
@@ -69,22 +91,31 @@ def build_sarif(repository: AzureRepository, findings: list[Finding]) -> dict:
                 rules[finding.rule_id] = len(descriptors)
                 descriptors.append(rule_descriptor(finding))
             results.append(result(finding, rules[finding.rule_id]))
-        runs.append(
-            {
-                "tool": {
-                    "driver": {
-                        "name": f"panoptica-{scanner}",
-                        "informationUri": "https://panoptica.app",
-                        "rules": descriptors,
-                    }
-                },
-                "automationDetails": {
-                    "id": f"panoptica/{scanner}/{repository.organization}/{repository.name}/"
-                },
-                "results": results,
-            }
-        )
-    return {"$schema": SCHEMA, "version": "2.1.0", "runs": runs}
+        driver = {
+            "name": f"panoptica-{scanner}",
+            "informationUri": "https://panoptica.app",
+            "rules": descriptors,
+        }
+        run = {
+            "tool": {"driver": driver},
+            "automationDetails": {"id": f"panoptica/{scanner}/{automation_prefix}"},
+            "results": results,
+        }
+        info = (runs or {}).get(scanner)
+        if info is not None:
+            if info.version:
+                driver["version"] = info.version
+            run["invocations"] = [invocation(info)]
+        documents.append(run)
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": documents}
+
+
+def invocation(info: RunInfo) -> dict:
+    notes = [{"level": level, "message": {"text": text}} for level, text in info.notifications]
+    return {
+        "executionSuccessful": info.successful,
+        **({"toolExecutionNotifications": notes} if notes else {}),
+    }
 
 
 async def repository_sarif(session, account_id: str, repository_id: str) -> dict:
