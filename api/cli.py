@@ -155,8 +155,8 @@ def scan_command(args) -> int:
     from core.scans import local
 
     settings = load_settings()
-    # stderr carries the progress lines; the scanners' INFO logs would bury them.
-    logging.getLogger("core").setLevel(logging.WARNING)
+    # stderr carries the progress lines; the scanners' INFO logs would bury them (unless asked for).
+    logging.getLogger("core").setLevel(os.environ.get("PANOPTICA_LOG_LEVEL", "WARNING").upper())
     output = Path(args.output) if args.output else None
     if output is not None and (output.is_dir() or not output.parent.is_dir()):
         print(f"panoptica: --output {output}: not a file in an existing folder", file=sys.stderr)
@@ -174,6 +174,9 @@ def scan_command(args) -> int:
     except local.InputRejected as error:
         print(f"panoptica: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the zip's folder is removed on the way out; nothing is written
+        print("panoptica: interrupted, nothing written", file=sys.stderr)
+        return 130
     text = render_scan(scan, args.format)
     if output is None:
         sys.stdout.write(text)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import shutil
@@ -42,6 +43,7 @@ from core.scans.scanner import (
     fingerprint,
 )
 
+log = logging.getLogger(__name__)
 COMPLETE, FAILED = "complete", "failed"
 JSON_FORMAT_VERSION = 1  # bumped when a field of `as_json` changes meaning or goes away (adding one does not)
 NO_ADVISORIES = "inventory only: no advisories offline (pass --advisories PATH, an OSV export)"
@@ -203,9 +205,15 @@ async def run_scanners(
         started = time.monotonic()
         try:
             found = await scanner.scan(context)
-        except ScannerError as error:
+        except Exception as error:  # a ScannerError, or a crash: either way the result is missing
             seconds = time.monotonic() - started
-            reason = str(error)[:300]
+            if isinstance(error, ScannerError):
+                reason = str(error)[:300]
+            else:
+                # A bug, not a verdict: the scanner's result is missing, so it fails like any other (exit 2,
+                # never the "findings" exit 1). Only the type is shown: an exception's text can quote content.
+                log.warning("scanner %s crashed", scanner.name, exc_info=log.isEnabledFor(logging.DEBUG))
+                reason = f"crashed ({type(error).__name__}); PANOPTICA_LOG_LEVEL=DEBUG shows where"
             outcomes.append(
                 ScannerOutcome(scanner.name, scanner.version, FAILED, reason=reason, seconds=seconds)
             )
