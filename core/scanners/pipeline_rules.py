@@ -2,7 +2,9 @@
 
 A check takes a parsed `Pipeline` (the ruamel.yaml round-trip document, which keeps line numbers) and yields
 findings with the line of the offending step, key or script line. `CHECKS` lists them; `pipelines.py` finds and
-parses the files and runs every check.
+parses the files and runs every check. ADO-PIPE-10 to 14 are here; poisoned pipeline execution (ADO-PIPE-16) is
+in `pipeline_ppe.py`, the task.setvariable rules (ADO-PIPE-17, 18) in `pipeline_setvariable.py`, the document
+model they share in `pipeline_yaml.py`. (ADO-PIPE-01 to 09 and 15 are posture controls, core/posture.)
 
 Identity (what makes a finding itself across scans and line shifts, scanning.md §4): the rule's subject (the
 variable, the image, the setvariable name) plus the stripped source line it was found on, so two steps with the
@@ -13,104 +15,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 
+from core.scanners.pipeline_ppe import PPE, PPE_NO_SECRETS, check_ppe
+from core.scanners.pipeline_setvariable import COMMITTED_SECRET, UNMARKED_SECRET, check_setvariable
+from core.scanners.pipeline_yaml import (
+    Pipeline,
+    key_line,
+    locate,
+    mappings,
+    scripts,
+    source_line,
+    step_label,
+    variable_definitions,
+)
 from core.scans.scanner import RawFinding, Rule
 
 DOCS = "https://learn.microsoft.com/en-us/azure/devops/pipelines/security/inputs"
-
-
-@dataclass
-class Pipeline:
-    path: str
-    document: CommentedMap
-    lines: list[str]
-    container_aliases: set[str] = field(default_factory=set)
-    tainted: dict[str, str] = field(default_factory=dict)  # lowercased variable name -> untrusted source
-
-
-@dataclass(frozen=True)
-class Script:
-    node: CommentedMap  # the mapping holding the script text (a step, or a task's inputs)
-    key: str
-    text: str
-    kind: str  # "script", "bash", "powershell", "pwsh", or "Bash@3 inputs.script"…
-    step: CommentedMap  # the step
-
-
-# --- YAML helpers -------------------------------------------------------------------------------------------
-
-
-def mappings(node) -> Iterator[CommentedMap]:
-    if isinstance(node, CommentedMap):
-        yield node
-        for value in node.values():
-            yield from mappings(value)
-    elif isinstance(node, CommentedSeq):
-        for item in node:
-            yield from mappings(item)
-
-
-def key_line(node: CommentedMap, key) -> int:
-    return node.lc.key(key)[0] + 1
-
-
-def locate(pipeline: Pipeline, script: Script, offset: int) -> int:
-    """The file line of a character offset in a script value, found in the source text: the rest of the value's
-    line from the offset is searched from where the value starts, counting earlier occurrences, so block, folded
-    and plain multi-line scalars all map right. The key's line if it cannot be found (escaped quoted strings)."""
-    needle = script.text[offset:].split("\n", 1)[0].rstrip()[:80].lower()
-    if not needle:
-        return key_line(script.node, script.key)
-    occurrence = script.text[:offset].lower().count(needle)
-    seen = 0
-    for index in range(script.node.lc.value(script.key)[0], len(pipeline.lines)):
-        seen += pipeline.lines[index].lower().count(needle)
-        if seen > occurrence:
-            return index + 1
-    return key_line(script.node, script.key)
-
-
-def source_line(pipeline: Pipeline, line: int) -> str:
-    return " ".join(pipeline.lines[line - 1].split()) if 0 < line <= len(pipeline.lines) else ""
-
-
-SCRIPT_KEYS = ("script", "bash", "powershell", "pwsh")
-SCRIPT_TASKS = {"bash", "cmdline", "powershell", "azurecli", "azurepowershell", "shellscript"}
-SCRIPT_INPUTS = {"script", "inlinescript", "inline"}
-
-
-def scripts(pipeline: Pipeline) -> Iterator[Script]:
-    """Every inline script: script/bash/powershell/pwsh steps and the inline scripts of script-running tasks."""
-    task_inputs = {
-        id(node["inputs"]) for node in mappings(pipeline.document) if "task" in node and "inputs" in node
-    }
-    for node in mappings(pipeline.document):
-        for key in SCRIPT_KEYS:
-            if isinstance(node.get(key), str) and id(node) not in task_inputs:
-                yield Script(node, key, node[key], key, node)
-        task, inputs = node.get("task"), node.get("inputs")
-        if isinstance(task, str) and isinstance(inputs, CommentedMap):
-            name = task.split("@")[0].rsplit(".", 1)[-1].lower()
-            if name in SCRIPT_TASKS:
-                for key, value in inputs.items():
-                    if str(key).lower() in SCRIPT_INPUTS and isinstance(value, str):
-                        yield Script(inputs, key, value, f"{task} inputs.{key}", node)
-
-
-def variable_definitions(document: CommentedMap) -> Iterator[tuple[str, object, CommentedMap, object]]:
-    """(name, value, holder, key) for every variable in mapping or list form, at any level."""
-    for node in mappings(document):
-        variables = node.get("variables")
-        if isinstance(variables, CommentedMap):
-            for name, value in variables.items():
-                yield str(name), value, variables, name
-        elif isinstance(variables, CommentedSeq):
-            for item in variables:
-                if isinstance(item, CommentedMap) and "name" in item and "value" in item:
-                    yield str(item["name"]), item["value"], item, "name"
 
 
 # --- ADO-PIPE-10: untrusted input interpolated into a script ------------------------------------------------
@@ -240,13 +162,6 @@ def check_access_token(pipeline: Pipeline) -> Iterator[RawFinding]:
             )
 
 
-def step_label(step: CommentedMap) -> str:
-    for key in ("displayName", "name", *SCRIPT_KEYS, "task"):
-        if isinstance(step.get(key), str):
-            return f"{key}:{' '.join(step[key].split())[:80]}"
-    return ""
-
-
 # --- ADO-PIPE-12: container images not pinned ---------------------------------------------------------------
 
 _IMAGE_RATIONALE = (
@@ -307,20 +222,19 @@ def check_images(pipeline: Pipeline) -> Iterator[RawFinding]:
             )
 
 
-# --- ADO-PIPE-13: remote script execution; secret set without issecret -----------------------------------------
+# --- ADO-PIPE-13: remote script piped to a shell ---------------------------------------------------------------
 
 REMOTE_SCRIPT = Rule(
     "ADO-PIPE-13",
-    "Remote script piped to a shell, or secret set without issecret",
+    "Remote script piped to a shell",
     "MEDIUM",
     "PIPELINE",
-    "`curl … | bash` runs whatever the server (or anyone between) returns at that moment, unverified. A secret "
-    "set with ##vso[task.setvariable] without issecret=true is an ordinary variable: printed in clear in the "
-    "logs of this and later steps.",
-    "Download to a file, verify a pinned checksum or signature, then run it. Add ;issecret=true to "
-    "task.setvariable for secret values. (checkov CKV_AZUREPIPELINES_3 flags the opposite: issecret=true in "
-    "bash steps; we flag the missing marker, which is what leaks.)",
-    "https://learn.microsoft.com/en-us/azure/devops/pipelines/process/set-secret-variables",
+    "`curl … | bash` runs whatever the server (or anyone between) returns at that moment, unverified, with the "
+    "job's token and secrets. (A secret set with task.setvariable without issecret was also ADO-PIPE-13 before "
+    "pipelines scanner version 3; it is ADO-PIPE-17 now.)",
+    "Download to a file, verify a pinned checksum or signature, then run it; or install from a package manager "
+    "with pinned versions.",
+    "https://github.com/boostsecurityio/poutine/blob/main/opa/rego/rules/unverified_script_exec.rego",
 )
 _NOT_PIPE = r"(?<!\|)\|(?!\|)"
 _SHELL = r"(?:sudo(?:\s+-\S+)*\s+)?(?:env\s+\S+=\S*\s+)*(?:/usr/bin/|/bin/)?(?:ba|z|k|da)?sh|python[0-9.]*|perl|ruby|node|pwsh|iex|Invoke-Expression"
@@ -330,15 +244,6 @@ PIPE_TO_SHELL = re.compile(
     rf"|\b(?:iex|Invoke-Expression)\b\s*\(?\s*(?:\(\s*)?(?:New-Object\s+[\w.]+\)\.DownloadString|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b",
     re.IGNORECASE,
 )
-SET_VARIABLE = re.compile(
-    r"##vso\[task\.setvariable\s+variable=(?P<name>[^;\]]+)(?P<options>[^\]]*)\](?P<value>[^\n]*)",
-    re.IGNORECASE,
-)
-SECRET_NAME = re.compile(
-    r"secret|passw|pwd|token|credential|api_?key|access_?key|private_?key|account_?key|conn(?:ection)?_?str|sas\b|key$",
-    re.IGNORECASE,
-)
-SECRET_REFERENCE = re.compile(r"^\s*[\"']?\$(?:\(|\{|env:)?\s*(?P<name>[\w.]+)")
 
 
 def check_remote_script(pipeline: Pipeline) -> Iterator[RawFinding]:
@@ -352,21 +257,6 @@ def check_remote_script(pipeline: Pipeline) -> Iterator[RawFinding]:
                 line,
                 message=f"A downloaded script is run straight by a shell in a {script.kind} step.",
                 identity=f"pipe|{source_line(pipeline, line)[:200]}",
-            )
-        for match in SET_VARIABLE.finditer(script.text):
-            name, options, value = match.group("name").strip(), match.group("options"), match.group("value")
-            if re.search(r"issecret\s*=\s*true", options, re.IGNORECASE):
-                continue
-            reference = SECRET_REFERENCE.match(value)
-            if not (SECRET_NAME.search(name) or (reference and SECRET_NAME.search(reference.group("name")))):
-                continue
-            line = locate(pipeline, script, match.start())
-            yield RawFinding(
-                REMOTE_SCRIPT,
-                pipeline.path,
-                line,
-                message=f"Variable {name} looks secret but is set without issecret=true.",
-                identity=f"setvariable:{name}",
             )
 
 
@@ -413,5 +303,7 @@ CHECKS: tuple[tuple[tuple[Rule, ...], Callable[[Pipeline], Iterator[RawFinding]]
     ((UNPINNED_IMAGE, TAGGED_IMAGE), check_images),
     ((REMOTE_SCRIPT,), check_remote_script),
     ((DEBUG,), check_debug),
+    ((PPE, PPE_NO_SECRETS), check_ppe),
+    ((UNMARKED_SECRET, COMMITTED_SECRET), check_setvariable),
 )
 RULES: tuple[Rule, ...] = (*(rule for rules, _ in CHECKS for rule in rules), PARSE)

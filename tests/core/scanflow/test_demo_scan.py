@@ -30,6 +30,8 @@ PLANTED = {
     ("payments-api", "azure-pipelines.yml", "ADO-PIPE-12"),
     ("payments-api", "azure-pipelines.yml", "ADO-PIPE-13"),
     ("payments-api", "azure-pipelines.yml", "ADO-PIPE-14"),
+    ("payments-api", "azure-pipelines.yml", "ADO-PIPE-16"),  # PR build runs ./scripts/build.sh with the token
+    ("payments-api", "azure-pipelines.yml", "ADO-PIPE-17"),  # dbPassword set without issecret
     ("data-pipelines", "azure-pipelines.yml", "ADO-PIPE-10"),
     ("data-pipelines", "azure-pipelines.yml", "ADO-PIPE-12"),
     ("payments-config", "config/appsettings.yaml", "SECRET-AZURE-STORAGE-KEY"),

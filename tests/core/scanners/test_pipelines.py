@@ -21,7 +21,7 @@ def found(text: str, path: str = "azure-pipelines.yml") -> list[tuple[str, str, 
     return sorted((f.rule.id, f.rule.severity, f.line) for f in scan_file(path, text))
 
 
-def test_payments_api_has_exactly_the_six_planted_patterns():
+def test_payments_api_has_exactly_the_planted_patterns():
     text = demo_repository("payments-api").files["azure-pipelines.yml"]
     assert found(text) == [
         ("ADO-PIPE-10", "HIGH", 26),  # $(Build.SourceBranch) in a script
@@ -30,17 +30,22 @@ def test_payments_api_has_exactly_the_six_planted_patterns():
         ("ADO-PIPE-12", "MEDIUM", 16),  # resources.containers image node:latest
         ("ADO-PIPE-12", "MEDIUM", 42),  # job container mcr.microsoft.com/azure-cli, no tag
         ("ADO-PIPE-13", "MEDIUM", 29),  # curl … | bash
-        ("ADO-PIPE-13", "MEDIUM", 33),  # setvariable dbPassword without issecret
         ("ADO-PIPE-14", "LOW", 10),  # system.debug: true
+        ("ADO-PIPE-16", "HIGH", 27),  # pr: builds run ./scripts/build.sh, the job maps System.AccessToken
+        (
+            "ADO-PIPE-17",
+            "MEDIUM",
+            33,
+        ),  # setvariable dbPassword without issecret (ADO-PIPE-13 until version 3)
     ]
 
 
 def test_data_pipelines_has_the_commit_message_injection():
     text = demo_repository("data-pipelines").files["azure-pipelines.yml"]
     assert found(text) == [
-        ("ADO-PIPE-10", "HIGH", 16),  # $(Build.SourceVersionMessage) in a powershell step
-        ("ADO-PIPE-12", "LOW", 13),  # container: python:3.12, tagged but not pinned by digest
-    ]
+        ("ADO-PIPE-10", "HIGH", 17),  # $(Build.SourceVersionMessage) in a powershell step
+        ("ADO-PIPE-12", "LOW", 14),  # container: python:3.12, tagged but not pinned by digest
+    ]  # and no ADO-PIPE-16: `python ingest.py` runs, but pr: none
 
 
 def test_the_clean_demo_pipelines_have_nothing(tmp_path):
@@ -60,7 +65,7 @@ def test_messages_and_identities_are_specific():
         == "System.PullRequest.SourceBranch is pasted into a script step."
     )
     assert (
-        findings[("ADO-PIPE-13", 33)].message
+        findings[("ADO-PIPE-17", 33)].message
         == "Variable dbPassword looks secret but is set without issecret=true."
     )
     identities = [f.identity for f in findings.values()]
@@ -99,10 +104,10 @@ def test_messages_and_identities_are_specific():
             [("ADO-PIPE-11", "MEDIUM", 4)],
         ),
         (
-            "steps:\n  - script: ./publish.sh\n    env:\n      TOKEN: $(System.AccessToken)\n",
-            [("ADO-PIPE-11", "MEDIUM", 4)],
+            "pr: none\nsteps:\n  - script: ./publish.sh\n    env:\n      TOKEN: $(System.AccessToken)\n",
+            [("ADO-PIPE-11", "MEDIUM", 5)],
         ),
-        ("steps:\n  - script: ./publish.sh\n    env:\n      TOKEN: $(publishToken)\n", []),
+        ("pr: none\nsteps:\n  - script: ./publish.sh\n    env:\n      TOKEN: $(publishToken)\n", []),
         # ADO-PIPE-12
         ("jobs:\n  - job: a\n    container: ubuntu\n    steps: []\n", [("ADO-PIPE-12", "MEDIUM", 3)]),
         ("jobs:\n  - job: a\n    container: ubuntu:latest\n    steps: []\n", [("ADO-PIPE-12", "MEDIUM", 3)]),
@@ -127,16 +132,17 @@ def test_messages_and_identities_are_specific():
             "steps:\n  - pwsh: iex (iwr https://x.example/i.ps1 -UseBasicParsing)\n",
             [("ADO-PIPE-13", "MEDIUM", 2)],
         ),
+        # ADO-PIPE-17 (set without issecret; part of ADO-PIPE-13 until scanner version 3)
         (
             'steps:\n  - script: echo "##vso[task.setvariable variable=apiToken]$T"\n',
-            [("ADO-PIPE-13", "MEDIUM", 2)],
+            [("ADO-PIPE-17", "MEDIUM", 2)],
         ),
         (
             'steps:\n  - bash: echo "##vso[task.setvariable variable=conn]$(dbPassword)"\n',
-            [("ADO-PIPE-13", "MEDIUM", 2)],
+            [("ADO-PIPE-17", "MEDIUM", 2)],
         ),
         ("steps:\n  - script: curl -o i.sh https://x.example/i.sh && sha256sum -c sums\n", []),
-        ("steps:\n  - bash: curl -f https://x.example/health || bash fallback.sh\n", []),
+        ("pr: none\nsteps:\n  - bash: curl -f https://x.example/health || bash fallback.sh\n", []),
         ('steps:\n  - script: echo "##vso[task.setvariable variable=apiToken;issecret=true]$T"\n', []),
         ('steps:\n  - script: echo "##vso[task.setvariable variable=region]$R"\n', []),
         # ADO-PIPE-14
@@ -199,7 +205,7 @@ async def test_the_scanner_interface(tmp_path):
     (tmp_path / "azure-pipelines.yml").write_text("variables:\n  system.debug: true\nsteps: []\n")
     findings = await SCANNER.scan(ScanContext(root=tmp_path, secret_key=b"k"))
     assert [(f.rule.id, f.path, f.line) for f in findings] == [("ADO-PIPE-14", "azure-pipelines.yml", 2)]
-    assert {r.id for r in SCANNER.rules} == {f"ADO-PIPE-{n}" for n in (10, 11, 12, 13, 14)} | {
+    assert {r.id for r in SCANNER.rules} == {f"ADO-PIPE-{n}" for n in (10, 11, 12, 13, 14, 16, 17, 18)} | {
         "ADO-PIPE-PARSE"
     }
     with pytest.raises(ScannerError):

@@ -1,0 +1,448 @@
+"""ADO-PIPE-16, poisoned pipeline execution: a pipeline that builds pull requests and runs the pull request's own
+build tooling (scanning.md §3; poutine's `untrusted_checkout_exec` is the reference).
+
+Which documents build pull requests (`pull_request_trigger`): an entry pipeline whose `pr:` is not `none`/`false`
+/an empty list, or that has no `pr:` key at all (Microsoft's YAML schema reference for `pr`: "If you specify no
+pull request trigger, pull requests to any branch trigger a build"; YAML PR triggers act in GitHub and Bitbucket
+Cloud repositories, and in Azure Repos a branch policy's build validation queues the pipeline for pull requests,
+whatever `pr:` says). Templates have no trigger of their own: a template inherits the triggers of the entry
+pipelines in the same repository that include it (`template:` references, relative to the including file or
+`/`-rooted, followed transitively); a template no pipeline here includes is not judged, since its trigger is
+decided elsewhere.
+
+Which steps run the pull request's code: in each job, the steps after `checkout: self` (or every step when the job
+checks out nothing explicitly, which checks out self; deployment jobs check out nothing by default), that run a
+repository script or a build tool that executes repository-controlled code (`BUILD_COMMANDS`, `REPO_TASKS`).
+
+One finding per file, at the first such step (the first one in a job with secrets when there is one), with a
+constant identity: the risk is the pipeline's, not the step's, so it stays one finding as steps move or change.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from core.scanners.pipeline_yaml import (
+    Pipeline,
+    PullRequestTrigger,
+    Script,
+    key_line,
+    locate,
+    mappings,
+    step_scripts,
+    task_name,
+)
+from core.scans.scanner import RawFinding, Rule
+
+PR_SCHEMA = "https://learn.microsoft.com/en-us/azure/devops/pipelines/yaml-schema/pr"
+_RATIONALE = (
+    "Whoever opens a pull request chooses the code its build runs: build scripts, package.json scripts and "
+    "install hooks, Makefiles, setup.py, MSBuild targets, Gradle/Maven plugins, conftest.py and build.rs are "
+    "all in the pull request. Running them on the agent runs the author's code with the job's access token, "
+    "its secrets and service connections, and leaves anything behind on a self-hosted agent (OWASP CICD-SEC-4, "
+    "poisoned pipeline execution). A pipeline builds pull requests when its pr: trigger is not none, and when "
+    "it has no pr: key at all: Microsoft's pr schema reference says that with no pull request trigger, pull "
+    "requests to any branch trigger a build (GitHub and Bitbucket Cloud); in Azure Repos a branch policy's "
+    "build validation queues it for pull requests regardless. HIGH when the job also holds secrets (a "
+    "variable group, secret variables, $(System.AccessToken), a service connection, persisted checkout "
+    "credentials), MEDIUM otherwise."
+)
+_REMEDIATION = (
+    "Split the pipeline: a pull-request build with no secrets, no service connections and no persisted "
+    "credentials, on Microsoft-hosted agents, and the secret-holding steps in a pipeline that only runs on the "
+    "protected branch (pr: none, trigger on main). For GitHub forks, leave 'Make secrets available to builds of "
+    "forks' off and require a team member's comment before fork builds."
+)
+PPE = Rule(
+    "ADO-PIPE-16",
+    "Pull request code run with secrets (poisoned pipeline execution)",
+    "HIGH",
+    "PIPELINE",
+    _RATIONALE,
+    _REMEDIATION,
+    PR_SCHEMA,
+)
+PPE_NO_SECRETS = Rule(
+    "ADO-PIPE-16",
+    "Pull request code run by the pipeline (poisoned pipeline execution)",
+    "MEDIUM",
+    "PIPELINE",
+    _RATIONALE,
+    _REMEDIATION,
+    PR_SCHEMA,
+)
+
+# --- which documents build pull requests ---------------------------------------------------------------------
+
+# Keys only an entry pipeline has; a document with top-level `parameters` and none of them is a template.
+ENTRY_KEYS = {
+    "trigger",
+    "pr",
+    "schedules",
+    "resources",
+    "pool",
+    "name",
+    "lockbehavior",
+    "appendcommitmessagetorunname",
+}
+
+
+def template_shaped(document: CommentedMap) -> bool:
+    keys = {str(k).lower() for k in document}
+    return "parameters" in keys and not keys & ENTRY_KEYS
+
+
+def pull_request_trigger(path: str, document: CommentedMap) -> PullRequestTrigger | None:
+    """The pull-request build an entry pipeline has, or None when `pr:` turns it off."""
+    if "pr" not in document:
+        description = "no pr: key: pull requests are built by default"
+    else:
+        value = document["pr"]
+        if value is False or (isinstance(value, str) and value.strip().lower() in ("none", "false")):
+            return None
+        if isinstance(value, CommentedSeq) and len(value) == 0:
+            return None  # an explicit empty branch list includes nothing
+        description = f"pr: {describe_branches(value)} (line {key_line(document, 'pr')})"
+    return PullRequestTrigger(path, description, tuple(document_secrets(document)))
+
+
+def describe_branches(value) -> str:
+    if isinstance(value, CommentedMap):
+        branches = value.get("branches")
+        include = branches.get("include") if isinstance(branches, CommentedMap) else None
+        return f"branches include {describe_branches(include)}" if include is not None else "all branches"
+    if isinstance(value, CommentedSeq):
+        names = [str(v) for v in value]
+        return ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    return str(value)[:60] if value is not None else "all branches"
+
+
+def template_references(path: str, document: CommentedMap) -> set[str]:
+    """Repository-relative paths of the local templates a document includes (not `file@otherrepo`, not paths
+    built by template expressions)."""
+    found = set()
+    for node in mappings(document):
+        value = node.get("template")
+        if not isinstance(value, str) or "@" in value or "${{" in value or "$(" in value:
+            continue
+        value = value.strip()
+        joined = (
+            value.lstrip("/") if value.startswith("/") else posixpath.join(posixpath.dirname(path), value)
+        )
+        found.add(posixpath.normpath(joined))
+    return found
+
+
+def pull_request_exposure(files: dict[str, list[CommentedMap]]) -> dict[str, tuple[PullRequestTrigger, ...]]:
+    """For each file, the pull-request builds its documents run in: an entry pipeline's own trigger, and for a
+    template, the triggers of the entry pipelines that include it (directly or through other templates)."""
+    references = {
+        path: set().union(*(template_references(path, d) for d in docs)) for path, docs in files.items()
+    }
+    included = set().union(*references.values()) if references else set()
+    exposure: dict[str, list[PullRequestTrigger]] = {}
+    for path, documents in files.items():
+        if path in included:
+            continue
+        for document in documents:
+            if template_shaped(document):
+                continue
+            trigger = pull_request_trigger(path, document)
+            if trigger is None:
+                continue
+            exposure.setdefault(path, []).append(trigger)
+            pending, seen = list(references[path]), {path}
+            while pending:
+                template = pending.pop()
+                if template in seen or template not in files:
+                    continue
+                seen.add(template)
+                exposure.setdefault(template, []).append(trigger)
+                pending.extend(references[template])
+    return {path: tuple(triggers) for path, triggers in exposure.items()}
+
+
+# --- which steps run the pull request's code -----------------------------------------------------------------
+
+_SOURCES = (
+    r"(?:\$\(\s*(?:Build\.SourcesDirectory|System\.DefaultWorkingDirectory|Build\.Repository\.LocalPath)\s*\)"
+    r"|\$\{?BUILD_SOURCESDIRECTORY\}?|\$env:BUILD_SOURCESDIRECTORY)"
+)
+# A command position: start of a line, after a separator, a subshell, `then`/`do`, or a prefix like sudo, and
+# after environment assignments (`CI=1 npm ci`) and PowerShell's call operator (`& ./build.ps1`).
+_START = (
+    r"(?:^|(?<=[;&|(`{])|(?<=\$\()|(?<=\bthen\s)|(?<=\bdo\s)|(?<=\belse\s))[ \t]*"
+    r"(?:(?:sudo|time|exec|nohup|source|\.)[ \t]+(?:-\S+[ \t]+)*)?(?:[A-Za-z_]\w*=\S*[ \t]+)*"
+)
+BUILD_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("shell script", r"(?:ba|z|k|da)?sh[ \t]+(?:-\w+[ \t]+)*[\w./\\${}()-]*\.(?:sh|bash)\b"),
+    ("repository script", rf"(?:\.{{1,2}}[/\\]|{_SOURCES}[/\\])[\w./\\-]+"),
+    ("repository script", r"[\w-]+(?:[/\\][\w.-]+)+\.(?:sh|bash|py|ps1|cmd|bat|pl|rb)\b"),
+    ("npm", r"npm[ \t]+(?:install|i|ci|run|run-script|test|t|start|build|rebuild|exec|pack|publish)\b"),
+    ("yarn", r"yarn\b(?![ \t]+(?:--version|-v|config|cache)\b)"),
+    ("pnpm", r"pnpm[ \t]+(?:install|i|run|test|build|exec|rebuild)\b"),
+    ("make", r"g?make\b(?![\w-])"),
+    ("cmake", r"cmake\b"),
+    (
+        "pip",
+        r"(?:python[0-9.]*[ \t]+-m[ \t]+)?pip[0-9.]*[ \t]+install\b"
+        r"(?=[^\n;&|]*?[ \t](?:-e|--editable|-r|--requirement)\b|[^\n;&|]*?[ \t]\.(?:[ \t\[/]|$))",
+    ),
+    ("python setup.py", r"python[0-9.]*[ \t]+(?:-\w+[ \t]+)*setup\.py\b"),
+    ("python script", r"python[0-9.]*[ \t]+(?:-u[ \t]+)?[\w./\\-]+\.py\b"),
+    ("pytest", r"(?:python[0-9.]*[ \t]+-m[ \t]+)?(?:pytest|tox|nox)\b"),
+    ("poetry", r"poetry[ \t]+(?:install|run|build)\b"),
+    ("maven", r"(?:mvn|mvnw)\b"),
+    ("gradle", r"(?:gradle|gradlew)\b"),
+    ("dotnet", r"dotnet[ \t]+(?:build|test|restore|run|publish|pack|msbuild)\b"),
+    ("msbuild", r"msbuild(?:\.exe)?\b"),
+    ("go", r"go[ \t]+(?:build|test|generate|run|install)\b"),
+    ("cargo", r"cargo[ \t]+(?:build|test|run|check|bench|clippy|install)\b"),
+    (
+        "docker build",
+        r"docker(?:[ \t]+buildx)?[ \t]+build\b|docker[ \t-]compose\b[^\n;&|]*?\b(?:build|up|run)\b",
+    ),
+    ("terraform", r"terraform[ \t]+(?:-chdir=\S+[ \t]+)?(?:init|plan|apply|refresh|console)\b"),
+    ("bundler", r"bundle[ \t]+(?:install|exec)\b|rake\b"),
+    ("composer", r"composer[ \t]+(?:install|update|run-script|run)\b"),
+    ("node script", r"node[ \t]+[\w./\\-]+\.(?:js|mjs|cjs)\b"),
+    (
+        "powershell script",
+        r"(?:pwsh|powershell)(?:\.exe)?[ \t]+(?:-\w+[ \t]+)*(?:-File[ \t]+)?[\w./\\-]+\.ps1\b",
+    ),
+    ("pre-commit", r"pre-commit[ \t]+(?:run|install)\b"),
+    ("ant", r"ant\b(?![\w-])"),
+    ("mkdocs", r"mkdocs[ \t]+build\b"),
+    ("gomplate", r"gomplate\b"),
+)
+BUILD_COMMAND = re.compile(
+    _START + "(?:" + "|".join(f"(?P<t{i}>{pattern})" for i, (_, pattern) in enumerate(BUILD_COMMANDS)) + ")",
+    re.MULTILINE,
+)
+
+# Tasks that run repository code: a script file of the repository, or a build tool on the repository.
+FILE_INPUTS = {"filepath", "scriptpath", "scriptfile"}
+INLINE_MODES = {"inline", "inlinescript"}
+MODE_INPUTS = {"targettype", "scriptlocation", "scripttype", "scriptsource"}
+BUILD_TASKS = {
+    "npm": "install",
+    "dotnetcorecli": "build",
+    "maven": "",
+    "gradle": "",
+    "ant": "",
+    "msbuild": "",
+    "vsbuild": "",
+    "vstest": "",
+    "xcode": "",
+    "cmake": "",
+    "go": "get",
+    "docker": "buildAndPush",
+    "grunt": "",
+    "gulp": "",
+    "yarn": "",
+    "terraformtaskv4": "",
+    "terraformtaskv3": "",
+    "terraformcli": "",
+}
+SAFE_COMMANDS = {  # task commands that run nothing from the repository
+    "dotnetcorecli": {"push"},
+    "go": {"get"},
+    "docker": {"login", "logout", "push", "pull"},
+    "terraformtaskv4": {"validate", "show", "output"},
+    "terraformtaskv3": {"validate", "show", "output"},
+    "terraformcli": {"validate", "show", "output"},
+    "npm": set(),
+}
+
+
+def task_runs_repository_code(step: CommentedMap) -> str | None:
+    """What a task step runs from the repository (`Bash@3 filePath build.sh`, `Npm@1 install`), or None."""
+    task, inputs = step.get("task"), step.get("inputs")
+    if not isinstance(task, str):
+        return None
+    inputs = {str(k).lower(): v for k, v in inputs.items()} if isinstance(inputs, CommentedMap) else {}
+    name = task_name(task)
+    mode = next((str(inputs[k]).lower() for k in MODE_INPUTS if k in inputs), "")
+    for key in FILE_INPUTS:
+        if isinstance(inputs.get(key), str) and mode not in INLINE_MODES:
+            return f"{task} {key} {inputs[key].strip()[:80]}"
+    if name not in BUILD_TASKS:
+        return None
+    command = str(inputs.get("command", BUILD_TASKS[name]) or "").strip()
+    if command.lower() in SAFE_COMMANDS.get(name, set()):
+        return None
+    return f"{task} {command}".strip()
+
+
+def build_command(script: Script) -> re.Match | None:
+    text = script.text.replace("\\\n", "  ")  # shell line continuations, same length
+    return BUILD_COMMAND.search(text)
+
+
+@dataclass(frozen=True)
+class RiskyStep:
+    line: int
+    what: str  # "`npm install` in a script step", "task Npm@1 install"
+    secrets: tuple[str, ...]  # what the job holds
+
+
+def risky_steps(pipeline: Pipeline) -> Iterator[RiskyStep]:
+    for scopes, steps, implicit_checkout in job_steps(pipeline.document):
+        secrets = tuple(dict.fromkeys(s for scope in scopes for s in scope_secrets(scope)))
+        for step in steps_after_checkout(steps, implicit_checkout):
+            for script in step_scripts(step):
+                if match := build_command(script):
+                    # the tool's own words only: an assignment before it (`TOKEN=… npm ci`) may hold a secret
+                    tool = next(name for name, value in match.groupdict().items() if value)
+                    command = " ".join(match.group(tool).split())[:80]
+                    line = locate(pipeline, script, match.start(tool))
+                    yield RiskyStep(line, f"`{command}` in a {script.kind} step{label(step)}", secrets)
+                    break
+            else:
+                if what := task_runs_repository_code(step):
+                    yield RiskyStep(key_line(step, "task"), f"task {what}{label(step)}", secrets)
+
+
+def label(step: CommentedMap) -> str:
+    name = step.get("displayName")
+    return f" ({' '.join(name.split())[:60]!r})" if isinstance(name, str) else ""
+
+
+def flatten(items) -> Iterator[CommentedMap]:
+    """List items, with `${{ if … }}:` / `${{ each … }}:` insertions opened."""
+    if not isinstance(items, CommentedSeq):
+        return
+    for item in items:
+        if not isinstance(item, CommentedMap):
+            continue
+        if len(item) == 1 and str(next(iter(item))).startswith("${{"):
+            yield from flatten(next(iter(item.values())))
+        else:
+            yield item
+
+
+def job_steps(document: CommentedMap) -> Iterator[tuple[list[CommentedMap], list[CommentedMap], bool]]:
+    """(enclosing scopes, steps, whether the job checks out self implicitly) for each job of a pipeline, job
+    template or stage template, and the document itself when it is a single job or a step template."""
+    if "steps" in document:
+        yield [document], list(flatten(document["steps"])), True
+    for job in flatten(document.get("jobs")):
+        yield from one_job([document], job)
+    for stage in flatten(document.get("stages")):
+        for job in flatten(stage.get("jobs")):
+            yield from one_job([document, stage], job)
+
+
+def one_job(scopes: list[CommentedMap], job: CommentedMap):
+    if "steps" in job:
+        yield [*scopes, job], list(flatten(job["steps"])), "deployment" not in job
+    if "deployment" in job:  # steps under strategy.<kind>.<hook>.steps; no implicit checkout
+        for node in mappings(job.get("strategy")):
+            if isinstance(node.get("steps"), CommentedSeq):
+                yield [*scopes, job], list(flatten(node["steps"])), False
+
+
+def steps_after_checkout(steps: list[CommentedMap], implicit: bool) -> list[CommentedMap]:
+    checkouts = [i for i, step in enumerate(steps) if "checkout" in step]
+    own = [i for i in checkouts if str(steps[i]["checkout"]).strip().lower() == "self"]
+    if own:
+        return steps[own[0] + 1 :]
+    return [] if checkouts or not implicit else steps
+
+
+# --- what secrets a job holds ----------------------------------------------------------------------------------
+
+TOKEN = re.compile(r"System\.AccessToken|SYSTEM_ACCESSTOKEN", re.IGNORECASE)
+SECRET_REFERENCE = re.compile(
+    r"\$\(\s*([\w.]*(?:secret|passw|token|credential|api_?key|private_?key|access_?key|sas_?token)\w*)\s*\)",
+    re.IGNORECASE,
+)
+SERVICE_CONNECTION_INPUTS = {
+    "azuresubscription",
+    "connectedservicename",
+    "connectedservicenamearm",
+    "azureresourcemanagerconnection",
+    "serviceconnection",
+    "externalendpoint",
+    "externalendpoints",
+    "dockerregistryserviceconnection",
+    "containerregistry",
+    "kubernetesserviceconnection",
+    "kubernetesserviceendpoint",
+    "awscredentials",
+    "githubconnection",
+    "publishfeedcredentials",
+    "externalfeedcredentials",
+    "nugetserviceconnections",
+    "backendservicearm",
+    "environmentservicenamearm",
+    "sshendpoint",
+}
+
+
+def variable_groups(variables) -> Iterator[str]:
+    for item in variables if isinstance(variables, CommentedSeq) else ():
+        if isinstance(item, CommentedMap) and isinstance(item.get("group"), str):
+            yield f"variable group {item['group']!r}"
+
+
+def scope_secrets(scope: CommentedMap) -> Iterator[str]:
+    """Secrets a scope (pipeline, stage or job) gives its steps: its own variable groups, and for a job or a
+    single-job document, what its steps reference."""
+    yield from variable_groups(scope.get("variables"))
+    for node in (n for key in ("steps", "strategy") for n in mappings(scope.get(key))):
+        if str(node.get("persistCredentials", "")).lower() == "true":
+            yield "persisted checkout credentials (persistCredentials: true)"
+        task, inputs = node.get("task"), node.get("inputs")
+        if isinstance(task, str) and task_name(task) == "azurekeyvault":
+            yield f"Key Vault secrets ({task})"
+        if isinstance(task, str) and isinstance(inputs, CommentedMap):
+            for key, value in inputs.items():
+                if str(key).lower() in SERVICE_CONNECTION_INPUTS and isinstance(value, str) and value.strip():
+                    yield f"service connection {value.strip()[:60]!r} ({task})"
+        for value in node.values():
+            if isinstance(value, str):
+                if TOKEN.search(value):
+                    yield "$(System.AccessToken)"
+                for match in SECRET_REFERENCE.finditer(value):
+                    if not TOKEN.search(match.group(1)):
+                        yield f"secret variable $({match.group(1)})"
+                if re.search(r"issecret\s*=\s*true", value, re.IGNORECASE):
+                    yield "a secret set with task.setvariable"
+
+
+def document_secrets(document: CommentedMap) -> Iterator[str]:
+    """What an entry pipeline gives every job, whichever template the job comes from: its variable groups."""
+    yield from variable_groups(document.get("variables"))
+    for stage in flatten(document.get("stages")):
+        yield from variable_groups(stage.get("variables"))
+
+
+def check_ppe(pipeline: Pipeline) -> Iterator[RawFinding]:
+    if not pipeline.pull_requests:
+        return
+    inherited = tuple(s for trigger in pipeline.pull_requests for s in trigger.secrets)
+    steps = list(risky_steps(pipeline))
+    if not steps:
+        return
+    with_secrets = [s for s in steps if s.secrets or inherited]
+    step = with_secrets[0] if with_secrets else steps[0]
+    secrets = tuple(dict.fromkeys((*step.secrets, *inherited)))
+    trigger = pipeline.pull_requests[0]
+    if trigger.pipeline == pipeline.path:
+        builds = f"This pipeline builds pull requests ({trigger.description})"
+    else:
+        builds = f"This template is included by {trigger.pipeline}, which builds pull requests ({trigger.description})"
+    held = f"; the job holds {', '.join(secrets[:3])}{', …' if len(secrets) > 3 else ''}" if secrets else ""
+    yield RawFinding(
+        PPE if secrets else PPE_NO_SECRETS,
+        pipeline.path,
+        step.line,
+        message=f"{builds}, and runs the pull request's code after checking it out: {step.what}{held}.",
+        identity="pull-request-code-execution",
+    )
