@@ -54,13 +54,19 @@ SECRET_REFERENCE = re.compile(r"^\s*[\"']?\$(?:\(|\{|env:)?\s*(?P<name>[\w.]+)")
 # substitution (`$`), a cmd variable (%X%), a backtick substitution, or string concatenation in PowerShell.
 NOT_LITERAL = re.compile(r"\$|%[\w.]+%|`|\"\s*\+|'\s*\+|\{\d+\}")
 TRAILING = " \t\r\"');"
+# Values that say where a secret goes rather than being one.
+PLACEHOLDER = re.compile(
+    r"<[^>]*>|\*+|x{3,}|\.{3}|(?:your[-_ ]?\w*|changeme|change[-_]me|dummy|example|placeholder|redacted|todo|"
+    r"secret|password|none|null|true|false)",
+    re.IGNORECASE,
+)
 
 
 def literal_value(value: str) -> str | None:
     """The committed literal a setvariable line sets, or None when the value is computed at run time. Echo's
     closing quote (and a trailing `)`/`;`) is not part of the value."""
     value = value.rstrip(TRAILING)
-    if not value or NOT_LITERAL.search(value):
+    if not value or NOT_LITERAL.search(value) or PLACEHOLDER.fullmatch(value):
         return None
     return value
 

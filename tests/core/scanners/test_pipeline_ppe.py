@@ -202,6 +202,8 @@ def test_nothing_when_no_pull_request_build_runs_repository_code(text):
         ("pwsh -File tools/ci.ps1", "pwsh -File tools/ci.ps1"),
         ("bundle exec rake", "bundle exec"),
         ("pre-commit run --all-files", "pre-commit run"),
+        ("npx jest --ci", "npx"),
+        ("python -m build --wheel", "python -m build"),
     ],
 )
 def test_each_build_tool_is_recognised(script, command):

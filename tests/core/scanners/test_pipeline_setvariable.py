@@ -72,9 +72,12 @@ def test_a_literal_committed_as_a_secret_is_reported_without_its_value():
         "%SECRET%",
         '" + $s + "',
         "",
+        "<your-api-key>",
+        "***",
+        "changeme",
     ],
 )
-def test_a_value_computed_at_run_time_is_not_a_committed_secret(value):
+def test_a_value_computed_at_run_time_or_a_placeholder_is_not_a_committed_secret(value):
     text = f"steps:\n  - pwsh: Write-Host '##vso[task.setvariable variable=dbPass;issecret=true]{value}'\n"
     assert found(text) == []
 
