@@ -12,7 +12,7 @@ decided elsewhere.
 
 Which steps run the pull request's code: in each job, the steps after `checkout: self` (or every step when the job
 checks out nothing explicitly, which checks out self; deployment jobs check out nothing by default), that run a
-repository script or a build tool that executes repository-controlled code (`BUILD_COMMANDS`, `REPO_TASKS`).
+repository script or a build tool that executes repository-controlled code (`pipeline_build_tools.py`).
 
 One finding per file, at the first such step (the first one in a job with secrets when there is one), with a
 constant identity: the risk is the pipeline's, not the step's, so it stays one finding as steps move or change.
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from core.scanners.pipeline_build_tools import build_command, task_runs_repository_code
 from core.scanners.pipeline_yaml import (
     Pipeline,
     PullRequestTrigger,
-    Script,
     key_line,
     locate,
     mappings,
@@ -48,7 +48,9 @@ _RATIONALE = (
     "poisoned pipeline execution). A pipeline builds pull requests when its pr: trigger is not none, and when "
     "it has no pr: key at all: Microsoft's pr schema reference says that with no pull request trigger, pull "
     "requests to any branch trigger a build (GitHub and Bitbucket Cloud); in Azure Repos a branch policy's "
-    "build validation queues it for pull requests regardless. HIGH when the job also holds secrets (a "
+    "build validation queues it for pull requests regardless (so pr: none, which we take as the author's "
+    "statement that pull requests are not built, holds there only while no branch policy runs the pipeline; "
+    "the branch-policy posture controls read those). HIGH when the job also holds secrets (a "
     "variable group, secret variables, $(System.AccessToken), a service connection, persisted checkout "
     "credentials), MEDIUM otherwise."
 )
@@ -92,7 +94,11 @@ ENTRY_KEYS = {
 }
 
 
-def template_shaped(document: CommentedMap) -> bool:
+def template_shaped(path: str, document: CommentedMap) -> bool:
+    """A template by its keys; an `azure-pipelines*.yml` file is an entry pipeline even with runtime parameters
+    and nothing else."""
+    if posixpath.basename(path).lower().startswith("azure-pipelines"):
+        return False
     keys = {str(k).lower() for k in document}
     return "parameters" in keys and not keys & ENTRY_KEYS
 
@@ -122,35 +128,48 @@ def describe_branches(value) -> str:
     return str(value)[:60] if value is not None else "all branches"
 
 
+def template_path(path: str, value) -> str | None:
+    """The repository-relative path a `template:` value names, relative to the including file or `/`-rooted;
+    None for another repository's (`file@repo`) or a path built by an expression."""
+    if not isinstance(value, str) or "@" in value or "${{" in value or "$(" in value:
+        return None
+    value = value.strip()
+    joined = value.lstrip("/") if value.startswith("/") else posixpath.join(posixpath.dirname(path), value)
+    return posixpath.normpath(joined)
+
+
 def template_references(path: str, document: CommentedMap) -> set[str]:
-    """Repository-relative paths of the local templates a document includes (not `file@otherrepo`, not paths
-    built by template expressions)."""
-    found = set()
-    for node in mappings(document):
-        value = node.get("template")
-        if not isinstance(value, str) or "@" in value or "${{" in value or "$(" in value:
-            continue
-        value = value.strip()
-        joined = (
-            value.lstrip("/") if value.startswith("/") else posixpath.join(posixpath.dirname(path), value)
-        )
-        found.add(posixpath.normpath(joined))
-    return found
+    """Every local template a document includes: those files are templates, not entry pipelines."""
+    found = {template_path(path, node.get("template")) for node in mappings(document)}
+    return found - {None}
+
+
+def exposed_references(path: str, document: CommentedMap) -> set[str]:
+    """The templates a document runs with the pull request's code checked out: `extends`, job and stage templates
+    (whose jobs check out for themselves), and step templates placed after the checkout of self (a step template
+    in a deployment job, or after `checkout: none`, runs without it)."""
+    nodes = [document.get("extends"), *flatten(document.get("jobs"))]
+    for stage in flatten(document.get("stages")):
+        nodes += [stage, *flatten(stage.get("jobs"))]
+    for _, steps, implicit in job_steps(document):
+        nodes += steps_after_checkout(steps, implicit)
+    found = {template_path(path, node.get("template")) for node in nodes if isinstance(node, CommentedMap)}
+    return found - {None}
 
 
 def pull_request_exposure(files: dict[str, list[CommentedMap]]) -> dict[str, tuple[PullRequestTrigger, ...]]:
     """For each file, the pull-request builds its documents run in: an entry pipeline's own trigger, and for a
     template, the triggers of the entry pipelines that include it (directly or through other templates)."""
+    included = {t for path, docs in files.items() for d in docs for t in template_references(path, d)}
     references = {
-        path: set().union(*(template_references(path, d) for d in docs)) for path, docs in files.items()
+        path: {t for d in docs for t in exposed_references(path, d)} for path, docs in files.items()
     }
-    included = set().union(*references.values()) if references else set()
     exposure: dict[str, list[PullRequestTrigger]] = {}
     for path, documents in files.items():
         if path in included:
             continue
         for document in documents:
-            if template_shaped(document):
+            if template_shaped(path, document):
                 continue
             trigger = pull_request_trigger(path, document)
             if trigger is None:
@@ -168,122 +187,6 @@ def pull_request_exposure(files: dict[str, list[CommentedMap]]) -> dict[str, tup
 
 
 # --- which steps run the pull request's code -----------------------------------------------------------------
-
-_SOURCES = (
-    r"(?:\$\(\s*(?:Build\.SourcesDirectory|System\.DefaultWorkingDirectory|Build\.Repository\.LocalPath)\s*\)"
-    r"|\$\{?BUILD_SOURCESDIRECTORY\}?|\$env:BUILD_SOURCESDIRECTORY)"
-)
-# A command position: start of a line, after a separator, a subshell, `then`/`do`, or a prefix like sudo, and
-# after environment assignments (`CI=1 npm ci`) and PowerShell's call operator (`& ./build.ps1`).
-_START = (
-    r"(?:^|(?<=[;&|(`{])|(?<=\$\()|(?<=\bthen\s)|(?<=\bdo\s)|(?<=\belse\s))[ \t]*"
-    r"(?:(?:sudo|time|exec|nohup|source|\.)[ \t]+(?:-\S+[ \t]+)*)?(?:[A-Za-z_]\w*=\S*[ \t]+)*"
-)
-BUILD_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("shell script", r"(?:ba|z|k|da)?sh[ \t]+(?:-\w+[ \t]+)*[\w./\\${}()-]*\.(?:sh|bash)\b"),
-    ("repository script", rf"(?:\.{{1,2}}[/\\]|{_SOURCES}[/\\])[\w./\\-]+"),
-    ("repository script", r"[\w-]+(?:[/\\][\w.-]+)+\.(?:sh|bash|py|ps1|cmd|bat|pl|rb)\b"),
-    ("npm", r"npm[ \t]+(?:install|i|ci|run|run-script|test|t|start|build|rebuild|exec|pack|publish)\b"),
-    ("yarn", r"yarn\b(?![ \t]+(?:--version|-v|config|cache)\b)"),
-    ("npx", r"npx\b"),
-    ("pnpm", r"pnpm[ \t]+(?:install|i|run|test|build|exec|rebuild)\b"),
-    ("make", r"g?make\b(?![\w-])"),
-    ("cmake", r"cmake\b"),
-    (
-        "pip",
-        r"(?:python[0-9.]*[ \t]+-m[ \t]+)?pip[0-9.]*[ \t]+install\b"
-        r"(?=[^\n;&|]*?[ \t](?:-e|--editable|-r|--requirement)\b|[^\n;&|]*?[ \t]\.(?:[ \t\[/]|$))",
-    ),
-    ("python setup.py", r"python[0-9.]*[ \t]+(?:-\w+[ \t]+)*setup\.py\b"),
-    ("python script", r"python[0-9.]*[ \t]+(?:-u[ \t]+)?[\w./\\-]+\.py\b"),
-    ("pytest", r"(?:python[0-9.]*[ \t]+-m[ \t]+)?(?:pytest|tox|nox)\b"),
-    ("python -m build", r"python[0-9.]*[ \t]+-m[ \t]+build\b"),
-    ("poetry", r"poetry[ \t]+(?:install|run|build)\b"),
-    ("maven", r"(?:mvn|mvnw)\b"),
-    ("gradle", r"(?:gradle|gradlew)\b"),
-    ("dotnet", r"dotnet[ \t]+(?:build|test|restore|run|publish|pack|msbuild)\b"),
-    ("msbuild", r"msbuild(?:\.exe)?\b"),
-    ("go", r"go[ \t]+(?:build|test|generate|run|install)\b"),
-    ("cargo", r"cargo[ \t]+(?:build|test|run|check|bench|clippy|install)\b"),
-    (
-        "docker build",
-        r"docker(?:[ \t]+buildx)?[ \t]+build\b|docker[ \t-]compose\b[^\n;&|]*?\b(?:build|up|run)\b",
-    ),
-    ("terraform", r"terraform[ \t]+(?:-chdir=\S+[ \t]+)?(?:init|plan|apply|refresh|console)\b"),
-    ("bundler", r"bundle[ \t]+(?:install|exec)\b|rake\b"),
-    ("composer", r"composer[ \t]+(?:install|update|run-script|run)\b"),
-    ("node script", r"node[ \t]+[\w./\\-]+\.(?:js|mjs|cjs)\b"),
-    (
-        "powershell script",
-        r"(?:pwsh|powershell)(?:\.exe)?[ \t]+(?:-\w+[ \t]+)*(?:-File[ \t]+)?[\w./\\-]+\.ps1\b",
-    ),
-    ("pre-commit", r"pre-commit[ \t]+(?:run|install)\b"),
-    ("ant", r"ant\b(?![\w-])"),
-    ("mkdocs", r"mkdocs[ \t]+build\b"),
-    ("gomplate", r"gomplate\b"),
-)
-BUILD_COMMAND = re.compile(
-    _START + "(?:" + "|".join(f"(?P<t{i}>{pattern})" for i, (_, pattern) in enumerate(BUILD_COMMANDS)) + ")",
-    re.MULTILINE,
-)
-
-# Tasks that run repository code: a script file of the repository, or a build tool on the repository.
-FILE_INPUTS = {"filepath", "scriptpath", "scriptfile"}
-INLINE_MODES = {"inline", "inlinescript"}
-MODE_INPUTS = {"targettype", "scriptlocation", "scripttype", "scriptsource"}
-BUILD_TASKS = {
-    "npm": "install",
-    "dotnetcorecli": "build",
-    "maven": "",
-    "gradle": "",
-    "ant": "",
-    "msbuild": "",
-    "vsbuild": "",
-    "vstest": "",
-    "xcode": "",
-    "cmake": "",
-    "go": "get",
-    "docker": "buildAndPush",
-    "grunt": "",
-    "gulp": "",
-    "yarn": "",
-    "terraformtaskv4": "",
-    "terraformtaskv3": "",
-    "terraformcli": "",
-}
-SAFE_COMMANDS = {  # task commands that run nothing from the repository
-    "dotnetcorecli": {"push"},
-    "go": {"get"},
-    "docker": {"login", "logout", "push", "pull"},
-    "terraformtaskv4": {"validate", "show", "output"},
-    "terraformtaskv3": {"validate", "show", "output"},
-    "terraformcli": {"validate", "show", "output"},
-    "npm": set(),
-}
-
-
-def task_runs_repository_code(step: CommentedMap) -> str | None:
-    """What a task step runs from the repository (`Bash@3 filePath build.sh`, `Npm@1 install`), or None."""
-    task, inputs = step.get("task"), step.get("inputs")
-    if not isinstance(task, str):
-        return None
-    inputs = {str(k).lower(): v for k, v in inputs.items()} if isinstance(inputs, CommentedMap) else {}
-    name = task_name(task)
-    mode = next((str(inputs[k]).lower() for k in MODE_INPUTS if k in inputs), "")
-    for key in FILE_INPUTS:
-        if isinstance(inputs.get(key), str) and mode not in INLINE_MODES:
-            return f"{task} {key} {inputs[key].strip()[:80]}"
-    if name not in BUILD_TASKS:
-        return None
-    command = str(inputs.get("command", BUILD_TASKS[name]) or "").strip()
-    if command.lower() in SAFE_COMMANDS.get(name, set()):
-        return None
-    return f"{task} {command}".strip()
-
-
-def build_command(script: Script) -> re.Match | None:
-    text = script.text.replace("\\\n", "  ")  # shell line continuations, same length
-    return BUILD_COMMAND.search(text)
 
 
 @dataclass(frozen=True)

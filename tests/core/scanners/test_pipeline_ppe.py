@@ -127,12 +127,24 @@ def test_templates_nested_and_rooted_and_the_includers_variable_group(tmp_path):
     assert findings == [("templates/steps.yml", "HIGH", 11)]
 
 
+def test_an_azure_pipelines_file_with_runtime_parameters_is_an_entry_pipeline():
+    text = "parameters:\n  - name: config\n    default: Release\nsteps:\n  - script: dotnet build\n"
+    assert ppe(text, "azure-pipelines.yml") == [("MEDIUM", 5)]
+    assert ppe(text, "eng/build-steps.yml") == []  # elsewhere, the same document is a template
+
+
 @pytest.mark.parametrize(
     "files",
     [
         {"templates/steps.yml": TEMPLATE},  # nobody here includes it: its trigger is decided elsewhere
         {"azure-pipelines.yml": "pr: none\nsteps:\n  - template: t.yml\n", "t.yml": TEMPLATE},
         {"azure-pipelines.yml": "steps:\n  - template: t.yml@templates\n", "t.yml": TEMPLATE},  # another repo
+        {"azure-pipelines.yml": "steps:\n  - checkout: none\n  - template: t.yml\n", "t.yml": TEMPLATE},
+        {  # deployment jobs check out nothing by default
+            "azure-pipelines.yml": "jobs:\n  - deployment: d\n    environment: prod\n    strategy:\n      runOnce:\n"
+            "        deploy:\n          steps:\n            - template: t.yml\n",
+            "t.yml": TEMPLATE,
+        },
     ],
 )
 def test_a_template_without_a_pull_request_build_here_is_not_judged(tmp_path, files):
