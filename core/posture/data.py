@@ -179,6 +179,18 @@ async def read_last_commits(org, prefix: str, data: ProjectData) -> None:
     data.last_commits = {r.id: value for r, value in zip(repos, reads, strict=True)}
 
 
+def check_type(check: dict) -> str:
+    return str((check.get("type") or {}).get("name") or "")
+
+
+def enabled_checks(checks: list[dict], type_name: str) -> tuple[list[dict], list[dict]]:
+    """The checks of that type (`Approval`, `Task Check` for branch control and business hours, `ExclusiveLock`…)
+    split into (enabled, disabled). A check with `isDisabled: true` (CheckConfiguration) does not run: it is no
+    protection, and every control that reads checks counts it as absent."""
+    typed = [c for c in checks if check_type(c) == type_name]
+    return [c for c in typed if not c.get("isDisabled")], [c for c in typed if c.get("isDisabled")]
+
+
 def holds_secrets(group: dict) -> bool:
     if group.get("type") == "AzureKeyVault":
         return True  # every variable of a Key Vault group is a secret

@@ -80,7 +80,7 @@ async def test_posture_filters_and_paging(alice, sandbox, http, world, app):
     bad = await alice.graphql(CHECKS, id=connection_id, filter={"controlIds": ["ADO-NOPE-1"]})
     assert bad["errors"][0]["message"] == "unknown control id(s): ADO-NOPE-1"
     catalog = (await alice.graphql("{ postureControls { id severity remediation sources } }"))["data"]
-    assert len(catalog["postureControls"]) == 23
+    assert len(catalog["postureControls"]) == 24
     assert all(c["remediation"] and c["sources"] for c in catalog["postureControls"])
 
 

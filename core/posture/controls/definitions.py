@@ -1,22 +1,17 @@
 """Build definitions (ADO-PIPE-08, 09, 15): plaintext secrets, queue-time variables, fork builds.
 
 Read from `build/definitions?includeAllProperties=true` (one paged list per project, variables and triggers
-included). A secret value is never put in a reason: the variable's name is enough to find it.
+included). Whether a value is a secret is `core/posture/secret_values.py`'s call. A secret value is never put in a
+reason: the variable's name (and what made it a secret) is enough to find it.
 """
 
 from __future__ import annotations
 
-import re
-
 from core.posture.control import Control, Resource, Status, control
 from core.posture.controls.pipeline_settings import project_resource
 from core.posture.data import ProjectData
-from core.scanners.azure_detectors import looks_like_placeholder
-from core.scanners.secrets import our_hits
+from core.posture.secret_values import named_secrets
 
-SECRET_NAME = re.compile(
-    r"(?i)(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|connection[_-]?string|\bpat\b)"
-)
 DOCS = "https://learn.microsoft.com/en-us/azure/devops/pipelines/process/set-secret-variables"
 
 
@@ -31,25 +26,15 @@ def definitions(check: Control, data: ProjectData):
     return pairs, []
 
 
-def plaintext_secret_names(definition: dict) -> list[str]:
-    names = []
-    for name, variable in sorted((definition.get("variables") or {}).items()):
-        variable = variable or {}
-        value = str(variable.get("value") or "")
-        if variable.get("isSecret") or not value or looks_like_placeholder(value):
-            continue
-        if SECRET_NAME.search(name) or any(our_hits("", f"{name}: {value}")):
-            names.append(name)
-    return names
-
-
 @control(
     id="ADO-PIPE-08",
     title="No plaintext secrets in pipeline variables",
     severity="HIGH",
     resource_type="definition",
     rationale="A secret in a variable that is not marked secret is shown to everyone who can view the "
-    "pipeline, printed in logs, and kept in the definition's history.",
+    "pipeline, printed in logs, and kept in the definition's history. Judged by the value (our secret "
+    "detectors, then entropy per character set), the name only raising confidence: a URL, a Key Vault "
+    "secret's name, a path or a `$(reference)` is not a secret.",
     remediation="Rotate the credential, then store it as a secret variable (lock icon), in a variable group "
     "linked to Azure Key Vault, or in a service connection.",
     help_uri=DOCS,
@@ -59,12 +44,12 @@ def plaintext_secrets(check: Control, data: ProjectData):
     pairs, unreadable = definitions(check, data)
     yield from unreadable
     for resource, definition in pairs or []:
-        names = plaintext_secret_names(definition)
+        found = named_secrets(definition.get("variables") or {})
         yield check.check(
             resource,
-            not names,
+            not found,
             f"Pipeline {resource.name}: no variable holds a plaintext secret.",
-            f"Pipeline {resource.name}: variable(s) {', '.join(names)} hold a secret in plain text.",
+            f"Pipeline {resource.name}: variable(s) {found} hold a secret in plain text.",
         )
 
 

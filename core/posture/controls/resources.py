@@ -1,6 +1,8 @@
-"""Protected resources (ADO-RES-01…07): who may use service connections, secrets, files, agents, environments.
+"""Protected resources (ADO-RES-01…08): who may use service connections, secrets, files, agents, environments,
+and what variable groups hold.
 
 "Open to all pipelines" comes from `pipelines/pipelinepermissions/{type}/{id}` (`allPipelines.authorized`).
+Checks on an environment count only when enabled (`isDisabled` is not true): a disabled check never runs.
 A Contributor often may not read service connections or permissions: those become NOT_EVALUATED with the
 answer Azure DevOps gave, never PASS.
 """
@@ -9,7 +11,8 @@ from __future__ import annotations
 
 from core.posture.control import Control, Resource, Status, control
 from core.posture.controls.pipeline_settings import project_resource
-from core.posture.data import ProjectData, Read, holds_secrets, is_hosted, is_production
+from core.posture.data import ProjectData, Read, enabled_checks, holds_secrets, is_hosted, is_production
+from core.posture.secret_values import named_secrets
 
 PERMISSIONS_DOCS = "https://learn.microsoft.com/en-us/azure/devops/pipelines/security/resources"
 APPROVALS_DOCS = "https://learn.microsoft.com/en-us/azure/devops/pipelines/process/approvals"
@@ -119,9 +122,9 @@ def queues_open(check: Control, data: ProjectData):
     severity="HIGH",
     resource_type="environment",
     rationale="Without an Approval check any pipeline run that targets production deploys, even from an "
-    "unreviewed branch.",
-    remediation="Pipelines → Environments → the environment → Approvals and checks: add an 'Approvals' check "
-    "(and 'Branch control' limited to protected branches).",
+    "unreviewed branch. A disabled check does not run: it counts as no check.",
+    remediation="Pipelines → Environments → the environment → Approvals and checks: add an 'Approvals' check, "
+    "or enable the one that is disabled (⋮ → Enable), and add 'Branch control' limited to protected branches.",
     help_uri=APPROVALS_DOCS,
     sources=("AzSK Environment_AuthZ_Enable_PreDeployment_Approval",),
 )
@@ -138,12 +141,13 @@ def production_approvals(check: Control, data: ProjectData):
         if not checks.ok:
             yield check.result(resource, Status.NOT_EVALUATED, checks.error)
             continue
-        approvals = [c for c in checks.value or [] if ((c.get("type") or {}).get("name") or "") == "Approval"]
+        approvals, disabled = enabled_checks(checks.value or [], "Approval")
+        missing = f"Environment {resource.name} looks like production and deploys without an approval"
         yield check.check(
             resource,
             bool(approvals),
             f"Environment {resource.name} requires an approval before deployment.",
-            f"Environment {resource.name} looks like production and deploys without an approval.",
+            f"{missing}: its approval check exists but is disabled." if disabled else f"{missing}.",
         )
 
 
@@ -219,4 +223,36 @@ def shared_endpoints(check: Control, data: ProjectData):
             len(projects) <= 1,
             f"Service connection {resource.name} belongs to {data.project.name} only.",
             f"Service connection {resource.name} is shared with {', '.join(others) or 'other projects'}.",
+        )
+
+
+@control(
+    id="ADO-RES-08",
+    title="Variable groups hold no plaintext secrets",
+    severity="HIGH",
+    resource_type="variablegroup",
+    rationale="A secret in a variable group variable that is not marked secret is shown to everyone who can "
+    "view the library, to every pipeline that uses the group, and in logs. Judged by the value (our secret "
+    "detectors, then entropy per character set), the name only raising confidence: a URL, a Key Vault "
+    "secret's name, a path or a `$(reference)` is not a secret.",
+    remediation="Rotate the credential, then mark the variable secret (lock icon) or link the group to Azure "
+    "Key Vault.",
+    help_uri="https://learn.microsoft.com/en-us/azure/devops/pipelines/library/variable-groups",
+    sources=("PSRule.Rules.AzureDevOps Azure.DevOps.Tasks.VariableGroup.NoPlainTextSecrets",),
+)
+def variable_group_secrets(check: Control, data: ProjectData):
+    if not data.variable_groups.ok:
+        yield check.result(project_resource(data), Status.NOT_EVALUATED, data.variable_groups.error)
+        return
+    for group in data.variable_groups.value or []:
+        if group.get("type") == "AzureKeyVault":
+            continue  # its variables are Key Vault secrets: Azure DevOps holds no value
+        rid = str(group.get("id"))
+        resource = Resource("variablegroup", rid, group.get("name") or rid)
+        found = named_secrets(group.get("variables") or {})
+        yield check.check(
+            resource,
+            not found,
+            f"Variable group {resource.name}: no variable holds a plaintext secret.",
+            f"Variable group {resource.name}: variable(s) {found} hold a secret in plain text.",
         )
