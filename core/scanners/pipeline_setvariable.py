@@ -91,6 +91,9 @@ def check_setvariable(pipeline: Pipeline) -> Iterator[RawFinding]:
                 locate(pipeline, script, match.start()),
                 message=f"Variable {name} looks secret but is set without issecret=true.",
                 identity=f"setvariable:{name}",
+                # pipelines scanner 2 reported it as ADO-PIPE-13 with this identity: the stored finding (its
+                # status, suppression, first sighting) continues under the new rule id
+                previous_keys=(("ADO-PIPE-13", f"setvariable:{name}"),),
             )
 
 
