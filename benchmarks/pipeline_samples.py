@@ -1,7 +1,7 @@
 """Labelled Azure Pipelines samples for every pipeline rule (ADO-PIPE-10 to 14, 16 to 18), and our scanner's
 per-rule precision and recall on them.
 
-    .venv/bin/python benchmarks/pipeline_samples.py
+    .venv/bin/python benchmarks/pipeline_samples.py [--no-peer]
 
 `samples()` returns (repository-relative path, YAML text, set of the rule ids expected in that file): true samples
 (the rule must fire) and false samples (look-alikes it must not fire on), each fully labelled, so any other rule
@@ -11,18 +11,28 @@ samples get a value generated at run time. `benchmarks/scanner_accuracy.py` impo
 
 Each file is scanned on its own (`core.scanners.pipelines.scan_file`), so a template is judged as included by no
 pipeline of its repository (ADO-PIPE-16 does not fire on it; see pipeline_ppe.py). Figures only, no assertions.
+
+Beside ours, when `.venv-checkov` exists: checkov's `azure_pipelines` framework on the same samples, for the rules
+it has a counterpart of (CKV_AZUREPIPELINES_1/2 -> ADO-PIPE-12, CKV_AZUREPIPELINES_3 -> ADO-PIPE-18; scanning.md
+§2.4). checkov reads only files named azure-pipelines.yml and only `jobs:` entries, so each sample is written to
+its own directory under that name; its _3 flags every issecret=true in bash/powershell steps, not literals only.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import secrets
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from core.scanners.pipelines import SCANNER, scan_file
+from core.scanners.pipelines import SCANNER, scan_file  # noqa: E402
 
 Sample = tuple[str, str, set[str]]
 
@@ -312,34 +322,79 @@ class RuleScore:
 def evaluate(labelled: list[Sample] | None = None) -> dict[str, RuleScore]:
     """Per rule id: counted per sample file (a rule found or expected once or more in the file)."""
     labelled = samples() if labelled is None else labelled
-    scores = {rule.id: RuleScore() for rule in SCANNER.rules if rule.id != "ADO-PIPE-PARSE"}
-    for index, (path, text, expected) in enumerate(labelled):
-        found = {f.rule.id for f in scan_file(path, text)}
-        for rule_id in found | expected:
-            score = scores.setdefault(rule_id, RuleScore())
-            if rule_id in found and rule_id in expected:
-                score.true_positives += 1
-            elif rule_id in found:
-                score.false_positives += 1
-                score.missed.append(f"#{index} {path}: unexpected")
+    found = [{f.rule.id for f in scan_file(path, text)} for path, text, _ in labelled]
+    return score(labelled, found, {rule.id for rule in SCANNER.rules if rule.id != "ADO-PIPE-PARSE"})
+
+
+CHECKOV_COUNTERPARTS = {
+    "CKV_AZUREPIPELINES_1": "ADO-PIPE-12",
+    "CKV_AZUREPIPELINES_2": "ADO-PIPE-12",
+    "CKV_AZUREPIPELINES_3": "ADO-PIPE-18",
+}
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+def evaluate_checkov(labelled: list[Sample]) -> dict[str, RuleScore] | None:
+    """checkov's counterparts of our rules on the same samples; None when checkov is not installed."""
+    if not CHECKOV.exists():
+        return None
+    with tempfile.TemporaryDirectory() as directory:
+        for index, (_, text, _) in enumerate(labelled):
+            (Path(directory) / str(index)).mkdir()
+            (Path(directory) / str(index) / "azure-pipelines.yml").write_text(text)
+        command = [str(CHECKOV), "-d", directory, "--framework", "azure_pipelines", "-o", "json", "--quiet"]
+        output = subprocess.run(command, capture_output=True, text=True, timeout=600).stdout  # noqa: S603
+    reports = json.loads(output) if output.strip() else []
+    reports = reports if isinstance(reports, list) else [reports]
+    found: list[set[str]] = [set() for _ in labelled]
+    for report in reports:
+        for check in report.get("results", {}).get("failed_checks", []) if isinstance(report, dict) else []:
+            rule_id = CHECKOV_COUNTERPARTS.get(check["check_id"])
+            if rule_id:
+                found[int(Path(check["file_path"]).parts[-2])].add(rule_id)
+    return score(labelled, found, set(CHECKOV_COUNTERPARTS.values()))
+
+
+def score(labelled: list[Sample], found: list[set[str]], rules: set[str]) -> dict[str, RuleScore]:
+    """Per rule in `rules`, from what was found in each sample against what it expects."""
+    scores = {rule_id: RuleScore() for rule_id in rules}
+    for index, ((path, _, expected), reported) in enumerate(zip(labelled, found, strict=True)):
+        for rule_id in (reported | expected) & rules:
+            tally = scores[rule_id]
+            if rule_id in reported and rule_id in expected:
+                tally.true_positives += 1
+            elif rule_id in reported:
+                tally.false_positives += 1
+                tally.missed.append(f"#{index} {path}: unexpected")
             else:
-                score.false_negatives += 1
-                score.missed.append(f"#{index} {path}: missed")
+                tally.false_negatives += 1
+                tally.missed.append(f"#{index} {path}: missed")
     return scores
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-peer", action="store_true", help="do not run checkov beside ours")
+    arguments = parser.parse_args()
     labelled = samples()
     scores = evaluate(labelled)
     positives = sum(len(expected) for _, _, expected in labelled)
     print(f"pipelines scanner {SCANNER.version}: {len(labelled)} samples, {positives} expected findings")
+    print_scores("ours", scores)
+    peer = None if arguments.no_peer else evaluate_checkov(labelled)
+    if peer is not None:
+        print_scores("checkov (counterparts only; no rule for the others)", peer)
+
+
+def print_scores(title: str, scores: dict[str, RuleScore]) -> None:
+    print(f"\n{title}")
     print(f"{'rule':<14}{'TP':>4}{'FP':>4}{'FN':>4}{'precision':>11}{'recall':>8}")
-    for rule_id, score in sorted(scores.items()):
+    for rule_id, tally in sorted(scores.items()):
         print(
-            f"{rule_id:<14}{score.true_positives:>4}{score.false_positives:>4}{score.false_negatives:>4}"
-            f"{score.precision:>11.2f}{score.recall:>8.2f}"
+            f"{rule_id:<14}{tally.true_positives:>4}{tally.false_positives:>4}{tally.false_negatives:>4}"
+            f"{tally.precision:>11.2f}{tally.recall:>8.2f}"
         )
-        for line in score.missed:
+        for line in tally.missed:
             print(f"    {line}")
 
 
