@@ -40,6 +40,7 @@ from core.scanners.pipeline_yaml import (
 from core.scans.scanner import RawFinding, Rule
 
 PR_SCHEMA = "https://learn.microsoft.com/en-us/azure/devops/pipelines/yaml-schema/pr"
+_TITLE = "Pull request's own code run by its build (poisoned pipeline execution)"
 _RATIONALE = (
     "Whoever opens a pull request chooses the code its build runs: build scripts, package.json scripts and "
     "install hooks, Makefiles, setup.py, MSBuild targets, Gradle/Maven plugins, conftest.py and build.rs are "
@@ -62,7 +63,7 @@ _REMEDIATION = (
 )
 PPE = Rule(
     "ADO-PIPE-16",
-    "Pull request code run with secrets (poisoned pipeline execution)",
+    _TITLE,
     "HIGH",
     "PIPELINE",
     _RATIONALE,
@@ -71,7 +72,7 @@ PPE = Rule(
 )
 PPE_NO_SECRETS = Rule(
     "ADO-PIPE-16",
-    "Pull request code run by the pipeline (poisoned pipeline execution)",
+    _TITLE,
     "MEDIUM",
     "PIPELINE",
     _RATIONALE,

