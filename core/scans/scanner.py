@@ -57,7 +57,9 @@ class ScanContext:
     root: Path  # the extracted repository (read only)
     secret_key: bytes  # the service's key for secret hashes
     timeout_seconds: float = 300.0
-    memory_limit_bytes: int = 1024 * 1024 * 1024
+    # A bound on a scanner's subprocess, resident memory summed over its processes (checkov: core/scanners/
+    # checkov.py; 800 generated IaC files peaked at 0.87 GiB resident).
+    memory_limit_bytes: int = 2 * 1024 * 1024 * 1024
     options: dict = field(default_factory=dict)
     # Where the dependencies scanner gets OSV advisories (core.dependencies.advisories.Advisories); None: none.
     advisories: object | None = None

@@ -16,6 +16,7 @@ from core.scans.scanner import ScanContext, ScannerError
 from sandbox.scenario import demo_world
 
 SECRET = "Sup3rS3cret-Planted-Value-7f2c"
+INCOMPLETE = "its report would be incomplete"
 DEMO_REPOS = ("infra-terraform", "k8s-manifests", "payments-api", "mobile-backend", "auth-gateway")
 
 
@@ -55,7 +56,7 @@ def demo_findings(tmp_path_factory):
     (root / ".checkov.yaml").write_text(
         f"skip-check:\n  - CKV_K8S_16\nexternal-checks-dir:\n  - {root / 'checks'}\n"
     )
-    # The production defaults (timeout 300 s, memory bound 1 GiB).
+    # The production defaults (timeout 300 s, memory bound 2 GiB resident).
     findings = asyncio.run(SCANNER.scan(ScanContext(root=root, secret_key=b"k")))
     return findings, marker
 
@@ -238,9 +239,9 @@ def test_unusable_output_is_a_scanner_error(output, reason):
 
 def test_the_version_is_checkovs_and_our_tables(monkeypatch, tmp_path):
     monkeypatch.delenv("PANOPTICA_CHECKOV_BIN", raising=False)
-    assert SCANNER.version == "3.3.30+severity.1"
+    assert SCANNER.version == "3.3.30+severity.1.handling.2"
     monkeypatch.setenv("PANOPTICA_CHECKOV_BIN", str(tmp_path / "checkov"))
-    assert SCANNER.version == "unknown+severity.1"
+    assert SCANNER.version == "unknown+severity.1.handling.2"
 
 
 # --- failures: each is a ScannerError with a clear reason (the run becomes PARTIAL), never a crash ----------
@@ -289,7 +290,6 @@ async def test_checkov_runs_offline_isolated_and_outside_the_repository(tmp_path
         f"--directory={repo.resolve()}",
         "--skip-download",
         "--output=json",
-        "--quiet",
         "--compact",
         "--framework",
         "terraform",
@@ -302,6 +302,7 @@ async def test_checkov_runs_offline_isolated_and_outside_the_repository(tmp_path
     ]
     env = run["env"]
     assert env["CKV_SKIP_PACKAGE_UPDATE_CHECK"] == "1" and env["BC_SKIP_MAPPING"] == "1"
+    assert env["CHECKOV_PARALLELIZATION_TYPE"] == "none"  # one process: no worker can die unnoticed
     assert env["HTTPS_PROXY"] == "http://127.0.0.1:9"
     assert not [name for name in env if name.startswith("PANOPTICA_")]
     assert env["HOME"] == run["cwd"] != str(repo)
@@ -352,8 +353,12 @@ async def test_cancelling_the_scan_kills_checkov(tmp_path, monkeypatch):
         ("echo 'not json'", "checkov printed no parseable JSON"),
         ("exit 1", "checkov printed no parseable JSON"),  # exit 1 means "checks failed" only with a report
         ("echo '{}'; exit 3", "checkov failed (exit code 3)"),
-        ("echo 'MemoryError' >&2; exit 1", "checkov ran out of memory (bound 1024 MiB)"),
-        ("kill -9 $$", "checkov was killed by signal SIGKILL; out of memory? bound 1024 MiB"),
+        ("echo '{}'; exit 2", "checkov failed (exit code 2)"),  # checkov's own catch-all
+        ("echo 'MemoryError' >&2; exit 1", "checkov ran out of memory (MemoryError): " + INCOMPLETE),
+        (
+            "kill -9 $$",
+            "checkov was killed by signal SIGKILL (not by our memory bound: the system may be out of memory)",
+        ),
         ("kill -TERM $$", "checkov was killed by signal SIGTERM"),
     ],
 )
@@ -364,16 +369,125 @@ async def test_checkov_failures_are_scanner_errors(tmp_path, monkeypatch, body, 
     assert str(error.value) == reason
 
 
-async def test_the_memory_bound_applies_to_checkov(tmp_path, monkeypatch):
-    script = (
-        "import json\nblock = bytearray(300 * 1024 * 1024)\nprint(json.dumps({'passed': 0, 'failed': 0}))\n"
+HOLD = (
+    "import json, os, sys, time\n"  # each process holds its memory a moment: the watchdog samples every 0.2 s
+)
+
+
+async def test_the_memory_bound_applies_to_checkovs_resident_memory(tmp_path, monkeypatch):
+    script = HOLD + (
+        "block = b'x' * (300 * 1024 * 1024)\ntime.sleep(1)\nprint(json.dumps({'passed': 0, 'failed': 0}))\n"
     )
     monkeypatch.setenv("PANOPTICA_CHECKOV_BIN", fake_checkov(tmp_path, script, sys.executable))
     with pytest.raises(ScannerError) as error:
         await SCANNER.scan(context(tmp_path, memory_limit_bytes=150 * 1024 * 1024))
-    assert str(error.value) == "checkov ran out of memory (bound 150 MiB)"
+    assert str(error.value) == (
+        f"checkov used more than its memory bound (150 MiB resident, memory_limit_bytes) and was stopped: {INCOMPLETE}"
+    )
     # The same process under a generous bound succeeds: the bound, not the script, made it fail.
     assert await SCANNER.scan(context(tmp_path, memory_limit_bytes=2 * 1024**3)) == []
+
+
+async def test_the_memory_bound_is_over_all_of_checkovs_processes(tmp_path, monkeypatch):
+    """Two workers of 100 MB each, under a bound of 150 MB: neither alone exceeds it, together they do; the whole
+    session is killed, workers included."""
+    pids = tmp_path / "pids"
+    script = HOLD + (
+        "for _ in range(2):\n"
+        "    if os.fork() == 0:\n"
+        f"        open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
+        "        block = b'x' * (100 * 1024 * 1024)\n"
+        "        time.sleep(30)\n"
+        "        os._exit(0)\n"
+        "os.wait(); os.wait()\nprint(json.dumps({'passed': 0, 'failed': 0}))\n"
+    )
+    monkeypatch.setenv("PANOPTICA_CHECKOV_BIN", fake_checkov(tmp_path, script, sys.executable))
+    with pytest.raises(ScannerError) as error:
+        await SCANNER.scan(context(tmp_path, memory_limit_bytes=150 * 1024 * 1024))
+    assert "more than its memory bound (150 MiB resident" in str(error.value)
+    workers = [int(pid) for pid in pids.read_text().split()]
+    assert len(workers) == 2
+    for _ in range(100):
+        if all(process_gone(worker) for worker in workers):
+            break
+        await asyncio.sleep(0.05)
+    assert all(process_gone(worker) for worker in workers)
+
+
+REPORT = json.dumps({"check_type": "terraform", "results": {"failed_checks": [], "parsing_errors": []}})
+
+
+@pytest.mark.parametrize(
+    ("stderr", "reason"),
+    [
+        # A forked worker died of an exception: Python prints it outside checkov's log.
+        (
+            "Process ForkProcess-3:\nTraceback (most recent call last):\n  ...\nValueError: x",
+            "a checkov worker process crashed",
+        ),
+        (
+            "Exception in thread Thread-2 (run):\nTraceback (most recent call last):",
+            "a checkov thread crashed",
+        ),
+        (
+            "Traceback (most recent call last):\n  File x\nKeyError: 'a'",
+            "checkov printed an uncaught exception",
+        ),
+        (
+            "2026-12-01 10:57:11,401 [MainThread  ] [ERROR]  Failed to invoke function runner._parallel_run with x",
+            "a checkov worker task failed",
+        ),
+        (
+            "2026-12-01 10:57:11,401 [MainThread  ] [ERROR]  Failed to create report for terraform framework",
+            "a checkov framework runner crashed",
+        ),
+        (
+            "2026-12-01 10:57:11,401 [MainThread  ] [ERROR]  Failed to run check CKV_AZURE_3 on /main.tf:a.b\n"
+            "Traceback (most recent call last):",
+            "a checkov check crashed on a resource",
+        ),
+        ("Killed", "a checkov process was killed"),
+    ],
+)
+async def test_stderr_signs_of_lost_work_fail_the_scan_despite_exit_1(tmp_path, monkeypatch, stderr, reason):
+    body = f"cat >&2 <<'EOF'\n{stderr}\nEOF\necho '{REPORT}'\nexit 1"
+    monkeypatch.setenv("PANOPTICA_CHECKOV_BIN", fake_checkov(tmp_path, body))
+    with pytest.raises(ScannerError) as error:
+        await SCANNER.scan(context(tmp_path))
+    assert str(error.value) == f"{reason}: {INCOMPLETE}"
+
+
+async def test_a_parse_error_logged_with_a_traceback_is_not_lost_work(tmp_path, monkeypatch):
+    """checkov logs a traceback for an ARM file it cannot parse; the file is in its report's parsing errors."""
+    (tmp_path / "repo").mkdir()
+    report = json.dumps(
+        {"check_type": "arm", "results": {"failed_checks": [], "parsing_errors": [f"{tmp_path}/repo/t.json"]}}
+    )
+    stderr = (
+        "2026-12-01 10:57:11,401 [MainThread  ] [ERROR]  Template t.json is malformed: expected ','\n"
+        "2026-12-01 10:57:11,402 [MainThread  ] [ERROR]  Tried to parse t.json as JSON\n"
+        "Traceback (most recent call last):\n  File x\njson.decoder.JSONDecodeError: Expecting value"
+    )
+    body = f"cat >&2 <<'EOF'\n{stderr}\nEOF\necho '{report}'\nexit 1"
+    monkeypatch.setenv("PANOPTICA_CHECKOV_BIN", fake_checkov(tmp_path, body))
+    (finding,) = await SCANNER.scan(context(tmp_path / "repo"))
+    assert (finding.rule.id, finding.path, finding.rule.severity) == ("IAC-PARSE", "t.json", "LOW")
+
+
+async def test_a_file_that_surely_has_checks_missing_from_the_report_fails_the_scan(tmp_path, monkeypatch):
+    """A Dockerfile is always checked; a report without it (a lost framework) is incomplete."""
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "Dockerfile").write_text("FROM python:3.12\n")
+    (repo / "node_modules" / "x").mkdir(parents=True)  # checkov skips node_modules: so do we
+    (repo / "node_modules" / "x" / "Dockerfile").write_text("FROM python:3.12\n")
+    monkeypatch.setenv("PANOPTICA_CHECKOV_BIN", fake_checkov(tmp_path, f"echo '{REPORT}'; exit 1"))
+    with pytest.raises(ScannerError) as error:
+        await SCANNER.scan(context(repo))
+    assert str(error.value) == (
+        "checkov's dockerfile report lacks app/Dockerfile (a Dockerfile, which checkov always checks): "
+        "its report is incomplete"
+    )
 
 
 async def test_a_root_that_is_not_a_directory(tmp_path, monkeypatch):
