@@ -28,6 +28,7 @@ from core.scanners.secrets import (
 )
 from core.scanners.whole_values import WHOLE_VALUES, whole_values
 from core.scans.scanner import fingerprint, redacted_preview, secret_hash
+from tests.core.scanners.test_secret_rules import WHOLE_SAMPLES as RULE_SAMPLES
 
 KEY = b"service-key-for-tests"
 ALNUM = string.ascii_letters + string.digits
@@ -266,6 +267,9 @@ SAMPLES: dict[str, Callable[[int], Sample]] = {
         "ci/build.txt", lambda v: f"token {v}", lambda n: ("glcbt-", "glcbt-6a_")[n] + mixed(30 - 3 * n)
     ),
 }
+
+# Our secret rules' detectors (core/scanners/secret_rules/): their generators live beside their own tests.
+SAMPLES.update({name: (lambda n, make=make: Sample(*make(n))) for name, make in RULE_SAMPLES.items()})
 
 # The entropy plugins run with the limits `enabled_plugins` gives them, except the hex one: its limit (4.0) is the
 # highest entropy a 16-symbol alphabet can have, so no hex string reaches it (the findings-trust issue, #12, is to

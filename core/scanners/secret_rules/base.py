@@ -1,0 +1,192 @@
+"""What every rule module here shares: the rule constructor, a detector that judges its whole match, and the
+shapes of credential values (entropy, placeholders, references, credential-like names).
+
+A `Judged` detector is a plain `Detector` (azure_detectors.py) whose `span` asks `judge(match)` first: a match the
+judge refuses (a name that is not a credential's, a placeholder, a reference) has an empty span, hence an empty
+value, which `accepts` refuses. So the secrets scanner needs nothing beyond the `Detector` interface: `value`,
+`span`, `accepts`, `hints`, `context`, `specificity`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.scanners.azure_detectors import REMEDIATION, Detector, looks_like_placeholder
+from core.scans.scanner import Rule
+
+
+def secret_rule(
+    rule_id: str, title: str, severity: str, why: str, source: str, remediation: str = REMEDIATION
+) -> Rule:
+    """A rule of ours: `source` is where the credential's format is documented (its help_uri)."""
+    return Rule(rule_id, title, severity, "SECRET", why, remediation, source)
+
+
+def peer_rule(rule_id: str, title: str, severity: str, why: str) -> Rule:
+    """A rule detect-secrets already reports (`secrets.DETECT_SECRETS_TYPES`), built with the same fields so that
+    our detector and its plugin finding the same value are one finding under one rule (a test holds them equal)."""
+    return Rule(rule_id, title, severity, "SECRET", why, REMEDIATION, "")
+
+
+SAAS = "It grants API access to a third-party service in the owner's name until it is revoked."
+CLOUD = "It grants access to a cloud account or service until it is revoked."
+
+
+@dataclass(frozen=True)
+class Judged(Detector):
+    judge: Callable[[re.Match], bool] | None = None  # the whole match, groups and all: is this a credential?
+
+    def span(self, text: str, match: re.Match) -> tuple[int, int]:
+        if self.judge is not None and not self.judge(match):
+            return match.start(), match.start()  # no value: refused
+        return match.span("secret")
+
+    def accepts(self, value: str) -> bool:
+        return bool(value) and super().accepts(value)
+
+
+# --- shapes of values -----------------------------------------------------------------------------------------
+
+
+def shannon(value: str) -> float:
+    counts, n = Counter(value), len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
+
+
+def classes(value: str) -> int:
+    """How many of lower case, upper case, digits and other characters the value uses."""
+    return sum(
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+            any(not c.isalnum() for c in value),
+        )
+    )
+
+
+# Templating and secret-store references, in any language or tool: `${VAR}`, `$(var)`, `{{ var }}`, `%(x)s`,
+# `%VAR%`, `<%= %>`, `#{x}`, `@Value`, Ansible `!vault`, SOPS `ENC[`, AWS/Azure/Vault references.
+TEMPLATED = re.compile(
+    r"\$\{|\$\(|\{\{|\}\}|%\(|%\{|<%|#\{|^\$[A-Za-z_]|^%[A-Za-z_][\w]*%$|^@|^!|ENC\[|ENC\(|"
+    r"(?i:arn:aws|secretsmanager|keyvault|vault:|ssm:|sops:|ref\+|secretref|valuefrom)"
+)
+# Values people write where a credential goes in documentation, samples and test fixtures.
+DUMMY = re.compile(
+    r"(?i)example|sample|placeholder|dummy|fake|mock|test|changeme|change_me|changeit|replace|insert|"
+    r"your[_-]|yourpass|\bfoo|foobar|xxx|\*\*\*|\.\.\.|redacted|hidden|masked|secret|passw|token|"
+    r"api_?key|qwerty|12345|abcdef|lorem|todo|fixme|none|null|undefined|required|optional|here\b"
+)
+PATH = re.compile(
+    r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|file:)|\.(?:txt|json|ya?ml|pem|key|crt|cer|p12|pfx|jks|env|ini|cfg|conf|"
+    r"properties|xml|sh|ps1|py|js|ts)$",
+    re.IGNORECASE,
+)
+REFERENCE = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)*(?:\(|\[|\.|->)")
+NUMBERISH = re.compile(r"^[\d.:,_+-]+$|^\d{4}-\d{2}-\d{2}|^0x[0-9a-fA-F]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+SEPARATORS = re.compile(r"[-_.]")
+
+
+def is_dummy(value: str) -> bool:
+    return bool(TEMPLATED.search(value) or DUMMY.search(value)) or looks_like_placeholder(value)
+
+
+def password_shaped(value: str, user: str = "") -> bool:
+    """A chosen password in a structural place (`.netrc`, `.pgpass`, a URL, `curl -u`, a PHP define): anything
+    at least 4 characters long that is not a placeholder, a template or the user name again."""
+    return len(value) >= 4 and not is_dummy(value) and value.lower() != user.lower()
+
+
+def credential_shaped(value: str, quoted: bool) -> bool:
+    """A literal that looks like a credential, not a word, a number, a path, a URL, a reference or a placeholder.
+    Letters alone (with separators) are names, words and constants unless long and random; otherwise at least
+    two kinds of characters, a letter among them, and an entropy near the value's maximum."""
+    if not 6 <= len(value) <= 256 or any(c.isspace() for c in value) or value.startswith("-"):
+        return False
+    if is_dummy(value) or PATH.search(value) or NUMBERISH.search(value) or EMAIL.match(value):
+        return False
+    if "://" in value or (not quoted and REFERENCE.match(value)):
+        return False
+    entropy, bare = shannon(value), SEPARATORS.sub("", value)
+    if bare.isalpha():
+        return len(value) >= 20 and entropy >= 3.6
+    if not any(c.isalpha() for c in value):
+        return False
+    return classes(value) >= 2 and entropy >= min(3.0, 0.8 * math.log2(len(value)))
+
+
+# --- names ----------------------------------------------------------------------------------------------------
+
+WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+CREDENTIAL_ENDINGS = (
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "accesskey",
+    "secretkey",
+    "privatekey",
+    "authkey",
+    "credential",
+    "credentials",
+)
+NOT_PASS = {"bypass", "compass", "overpass", "underpass", "encompass", "trespass", "passport"}
+KEY_QUALIFIERS = {
+    *("api", "access", "private", "secret", "signing", "encryption", "master", "account", "client"),
+    *("consumer", "session", "license", "auth", "shared", "app", "hmac", "jwt", "crypt", "cipher"),
+}
+# A name ending in one of these holds something about a credential, not the credential.
+NOT_A_CREDENTIAL = {
+    *("name", "names", "id", "ids", "url", "urls", "uri", "endpoint", "path", "file", "filename", "dir"),
+    *("type", "types", "kind", "length", "len", "size", "policy", "format", "mode", "method", "provider"),
+    *("header", "field", "prefix", "suffix", "pattern", "regex", "regexp", "expiry", "expires", "expiration"),
+    *("expire", "ttl", "lifetime", "age", "enabled", "enable", "disabled", "required", "count", "version"),
+    *("label", "hint", "prompt", "message", "msg", "text", "title", "placeholder", "description", "reset"),
+    *("hash", "hashed", "digest", "checksum", "algorithm", "alg", "location", "ref", "reference", "env"),
+    *("var", "variable", "param", "parameter", "min", "max", "timeout", "interval", "rotation", "scope"),
+    *("scopes", "audience", "issuer", "source", "store", "arn", "user", "username", "login", "email"),
+    *("salt", "at", "by", "on", "date", "time", "index", "class", "style", "icon", "color", "input", "link"),
+    *("route", "page", "view", "form", "button", "error", "errors", "policy", "rules", "rule", "strength"),
+    *("visible", "visibility", "manager", "service", "handler", "helper", "validator", "generator"),
+    *("sha", "sha1", "sha256", "sha512", "md5", "fingerprint", "thumbprint", "kid", "secret_ref"),
+}
+NEVER = {"csrf", "xsrf", "public", "publishable", "pub"}
+
+
+def name_words(name: str) -> list[str]:
+    return [w.lower() for w in WORD.findall(name)]
+
+
+def credential_name(name: str) -> bool:
+    """`DB_PASSWORD`, `apiKey`, `oauth_token`, `client-secret`, `PGPASSWORD`, `x-auth-token`; not `token_url`,
+    `secretName`, `author`, `passport`, `csrf_token`, `public_key`."""
+    words = name_words(name)
+    if not words or words[-1] in NOT_A_CREDENTIAL or NEVER & set(words):
+        return False
+    for i, word in enumerate(words):
+        if word.endswith(CREDENTIAL_ENDINGS) or word in {"auth", "creds", "authorization"}:
+            return True
+        if word.endswith("pass") and word not in NOT_PASS:
+            return True
+        if word == "key" and i > 0 and words[i - 1] in KEY_QUALIFIERS:
+            return True
+    return False
+
+
+NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-$")
+
+
+def name_before(text: str, end: int, limit: int = 80) -> str:
+    """The identifier that ends at `end` (read backward over name characters, at most `limit`)."""
+    start = end
+    while start > 0 and end - start < limit and text[start - 1] in NAME_CHARS:
+        start -= 1
+    return text[start:end]
