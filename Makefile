@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format bench clean schema chromium checkov
+.PHONY: run test lint format bench clean schema chromium checkov graphiql
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -12,7 +12,15 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-run: $(STAMP)
+# GraphiQL's scripts and styles, from the npm registry (pinned versions and integrity), served by us at /graphql.
+GRAPHIQL := api/graphql/static/.pins
+$(GRAPHIQL): tools/fetch_graphiql.py
+	python3 tools/fetch_graphiql.py
+	@touch $@
+
+graphiql: $(GRAPHIQL)
+
+run: $(STAMP) $(GRAPHIQL)
 	$(VENV)/bin/panoptica serve --sandbox
 
 lint: $(STAMP)
@@ -38,7 +46,7 @@ $(CHECKOV): tools/checkov-requirements.txt
 checkov: $(CHECKOV)
 
 # The suite runs on SQLite, then again on PostgreSQL when PANOPTICA_TEST_POSTGRES_URL is set.
-test: lint chromium $(CHECKOV)
+test: lint chromium $(CHECKOV) $(GRAPHIQL)
 	$(PY) -m pytest -q
 	@if [ -n "$$PANOPTICA_TEST_POSTGRES_URL" ]; then \
 		echo "== again on PostgreSQL"; \

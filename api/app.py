@@ -15,6 +15,7 @@ import core.jobs.handlers  # noqa: F401 - registers core's jobs
 from api.console.auth import ConsoleGraphQL
 from api.console.routes import console_routes
 from api.graphql.app import GraphQLEndpoint
+from api.graphql.graphiql import graphiql_asset
 from api.headers import SecurityHeadersMiddleware, TrustedHosts, allowed_hosts
 from api.http_limits import RequestLimitsMiddleware, body_limits
 from api.ops import CorrelationMiddleware, healthz, metrics_endpoint, readyz
@@ -66,6 +67,11 @@ def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
                 "/graphql",
                 ConsoleGraphQL(GraphQLEndpoint(graphiql=settings.environment == "development")),
                 methods=["GET", "POST"],
+            ),
+            *(
+                [Route("/graphql/assets/{name}", graphiql_asset)]
+                if settings.environment == "development"
+                else []
             ),
             Route("/signin/azure/callback", signin_callback),
             Route("/consent/azure/callback", consent_callback),

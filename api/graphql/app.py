@@ -16,7 +16,7 @@ import re
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData, process_result
@@ -25,6 +25,7 @@ from strawberry.types.graphql import OperationType
 
 from api import json_input
 from api.graphql.context import Context
+from api.graphql.graphiql import graphiql_page
 from api.graphql.schema import schema
 from core.accounts.service import authenticate
 
@@ -236,7 +237,8 @@ class GraphQLEndpoint:
 
     def __init__(self, graphiql: bool = False) -> None:
         self.graphiql = graphiql
-        self.app = GraphQLApp(schema, graphql_ide="graphiql" if graphiql else None)
+        # Strawberry's own IDE page loads its scripts from a CDN: ours (api/graphql/graphiql.py) does not.
+        self.app = GraphQLApp(schema, graphql_ide=None)
 
     async def __call__(self, scope, receive, send) -> None:
         request = Request(scope, receive)
@@ -246,9 +248,9 @@ class GraphQLEndpoint:
             and "text/html" in request.headers.get("accept", "")
             and "query" not in request.query_params
         ):
-            # The IDE page itself (its queries carry the token). Served here: Strawberry would build a context,
-            # which needs a principal, before deciding to render it.
-            await HTMLResponse(self.app.graphql_ide_html)(scope, receive, send)
+            # The IDE page itself (its queries carry the token), answered before authentication: Strawberry
+            # builds a context, which needs a principal, before deciding to render its IDE (that was a 500).
+            await graphiql_page()(scope, receive, send)
             return
         async with request.app.state.services.sessions() as session:
             principal = await authenticate(session, bearer_token(request))
