@@ -7,11 +7,15 @@ import json
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, literal, or_
+from sqlmodel import select
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
+# Counts are exact up to here, then "at least this many": counting a million rows would cost a page far more
+# than reading it.
+TOTAL_COUNT_CAP = 10_000
 
 
 class InvalidInput(ValueError):
@@ -23,7 +27,7 @@ class Page(Generic[T]):
     items: list[T]
     cursors: list[str]
     has_next_page: bool
-    total_count: int
+    total_count: int | None = None  # None when the caller did not ask for it (see capped_count)
 
 
 def page_size(first: int | None) -> int:
@@ -55,3 +59,16 @@ def matches_search(search: str, *columns):
         raise InvalidInput("search is at most 200 characters")
     pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
+
+
+@dataclass(frozen=True)
+class Count:
+    value: int  # exact when not capped, else the cap
+    capped: bool  # there are more than `value`
+
+
+async def capped_count(session, model, conditions: list, cap: int = TOTAL_COUNT_CAP) -> Count:
+    """How many rows match, reading at most cap + 1 of them: the same cost at 10,001 rows and at 1,000,000."""
+    limited = select(literal(1).label("one")).select_from(model).where(*conditions).limit(cap + 1).subquery()
+    found = (await session.exec(select(func.count()).select_from(limited))).one()
+    return Count(min(found, cap), found > cap)

@@ -98,11 +98,19 @@ class PostureSummary:
     failed_by_severity: t.FindingCounts
 
 
+@strawberry.enum
+class PostureRunStatus(Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
 @strawberry.type
-class PostureRun:
+class PostureRun(t.Node):
     id: strawberry.ID
-    trigger: str
-    status: str
+    trigger: t.ScanTrigger
+    status: PostureRunStatus
     error: str
     created_at: datetime
     finished_at: datetime | None
@@ -111,8 +119,8 @@ class PostureRun:
     def from_row(cls, row) -> PostureRun:
         return cls(
             id=strawberry.ID(row.id),
-            trigger=row.trigger,
-            status=row.status,
+            trigger=t.ScanTrigger(row.trigger),
+            status=PostureRunStatus(row.status),
             error=row.error,
             created_at=row.created_at,
             finished_at=row.finished_at,
@@ -166,7 +174,7 @@ PostureEvaluationResult = Annotated[
 ]
 
 
-def to_report(report: posture.PostureReport) -> PostureReport:
+def to_report(report: posture.PostureReport, after: str | None = None) -> PostureReport:
     severities = {k.lower(): v for k, v in report.failed_by_severity.items()}
     return PostureReport(
         connection_id=strawberry.ID(report.connection.id),
@@ -194,7 +202,12 @@ def to_report(report: posture.PostureReport) -> PostureReport:
             )
             for r in report.repositories
         ],
-        repositories_page_info=t.PageInfo(has_next_page=report.has_next_page, end_cursor=report.end_cursor),
+        repositories_page_info=t.PageInfo(
+            has_previous_page=after is not None,
+            has_next_page=report.has_next_page,
+            start_cursor=None,
+            end_cursor=report.end_cursor,
+        ),
     )
 
 
@@ -226,7 +239,7 @@ class PostureQuery:
             return None
         except InvalidInput as error:
             raise BadArgument(str(error)) from None
-        return to_report(report)
+        return to_report(report, after)
 
 
 @strawberry.type

@@ -17,117 +17,9 @@ from core.ondemand.budget import RateLimited
 from core.pagination import InvalidInput
 from core.scans import requests as scan_requests
 
-
-@strawberry.type
-class Finding:
-    id: strawberry.ID
-    repository_id: strawberry.ID | None = strawberry.field(
-        description="Null for a posture finding about a project, pipeline or protected resource."
-    )
-    project_id: strawberry.ID | None
-    scanner: str
-    rule_id: str
-    title: str
-    description: str
-    remediation: str
-    severity: t.Severity
-    category: str
-    path: str
-    line: int | None
-    message: str
-    preview: str | None  # a redacted preview for secrets: never the value
-    commit: str
-    fingerprint: str
-    status: str
-    first_seen_at: datetime
-    last_seen_at: datetime
-    fixed_at: datetime | None
-    suppressed_reason: str
-    suppressed_until: datetime | None
-
-    @classmethod
-    def from_row(cls, row) -> Finding:
-        return cls(
-            id=strawberry.ID(row.id),
-            repository_id=strawberry.ID(row.repository_id) if row.repository_id else None,
-            project_id=strawberry.ID(row.project_id) if row.project_id else None,
-            scanner=row.scanner,
-            rule_id=row.rule_id,
-            title=row.title,
-            description=row.description,
-            remediation=row.remediation,
-            severity=t.Severity(row.severity),
-            category=row.category,
-            path=row.path,
-            line=row.line,
-            message=row.message,
-            preview=row.preview,
-            commit=row.commit,
-            fingerprint=row.fingerprint,
-            status=row.status,
-            first_seen_at=row.first_seen_at,
-            last_seen_at=row.last_seen_at,
-            fixed_at=row.fixed_at,
-            suppressed_reason=row.suppressed_reason,
-            suppressed_until=row.suppressed_until,
-        )
-
-
-@strawberry.type
-class ScanRun:
-    id: strawberry.ID
-    repository_id: strawberry.ID
-    trigger: str
-    status: t.ScanStatus
-    commit: str
-    reused: bool
-    error: str
-    scanner_errors: strawberry.scalars.JSON
-    new_findings: int
-    fixed_findings: int
-    open_findings: int
-    created_at: datetime
-    finished_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row) -> ScanRun:
-        return cls(
-            id=strawberry.ID(row.id),
-            repository_id=strawberry.ID(row.repository_id),
-            trigger=row.trigger,
-            status=t.ScanStatus(row.status),
-            commit=row.commit,
-            reused=row.reused,
-            error=row.error,
-            scanner_errors=row.scanner_errors,
-            new_findings=row.new_findings,
-            fixed_findings=row.fixed_findings,
-            open_findings=row.open_findings,
-            created_at=row.created_at,
-            finished_at=row.finished_at,
-        )
-
-
-@strawberry.input
-class FindingFilter:
-    repository_id: strawberry.ID | None = None
-    statuses: list[str] | None = None
-    min_severity: t.Severity | None = None
-    category: str | None = None
-    scanner: str | None = None
-    search: str | None = None
-
-    def to_core(self) -> findings.FindingFilter:
-        core = findings.FindingFilter(
-            repository_id=self.repository_id,
-            min_severity=self.min_severity.value if self.min_severity else None,
-            category=self.category,
-            scanner=self.scanner,
-            search=self.search,
-        )
-        if self.statuses is not None:
-            core.statuses = self.statuses
-        return core
+Finding = t.Finding
+ScanRun = t.ScanRun
+FindingFilter = t.FindingFilter
 
 
 @strawberry.type
@@ -137,10 +29,12 @@ class FindingSuccess:
 
 @strawberry.type
 class ScanQueued:
-    run: ScanRun | None = strawberry.field(description="A repository scan's run; null for scanConnection.")
+    run: t.ScanActivity = strawberry.field(
+        description="What to follow (poll node(id:) with its id): a ScanRun for scanRepository, a "
+        "ConnectionScan for scanConnection."
+    )
     job_id: strawberry.ID | None = strawberry.field(
-        description="scanConnection's job (verification, discovery, then a scan per selected repository); "
-        "null for scanRepository."
+        description="scanConnection's job, the ConnectionScan's id; null for scanRepository."
     )
     already_queued: bool = strawberry.field(
         description="The same work was queued or running: this answers it, and nothing more was queued."
@@ -174,10 +68,15 @@ class ScansQuery:
         flt = filter.to_core() if filter else findings.FindingFilter()
         try:
             async with ctx.sessions() as session:
-                page = await findings.list_findings(session, ctx.principal.account_id, flt, first, after)
+                page = await findings.list_findings(session, ctx.account_id, flt, first, after)
         except InvalidInput as error:
             raise bad_argument(error) from None
-        return t.to_connection(page, Finding.from_row)
+
+        async def count():
+            async with ctx.sessions() as session:
+                return await findings.count_findings(session, ctx.account_id, flt)
+
+        return t.to_connection(page, Finding.from_row, after, count)
 
     @strawberry.field(description="Scan runs, newest first.")
     async def scan_runs(
@@ -190,12 +89,15 @@ class ScansQuery:
         ctx = info.context
         try:
             async with ctx.sessions() as session:
-                page = await findings.list_scan_runs(
-                    session, ctx.principal.account_id, repository_id, first, after
-                )
+                page = await findings.list_scan_runs(session, ctx.account_id, repository_id, first, after)
         except InvalidInput as error:
             raise bad_argument(error) from None
-        return t.to_connection(page, ScanRun.from_row)
+
+        async def count():
+            async with ctx.sessions() as session:
+                return await findings.count_scan_runs(session, ctx.account_id, repository_id)
+
+        return t.to_connection(page, ScanRun.from_row, after, count)
 
 
 @strawberry.type
@@ -265,7 +167,7 @@ class ScansMutation:
         except RateLimited as error:
             return rate_limited(error)
         return ScanQueued(
-            run=None,
+            run=t.ConnectionScan.from_progress(asked.connection_scan),
             job_id=strawberry.ID(asked.job_id),
             already_queued=asked.already_queued,
             message="A scan of this connection is already queued or running."

@@ -16,9 +16,10 @@ from api.graphql import types as t
 from api.graphql.context import Context
 from api.graphql.errors import BadArgument
 from api.graphql.limits import GraphQLLimits, RateLimitedError, rate_limited
-from api.graphql.posture import PostureMutation, PostureQuery
+from api.graphql.posture import PostureMutation, PostureQuery, PostureRun
 from api.graphql.scans import ScansMutation, ScansQuery
 from api.graphql.slack import SlackMutation, SlackQuery
+from core import nodes
 from core.audit import service as audit
 from core.connections import flows
 from core.connections import queries as connection_queries
@@ -95,10 +96,31 @@ class Query:
         flt = filter.to_core() if filter else discovery.RepositoryFilter()
         try:
             async with ctx.sessions() as session:
-                page = await discovery.list_repositories(session, ctx.principal.account_id, flt, first, after)
+                page = await discovery.list_repositories(
+                    session, ctx.account_id, flt, first, after, count=False
+                )
         except InvalidInput as error:
             raise BadArgument(str(error)) from None
-        return t.to_connection(page, t.Repository.from_row)
+
+        async def count():
+            async with ctx.sessions() as session:
+                return await discovery.count_repositories(session, ctx.account_id, flt)
+
+        return t.to_connection(page, t.Repository.from_row, after, count)
+
+    @strawberry.field(description="One repository, or null when it is not the account's.")
+    async def repository(self, info: Info, id: strawberry.ID) -> t.Repository | None:
+        row = await context(info).repositories.load(str(id))
+        return t.Repository.from_row(row) if row is not None else None
+
+    @strawberry.field(
+        description="Any object by its id (Relay): null when it does not exist or is another account's."
+    )
+    async def node(self, info: Info, id: strawberry.ID) -> t.Node | None:
+        ctx = context(info)
+        async with ctx.sessions() as session:
+            found = await nodes.load(session, ctx.account_id, str(id))
+        return render_node(found)
 
     @strawberry.field(description="Who did what, newest first.")
     async def audit_events(
@@ -110,7 +132,25 @@ class Query:
                 page = await audit.list_events(session, ctx.principal.account_id, first, after)
         except InvalidInput as error:
             raise BadArgument(str(error)) from None
-        return t.to_connection(page, t.AuditEvent.from_row)
+        return t.to_connection(page, t.AuditEvent.from_row, after)
+
+
+def render_node(found: nodes.Found | None) -> t.Node | None:
+    if found is None:
+        return None
+    if found.kind == "Repository":
+        return t.Repository.from_row(found.row)
+    if found.kind == "Finding":
+        return t.Finding.from_row(found.row)
+    if found.kind == "ScanRun":
+        return t.ScanRun.from_row(found.row)
+    if found.kind == "AzureConnection":
+        return t.AzureConnection.from_view(found.row)
+    if found.kind == "ConnectionScan":
+        return t.ConnectionScan.from_progress(found.row)
+    if found.kind == "PostureRun":
+        return PostureRun.from_row(found.row)
+    return None
 
 
 NOT_FOUND = t.NotFoundError(code="NOT_FOUND", message="No such connection.")
@@ -234,6 +274,8 @@ class Schema(strawberry.Schema):
 
 schema = Schema(
     query=merge_types("Query", (Query, ScansQuery, PostureQuery, SlackQuery)),
+    # Implementations reached only through an interface (node(id:), ScanQueued.run) must still be in the SDL.
+    types=[t.Repository, t.Finding, t.ScanRun, t.AzureConnection, t.ConnectionScan, PostureRun],
     mutation=merge_types("Mutation", (Mutation, ScansMutation, PostureMutation, SlackMutation)),
     extensions=[
         lambda: MaxTokensLimiter(max_token_count=5000),

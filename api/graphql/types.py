@@ -1,16 +1,31 @@
-"""GraphQL types: thin views of `core` rows. Lists are Relay-style connections; errors are data."""
+"""GraphQL types: thin views of `core` rows. Lists are Relay connections; objects are Relay nodes; errors are data.
+
+Relay: every object a client navigates to implements `Node` and is refetched with `node(id:)`. Its id is the
+id the API has always answered (a random UUID, unique across every table: `core/nodes.py`), so stored ids keep
+working. Connections have Relay's `PageInfo` and `edges`, plus `nodes`; `totalCount` is computed only when
+selected, exact up to `TOTAL_COUNT_CAP` (10,000), then that figure with `totalCountIsCapped: true`.
+Fields that link objects (`Finding.repository`, `Repository.connection`, `Repository.findings`, ...) are read by
+per-request DataLoaders (`api/graphql/context.py`): a page costs the same statements at 25 rows and at 100.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
 from typing import Generic, TypeVar
 
 import strawberry
 
-from core.pagination import Page
+from core.pagination import TOTAL_COUNT_CAP, Count, Page
 
 T = TypeVar("T")
+
+
+@strawberry.interface(description="An object with a global id; refetch it with `node(id:)`.")
+class Node:
+    id: strawberry.ID
 
 
 @strawberry.interface
@@ -29,10 +44,21 @@ class InvalidInputError(UserError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="Relay's page information (forward paging: `first` and `after`).")
 class PageInfo:
+    has_previous_page: bool = strawberry.field(description="True when the page was asked `after` a cursor.")
     has_next_page: bool
+    start_cursor: str | None
     end_cursor: str | None
+
+
+def page_info(page: Page, after: str | None) -> PageInfo:
+    return PageInfo(
+        has_previous_page=after is not None,
+        has_next_page=page.has_next_page,
+        start_cursor=page.cursors[0] if page.cursors else None,
+        end_cursor=page.cursors[-1] if page.cursors else None,
+    )
 
 
 @strawberry.type
@@ -41,22 +67,47 @@ class Edge(Generic[T]):
     node: T
 
 
+CountFn = Callable[[], Awaitable[Count]]
+
+
 @strawberry.type
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    total_count: int
+    counter: strawberry.Private[CountFn | None] = None
+    counted: strawberry.Private[asyncio.Future | None] = None
 
+    @strawberry.field(description="The page's nodes (the edges' nodes, without cursors).")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
 
-def to_connection(page: Page, convert) -> Connection:
-    edges = [Edge(cursor=c, node=convert(item)) for item, c in zip(page.items, page.cursors, strict=True)]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next_page, end_cursor=page.cursors[-1] if page.cursors else None
-        ),
-        total_count=page.total_count,
+    async def count(self) -> Count:
+        """Counted once per connection, whichever of the two fields asks first (they may run concurrently)."""
+        if self.counted is None:
+            self.counted = asyncio.ensure_future(self.counter())
+        return await self.counted
+
+    @strawberry.field(
+        description=f"How many match: exact up to {TOTAL_COUNT_CAP:,}, else {TOTAL_COUNT_CAP:,} and "
+        "totalCountIsCapped. Counted only when selected."
     )
+    async def total_count(self) -> int:
+        return (await self.count()).value
+
+    @strawberry.field(description=f"True when more than totalCount ({TOTAL_COUNT_CAP:,}) match.")
+    async def total_count_is_capped(self) -> bool:
+        return (await self.count()).capped
+
+
+def to_connection(page: Page, convert, after: str | None = None, count: CountFn | None = None) -> Connection:
+    """`count` is called only if the client selects totalCount; without one, the page's own total is used."""
+    edges = [Edge(cursor=c, node=convert(item)) for item, c in zip(page.items, page.cursors, strict=True)]
+
+    async def page_total() -> Count:
+        total = page.total_count or 0
+        return Count(min(total, TOTAL_COUNT_CAP), total > TOTAL_COUNT_CAP)
+
+    return Connection(edges=edges, page_info=page_info(page, after), counter=count or page_total)
 
 
 @strawberry.enum
@@ -75,7 +126,7 @@ class ScmProvider:
 
 
 @strawberry.type
-class Repository:
+class Repository(Node):
     id: strawberry.ID
     name: str
     project: str
@@ -94,11 +145,33 @@ class Repository:
     scan_status: ScanStatus
     last_scanned_at: datetime | None
     scan_error: str
+    connection_id: strawberry.ID
+    row: strawberry.Private[object] = None
 
     @strawberry.field(description="Open and reopened findings by severity.")
     async def finding_counts(self, info: strawberry.Info) -> FindingCounts:
         counts = await info.context.finding_counts.load(str(self.id))
         return FindingCounts(**{k.lower(): v for k, v in counts.items()})
+
+    @strawberry.field(description="The Azure DevOps connection (organization) it was discovered in.")
+    async def connection(self, info: strawberry.Info) -> AzureConnection | None:
+        return await info.context.connections.load(str(self.connection_id))
+
+    @strawberry.field(description="This repository's findings, newest first (default: open and reopened).")
+    async def findings(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: FindingFilter | None = None,
+    ) -> Connection[Finding]:
+        return await info.context.repository_findings(str(self.id), first, after, filter)
+
+    @strawberry.field(description="This repository's scan runs, newest first.")
+    async def scan_runs(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ScanRun]:
+        return await info.context.repository_scan_runs(str(self.id), first, after)
 
     @classmethod
     def from_row(cls, row) -> Repository:
@@ -121,6 +194,8 @@ class Repository:
             scan_status=ScanStatus(row.scan_status),
             last_scanned_at=row.last_scanned_at,
             scan_error=row.scan_error,
+            connection_id=strawberry.ID(row.connection_id),
+            row=row,
         )
 
 
@@ -250,7 +325,7 @@ class ConnectionCheck:
 
 
 @strawberry.type
-class AzureConnection:
+class AzureConnection(Node):
     id: strawberry.ID
     organization: str
     tenant_id: str
@@ -325,3 +400,310 @@ class ConnectAzureOrganizationSuccess:
 @strawberry.type
 class DisconnectAzureOrganizationSuccess:
     connection_id: strawberry.ID
+
+
+# --- findings and scans -------------------------------------------------------------------------------------
+# Enums whose GraphQL values are the strings the API always answered (JSON output is unchanged; in a query
+# literal the quotes go: `statuses: [OPEN]`, `category: SECRET`, `scanner: secrets`).
+
+
+@strawberry.enum(description="A finding's lifecycle.")
+class FindingStatus(Enum):
+    OPEN = "OPEN"
+    FIXED = "FIXED"
+    REOPENED = "REOPENED"
+    SUPPRESSED = "SUPPRESSED"
+
+
+def _category_enum():
+    from core.scans.scanner import CATEGORIES
+
+    return strawberry.enum(
+        Enum("FindingCategory", {c: c for c in CATEGORIES}), description="What kind of issue."
+    )
+
+
+def _scanner_enum():
+    from core.posture.findings import SCANNER as POSTURE
+    from core.scans.scanner import all_scanners
+
+    names = sorted({s.name for s in all_scanners()} | {POSTURE})
+    # Values are the scanners' own names (lower case), as stored and as the API always answered them.
+    return strawberry.enum(Enum("Scanner", {n: n for n in names}), description="What found it.")
+
+
+FindingCategory = _category_enum()
+Scanner = _scanner_enum()
+
+
+@strawberry.enum
+class ScanTrigger(Enum):
+    SCHEDULE = "SCHEDULE"
+    MANUAL = "MANUAL"
+
+
+@strawberry.input
+class FindingFilter:
+    repository_id: strawberry.ID | None = None
+    statuses: list[FindingStatus] | None = strawberry.field(
+        default=None, description="Default: OPEN and REOPENED."
+    )
+    min_severity: Severity | None = None
+    category: FindingCategory | None = None
+    scanner: Scanner | None = None
+    search: str | None = strawberry.field(
+        default=None,
+        description="Case-insensitive substring of the title, message, rule id or path: aliases (CVE, GHSA) and "
+        "the package are in a dependency finding's message.",
+    )
+
+    def to_core(self):
+        from core.findings import service as findings
+
+        core = findings.FindingFilter(
+            repository_id=self.repository_id,
+            min_severity=self.min_severity.value if self.min_severity else None,
+            category=self.category.value if self.category else None,
+            scanner=self.scanner.value if self.scanner else None,
+            search=self.search,
+        )
+        if self.statuses is not None:
+            core.statuses = [status.value for status in self.statuses]
+        return core
+
+    def key(self) -> tuple:
+        """Hashable, for DataLoader keys: filters that are equal load together."""
+        return (
+            self.repository_id,
+            tuple(s.value for s in self.statuses) if self.statuses is not None else None,
+            self.min_severity,
+            self.category,
+            self.scanner,
+            self.search,
+        )
+
+
+@strawberry.type
+class Finding(Node):
+    id: strawberry.ID
+    repository_id: strawberry.ID | None = strawberry.field(
+        description="Null for a posture finding about a project, pipeline or protected resource."
+    )
+    project_id: strawberry.ID | None
+    scanner: Scanner
+    rule_id: str
+    title: str
+    description: str
+    remediation: str
+    help_uri: str
+    severity: Severity
+    category: FindingCategory
+    path: str
+    line: int | None
+    end_line: int | None
+    message: str
+    preview: str | None  # a redacted preview for secrets: never the value
+    commit: str
+    fingerprint: str
+    status: FindingStatus
+    first_seen_at: datetime
+    last_seen_at: datetime
+    fixed_at: datetime | None
+    suppressed_reason: str
+    suppressed_until: datetime | None
+    row: strawberry.Private[object] = None
+
+    @strawberry.field(description="The repository it was found in (null for a project's posture finding).")
+    async def repository(self, info: strawberry.Info) -> Repository | None:
+        if self.repository_id is None:
+            return None
+        row = await info.context.repositories.load(str(self.repository_id))
+        return Repository.from_row(row) if row is not None else None
+
+    @strawberry.field(
+        description="The file at the finding's lines in Azure DevOps, at the scanned commit (null without a "
+        "repository or a path)."
+    )
+    async def web_url(self, info: strawberry.Info) -> str | None:
+        from core.findings import service as findings
+
+        if self.repository_id is None:
+            return None
+        repository = await info.context.repositories.load(str(self.repository_id))
+        if repository is None:
+            return None
+        return findings.web_url(repository.web_url, repository.default_branch, self.row)
+
+    @classmethod
+    def from_row(cls, row) -> Finding:
+        return cls(
+            id=strawberry.ID(row.id),
+            repository_id=strawberry.ID(row.repository_id) if row.repository_id else None,
+            project_id=strawberry.ID(row.project_id) if row.project_id else None,
+            scanner=Scanner(row.scanner),
+            rule_id=row.rule_id,
+            title=row.title,
+            description=row.description,
+            remediation=row.remediation,
+            help_uri=row.help_uri,
+            severity=Severity(row.severity),
+            category=FindingCategory(row.category),
+            path=row.path,
+            line=row.line,
+            end_line=row.end_line,
+            message=row.message,
+            preview=row.preview,
+            commit=row.commit,
+            fingerprint=row.fingerprint,
+            status=FindingStatus(row.status),
+            first_seen_at=row.first_seen_at,
+            last_seen_at=row.last_seen_at,
+            fixed_at=row.fixed_at,
+            suppressed_reason=row.suppressed_reason,
+            suppressed_until=row.suppressed_until,
+            row=row,
+        )
+
+
+@strawberry.interface(description="A scan to follow: a repository's run, or a connection's scan of them all.")
+class ScanActivity:
+    id: strawberry.ID
+    status: ScanStatus
+    trigger: ScanTrigger
+    created_at: datetime
+    finished_at: datetime | None = strawberry.field(description="Null until it ended.")
+
+
+@strawberry.enum
+class ScannerStatus(Enum):
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@strawberry.type(description="What one scanner did in a finished run.")
+class ScannerOutcome:
+    scanner: Scanner
+    status: ScannerStatus
+    error: str
+
+
+@strawberry.type
+class ScanRun(Node, ScanActivity):
+    id: strawberry.ID
+    repository_id: strawberry.ID
+    trigger: ScanTrigger
+    status: ScanStatus
+    commit: str
+    reused: bool
+    error: str
+    scanner_errors: strawberry.scalars.JSON
+    scanner_outcomes: list[ScannerOutcome] = strawberry.field(
+        description="Per scanner, once the run finished (empty while queued or running)."
+    )
+    new_findings: int
+    fixed_findings: int
+    open_findings: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @strawberry.field
+    async def repository(self, info: strawberry.Info) -> Repository | None:
+        row = await info.context.repositories.load(str(self.repository_id))
+        return Repository.from_row(row) if row is not None else None
+
+    @classmethod
+    def from_row(cls, row) -> ScanRun:
+        from core.scans.service import scanner_outcomes
+
+        return cls(
+            id=strawberry.ID(row.id),
+            repository_id=strawberry.ID(row.repository_id),
+            trigger=ScanTrigger(row.trigger),
+            status=ScanStatus(row.status),
+            commit=row.commit,
+            reused=row.reused,
+            error=row.error,
+            scanner_errors=row.scanner_errors,
+            scanner_outcomes=[
+                ScannerOutcome(scanner=Scanner(o.scanner), status=ScannerStatus(o.status), error=o.error)
+                for o in scanner_outcomes(row)
+            ],
+            new_findings=row.new_findings,
+            fixed_findings=row.fixed_findings,
+            open_findings=row.open_findings,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+        )
+
+
+@strawberry.enum
+class ConnectionScanPhase(Enum):
+    QUEUED = "QUEUED"
+    VERIFYING = "VERIFYING"  # verification and discovery
+    SCANNING = "SCANNING"
+    FINISHED = "FINISHED"
+
+
+@strawberry.type(description="How many runs of a connection scan ended with one status.")
+class RunStatusCount:
+    status: ScanStatus
+    count: int
+
+
+@strawberry.type(
+    description="Across a connection scan's finished runs: how often one scanner succeeded, failed."
+)
+class ScannerTally:
+    scanner: Scanner
+    succeeded: int
+    failed: int
+
+
+@strawberry.type(
+    description="A connection scan: verification, discovery, then one run per selected repository. Poll it with "
+    "node(id:) until finishedAt is set."
+)
+class ConnectionScan(Node, ScanActivity):
+    id: strawberry.ID
+    connection_id: strawberry.ID
+    status: ScanStatus
+    phase: ConnectionScanPhase
+    trigger: ScanTrigger
+    repositories_total: int | None = strawberry.field(
+        description="Null until discovery queued the repositories' runs."
+    )
+    repositories_done: int
+    runs_by_status: list[RunStatusCount]
+    scanners: list[ScannerTally]
+    message: str
+    created_at: datetime
+    finished_at: datetime | None
+
+    @strawberry.field
+    async def connection(self, info: strawberry.Info) -> AzureConnection | None:
+        return await info.context.connections.load(str(self.connection_id))
+
+    @classmethod
+    def from_progress(cls, progress) -> ConnectionScan:
+        return cls(
+            id=strawberry.ID(progress.id),
+            connection_id=strawberry.ID(progress.connection_id),
+            status=ScanStatus(progress.status),
+            phase=ConnectionScanPhase(progress.phase),
+            trigger=ScanTrigger(progress.trigger),
+            repositories_total=progress.repositories_total,
+            repositories_done=progress.repositories_done,
+            runs_by_status=[
+                RunStatusCount(status=ScanStatus(status), count=count)
+                for status, count in sorted(progress.runs_by_status.items())
+            ],
+            scanners=[
+                ScannerTally(scanner=Scanner(t.scanner), succeeded=t.succeeded, failed=t.failed)
+                for t in progress.scanners
+            ],
+            message=progress.message,
+            created_at=progress.created_at,
+            finished_at=progress.finished_at,
+        )

@@ -28,6 +28,15 @@ class AzureRepository(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("connection_id", "ado_id"),
         Index("ix_azure_repositories_account_name", "account_id", "name", "id"),
+        # The Repositories page never shows removed ones: its order and count from this index alone.
+        Index(
+            "ix_azure_repositories_account_name_present",
+            "account_id",
+            "name",
+            "id",
+            postgresql_where=text("removed_at IS NULL"),
+            sqlite_where=text("removed_at IS NULL"),
+        ),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)

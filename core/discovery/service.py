@@ -13,7 +13,17 @@ from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
 from core.findings.models import Finding
 from core.findings.service import ACTIVE, at_least
-from core.pagination import InvalidInput, Page, decode_cursor, encode_cursor, matches_search, page_size
+from core.pagination import (
+    TOTAL_COUNT_CAP,
+    Count,
+    InvalidInput,
+    Page,
+    capped_count,
+    decode_cursor,
+    encode_cursor,
+    matches_search,
+    page_size,
+)
 
 
 @dataclass
@@ -74,13 +84,24 @@ def sort_key(flt: RepositoryFilter):
 
 
 async def list_repositories(
-    session: AsyncSession, account_id: str, flt: RepositoryFilter, first: int | None, after: str | None
+    session: AsyncSession,
+    account_id: str,
+    flt: RepositoryFilter,
+    first: int | None,
+    after: str | None,
+    *,
+    count: bool = True,
 ) -> Page[AzureRepository]:
-    """One page, ordered by the sort key then id; two statements whatever the page size."""
+    """One page, ordered by the sort key then id; two statements whatever the page size, one with
+    `count=False` (GraphQL counts separately, capped, and only when asked: `count_repositories`)."""
     size = page_size(first)
     conditions = _conditions(account_id, flt)
     key = sort_key(flt)
-    total = (await session.exec(select(func.count()).select_from(AzureRepository).where(*conditions))).one()
+    total = (
+        (await session.exec(select(func.count()).select_from(AzureRepository).where(*conditions))).one()
+        if count
+        else None
+    )
     query = select(AzureRepository).where(*conditions)
     if after:
         value, row_id = decode_cursor(after, 2)
@@ -95,6 +116,12 @@ async def list_repositories(
         has_next_page=len(rows) > size,
         total_count=total,
     )
+
+
+async def count_repositories(
+    session: AsyncSession, account_id: str, flt: RepositoryFilter, cap: int = TOTAL_COUNT_CAP
+) -> Count:
+    return await capped_count(session, AzureRepository, _conditions(account_id, flt), cap)
 
 
 async def set_selection(

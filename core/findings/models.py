@@ -27,6 +27,9 @@ class Finding(SQLModel, table=True):
         Index("ix_findings_account_status_severity", "account_id", "status", "severity"),
         # The console's list, newest first: a page is read in index order instead of sorting every match.
         Index("ix_findings_account_first_seen", "account_id", "first_seen_at", "id"),
+        # A repository's findings newest first (the repository page), and the list by category.
+        Index("ix_findings_repository_first_seen", "repository_id", "first_seen_at", "id"),
+        Index("ix_findings_account_category_first_seen", "account_id", "category", "first_seen_at", "id"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)

@@ -1,18 +1,35 @@
-"""Reading findings for the console, counting them per repository, suppressing and unsuppressing."""
+"""Reading findings for the console, counting them per repository, suppressing and unsuppressing.
+
+Pages never count: counts are separate functions (exact up to `TOTAL_COUNT_CAP`, see `core.pagination`), called
+only by a client that asks for them. Per-repository pages and counts for a whole page of repositories are one
+statement each (a UNION ALL of one bounded, index-ordered part per repository).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import quote
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, literal, or_, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.audit.service import record
 from core.db.columns import utcnow
 from core.findings.models import Finding, FindingStatus
-from core.pagination import InvalidInput, Page, decode_cursor, encode_cursor, matches_search, page_size
+from core.pagination import (
+    TOTAL_COUNT_CAP,
+    Count,
+    InvalidInput,
+    Page,
+    capped_count,
+    decode_cursor,
+    encode_cursor,
+    matches_search,
+    page_size,
+)
 from core.scans.models import ScanRun
 from core.scans.scanner import SEVERITIES
 
@@ -49,29 +66,46 @@ def finding_conditions(account_id: str, flt: FindingFilter) -> list:
     if flt.scanner:
         conditions.append(Finding.scanner == flt.scanner)
     if flt.search:
-        conditions.append(matches_search(flt.search, Finding.path, Finding.rule_id))
+        conditions.append(search_condition(flt.search))
     return conditions
+
+
+def search_condition(search: str):
+    """Case-insensitive substring of a finding's title, message, rule id or path. Aliases (CVE, GHSA) and the
+    package (its purl) are in a dependency finding's message, its advisory id is its rule id: so "log4j",
+    "CVE-2021-44228" and "GHSA-jfh8-c2jp-5v3q" all find Log4Shell."""
+    return matches_search(search, Finding.title, Finding.message, Finding.rule_id, Finding.path)
+
+
+def after_condition(after: str | None, model, time_column):
+    """Rows older than the cursor's (time, id), newest first."""
+    if not after:
+        return None
+    when_text, row_id = decode_cursor(after, 2)
+    try:
+        when = datetime.fromisoformat(when_text)
+    except ValueError:
+        raise InvalidInput("after is not a cursor returned by this API") from None
+    return or_(time_column < when, and_(time_column == when, model.id < row_id))
+
+
+def to_page(rows: list, size: int, time_key: str) -> Page:
+    items = rows[:size]
+    cursors = [encode_cursor(getattr(r, time_key).isoformat(), r.id) for r in items]
+    return Page(items=items, cursors=cursors, has_next_page=len(rows) > size)
 
 
 async def keyset_page(
     session: AsyncSession, model, conditions: list, first: int | None, after: str | None, time_column
 ) -> Page:
-    """Newest first on (time_column, id): two statements whatever the page size."""
+    """Newest first on (time_column, id): one statement whatever the page size (counting is separate)."""
     size = page_size(first)
-    total = (await session.exec(select(func.count()).select_from(model).where(*conditions))).one()
     query = select(model).where(*conditions)
-    if after:
-        when_text, row_id = decode_cursor(after, 2)
-        try:
-            when = datetime.fromisoformat(when_text)
-        except ValueError:
-            raise InvalidInput("after is not a cursor returned by this API") from None
-        query = query.where(or_(time_column < when, and_(time_column == when, model.id < row_id)))
+    cursor = after_condition(after, model, time_column)
+    if cursor is not None:
+        query = query.where(cursor)
     query = query.order_by(time_column.desc(), col(model.id).desc()).limit(size + 1)
-    rows = list((await session.exec(query)).all())
-    items = rows[:size]
-    cursors = [encode_cursor(getattr(r, time_column.key).isoformat(), r.id) for r in items]
-    return Page(items=items, cursors=cursors, has_next_page=len(rows) > size, total_count=total)
+    return to_page(list((await session.exec(query)).all()), size, time_column.key)
 
 
 async def list_findings(session, account_id: str, flt: FindingFilter, first: int | None, after: str | None):
@@ -80,13 +114,133 @@ async def list_findings(session, account_id: str, flt: FindingFilter, first: int
     )
 
 
-async def list_scan_runs(
-    session, account_id: str, repository_id: str | None, first: int | None, after: str | None
-):
+async def count_findings(session, account_id: str, flt: FindingFilter, cap: int = TOTAL_COUNT_CAP) -> Count:
+    return await capped_count(session, Finding, finding_conditions(account_id, flt), cap)
+
+
+def scan_run_conditions(account_id: str, repository_id: str | None) -> list:
     conditions = [ScanRun.account_id == account_id]
     if repository_id:
         conditions.append(ScanRun.repository_id == repository_id)
+    return conditions
+
+
+async def list_scan_runs(
+    session, account_id: str, repository_id: str | None, first: int | None, after: str | None
+):
+    conditions = scan_run_conditions(account_id, repository_id)
     return await keyset_page(session, ScanRun, conditions, first, after, col(ScanRun.created_at))
+
+
+async def count_scan_runs(session, account_id: str, repository_id: str | None, cap: int = TOTAL_COUNT_CAP):
+    return await capped_count(session, ScanRun, scan_run_conditions(account_id, repository_id), cap)
+
+
+# --- per repository, for a whole page of repositories at once -----------------------------------------------
+
+
+async def pages_by_repository(
+    session, model, account_id: str, repository_ids: list[str], conditions: list, first, after, time_column
+) -> dict[str, Page]:
+    """Each repository's own page (newest first), in one statement: a UNION ALL of one part per repository,
+    each ordered by the (repository_id, time, id) index and limited, so no part reads more than its page."""
+    size = page_size(first)
+    cursor = after_condition(after, model, time_column)
+    if not repository_ids:
+        return {}
+    parts = []
+    for repository_id in repository_ids:
+        part = select(model).where(
+            model.account_id == account_id, model.repository_id == repository_id, *conditions
+        )
+        if cursor is not None:
+            part = part.where(cursor)
+        part = part.order_by(time_column.desc(), col(model.id).desc()).limit(size + 1)
+        parts.append(select(part.subquery()))  # SQLite: a compound member's LIMIT must be in a subquery
+    rows_of = aliased(model, union_all(*parts).subquery())
+    rows: dict[str, list] = {repository_id: [] for repository_id in repository_ids}
+    for row in (await session.exec(select(rows_of))).all():
+        rows[row.repository_id].append(row)
+    ordered = {
+        rid: sorted(found, key=lambda r: (getattr(r, time_column.key), r.id), reverse=True)
+        for rid, found in rows.items()
+    }
+    return {rid: to_page(found, size, time_column.key) for rid, found in ordered.items()}
+
+
+async def counts_per_repository(
+    session, model, account_id: str, repository_ids: list[str], conditions: list, cap: int = TOTAL_COUNT_CAP
+) -> dict[str, Count]:
+    """Capped counts for many repositories in one statement (each part reads at most cap + 1 rows)."""
+    if not repository_ids:
+        return {}
+    parts = []
+    for repository_id in repository_ids:
+        limited = (
+            select(literal(1).label("one"))
+            .select_from(model)
+            .where(model.account_id == account_id, model.repository_id == repository_id, *conditions)
+            .limit(cap + 1)
+            .subquery()
+        )
+        parts.append(
+            select(literal(repository_id).label("rid"), func.count().label("n")).select_from(limited)
+        )
+    found = {rid: n for rid, n in (await session.exec(union_all(*parts))).all()}
+    return {rid: Count(min(found.get(rid, 0), cap), found.get(rid, 0) > cap) for rid in repository_ids}
+
+
+async def findings_by_repository(
+    session, account_id: str, repository_ids: list[str], flt: FindingFilter, first, after
+) -> dict[str, Page]:
+    conditions = finding_conditions(account_id, flt)
+    return await pages_by_repository(
+        session, Finding, account_id, repository_ids, conditions, first, after, col(Finding.first_seen_at)
+    )
+
+
+async def finding_counts_by_repository(
+    session, account_id: str, repository_ids: list[str], flt: FindingFilter, cap: int = TOTAL_COUNT_CAP
+) -> dict[str, Count]:
+    conditions = finding_conditions(account_id, flt)
+    return await counts_per_repository(session, Finding, account_id, repository_ids, conditions, cap)
+
+
+async def scan_runs_by_repository(
+    session, account_id: str, repository_ids: list[str], first, after
+) -> dict[str, Page]:
+    return await pages_by_repository(
+        session, ScanRun, account_id, repository_ids, [], first, after, col(ScanRun.created_at)
+    )
+
+
+async def scan_run_counts_by_repository(
+    session, account_id: str, repository_ids: list[str], cap: int = TOTAL_COUNT_CAP
+) -> dict[str, Count]:
+    return await counts_per_repository(session, ScanRun, account_id, repository_ids, [], cap)
+
+
+def web_url(repository_web_url: str, default_branch: str | None, finding: Finding) -> str | None:
+    """The finding's file at its line in Azure DevOps, at the commit that was scanned (the default branch when
+    the finding has no commit). Whole lines are selected: from column 1 of the first line to column 1 of the
+    line after the last, the selection Azure DevOps' own "copy link to line" makes."""
+    if not repository_web_url or not finding.path:
+        return None
+    if finding.commit:
+        version = f"GC{finding.commit}"
+    elif default_branch:
+        version = "GB" + default_branch.removeprefix("refs/heads/")
+    else:
+        version = None
+    query = [f"path={quote('/' + finding.path.lstrip('/'), safe='/')}"]
+    if version:
+        query.append(f"version={quote(version, safe='')}")
+    if finding.line:
+        last = max(finding.end_line or finding.line, finding.line)
+        query += [f"line={finding.line}", f"lineEnd={last + 1}", "lineStartColumn=1", "lineEndColumn=1"]
+        query.append("lineStyle=plain")
+    query.append("_a=contents")
+    return f"{repository_web_url}?{'&'.join(query)}"
 
 
 async def counts_by_repository(session: AsyncSession, repository_ids: list[str]) -> dict[str, dict[str, int]]:

@@ -22,12 +22,17 @@ class ScanStatus(enum.StrEnum):
 
 class ScanRun(SQLModel, table=True):
     __tablename__ = "scan_runs"
-    __table_args__ = (Index("ix_scan_runs_repository_created", "repository_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_scan_runs_repository_created", "repository_id", "created_at"),
+        Index("ix_scan_runs_batch", "batch"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     account_id: str = Field(foreign_key="accounts.id", index=True, max_length=36, ondelete="CASCADE")
     repository_id: str = Field(foreign_key="azure_repositories.id", max_length=36, ondelete="CASCADE")
     trigger: str = Field(default="SCHEDULE", max_length=10)  # SCHEDULE or MANUAL
+    # The connection scan that queued it ("{connection id}:{slot}"), so that scan's progress is countable.
+    batch: str | None = Field(default=None, max_length=120)
     status: str = Field(default=ScanStatus.QUEUED, max_length=14)
     commit: str = Field(default="", max_length=64)
     reused: bool = False  # unchanged commit and scanner versions: nothing downloaded, findings carried over

@@ -22,7 +22,13 @@ from core.jobs.models import Job
 from core.ondemand import budget
 from core.pagination import InvalidInput
 from core.scans.models import ScanRun
-from core.scans.service import ACTIVE_JOB, active_scans, queue_scan
+from core.scans.service import (
+    ACTIVE_JOB,
+    ConnectionScanProgress,
+    active_scans,
+    connection_scan_progress,
+    queue_scan,
+)
 
 
 @dataclass
@@ -32,6 +38,7 @@ class ScanRequest:
     already_queued: bool
     run: ScanRun | None = None  # a repository scan's run
     job_id: str | None = None  # a connection scan's job (verification, discovery, then the fan-out)
+    connection_scan: ConnectionScanProgress | None = None  # that job's progress
 
 
 async def request_repository_scan(services, principal: Principal, repository_id: str) -> ScanRequest:
@@ -84,7 +91,8 @@ async def request_connection_scan(services, principal: Principal, connection_id:
             raise InvalidInput("Connect the organization before scanning it.")
         active = await active_connection_scan(session, connection_id)
         if active is not None:  # 100 aliased scanConnection mutations verify and scan once
-            return ScanRequest(already_queued=True, job_id=active.id)
+            progress = await connection_scan_progress(session, active)
+            return ScanRequest(already_queued=True, job_id=active.id, connection_scan=progress)
         await spending.spend(session, services.settings)
         job = await jobs.enqueue(
             session,
@@ -103,5 +111,6 @@ async def request_connection_scan(services, principal: Principal, connection_id:
             connection.organization,
             connection_id=connection_id,
         )
+        progress = await connection_scan_progress(session, job)
     services.wake_jobs()
-    return ScanRequest(already_queued=False, job_id=job.id)
+    return ScanRequest(already_queued=False, job_id=job.id, connection_scan=progress)

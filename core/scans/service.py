@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert
 from sqlmodel import col, select
 
 from core.azure.errors import AzureError
@@ -44,10 +44,10 @@ class Prepared:
 
 
 async def queue_scan(
-    session, repository: AzureRepository, trigger: str, dedupe: str | None = None
+    session, repository: AzureRepository, trigger: str, dedupe: str | None = None, batch: str | None = None
 ) -> ScanRun | None:
     """A QUEUED run and its job, in the caller's transaction. None when that scan is queued already."""
-    run = ScanRun(account_id=repository.account_id, repository_id=repository.id, trigger=trigger)
+    run = ScanRun(account_id=repository.account_id, repository_id=repository.id, trigger=trigger, batch=batch)
     job = await jobs.enqueue(
         session,
         "scans.repository",
@@ -101,7 +101,13 @@ async def queue_scans(session, repositories: list[AzureRepository], trigger: str
     for repository in repositories:
         if repository.id in active:
             continue
-        run = await queue_scan(session, repository, trigger, dedupe=f"scan:{repository.id}:{slot}")
+        run = await queue_scan(
+            session,
+            repository,
+            trigger,
+            dedupe=f"scan:{repository.id}:{slot}",
+            batch=connection_batch(repository.connection_id, slot),
+        )
         queued += run is not None
     return queued
 
@@ -302,3 +308,132 @@ async def finish(
 async def latest_run(session, repository_id: str) -> ScanRun | None:
     query = select(ScanRun).where(ScanRun.repository_id == repository_id).order_by(ScanRun.created_at.desc())
     return (await session.exec(query)).first()
+
+
+# --- progress -----------------------------------------------------------------------------------------------
+FINISHED = (ScanStatus.SUCCEEDED, ScanStatus.PARTIAL, ScanStatus.FAILED)
+CONNECTION_SCAN_JOB = "scans.connection"
+
+
+def connection_batch(connection_id: str, slot: str) -> str:
+    """What a connection scan's runs carry (`ScanRun.batch`): its connection and slot (one job per slot)."""
+    return f"{connection_id}:{slot}"[:120]
+
+
+@dataclass
+class ScannerOutcome:
+    scanner: str
+    status: str  # SUCCEEDED or FAILED
+    error: str = ""
+
+
+def scanner_outcomes(run: ScanRun) -> list[ScannerOutcome]:
+    """What each scanner of a finished run did (none yet while it is queued or running)."""
+    errors = run.scanner_errors or {}
+    names = sorted(set(run.scanner_versions or {}) | set(errors))
+    return [
+        ScannerOutcome(name, "FAILED" if name in errors else "SUCCEEDED", str(errors.get(name, "")))
+        for name in names
+    ]
+
+
+@dataclass
+class ScannerTally:
+    scanner: str
+    succeeded: int = 0
+    failed: int = 0
+
+
+@dataclass
+class ConnectionScanProgress:
+    """A connection scan (a job: verification, discovery, then one run per selected repository)."""
+
+    id: str
+    connection_id: str
+    trigger: str
+    status: str  # QUEUED, RUNNING, SUCCEEDED, PARTIAL, FAILED
+    phase: str  # QUEUED, VERIFYING (verification and discovery), SCANNING, FINISHED
+    repositories_total: int | None  # None until discovery queued the runs
+    repositories_done: int
+    runs_by_status: dict[str, int]
+    scanners: list[ScannerTally]
+    message: str
+    created_at: object
+    finished_at: object | None
+
+
+async def connection_scan_job(session, job_id: str) -> Job | None:
+    job = await session.get(Job, job_id)
+    return job if job is not None and job.kind == CONNECTION_SCAN_JOB else None
+
+
+async def connection_scan_progress(session, job: Job) -> ConnectionScanProgress:
+    """Two statements: the runs' statuses counted, then the finished runs' scanner outcomes."""
+    connection_id = job.payload["connection_id"]
+    batch = connection_batch(connection_id, job.payload.get("slot", ""))
+    grouped = await session.exec(
+        select(ScanRun.status, func.count(), func.max(ScanRun.finished_at))
+        .where(ScanRun.batch == batch)
+        .group_by(ScanRun.status)
+    )
+    by_status: dict[str, int] = {}
+    last_finished = None
+    for status, count, finished in grouped.all():
+        by_status[status] = count
+        if finished is not None and (last_finished is None or finished > last_finished):
+            last_finished = finished
+    total = sum(by_status.values())
+    done = sum(by_status.get(s, 0) for s in FINISHED)
+    tallies: dict[str, ScannerTally] = {}
+    if done:
+        rows = await session.exec(
+            select(ScanRun.scanner_versions, ScanRun.scanner_errors).where(
+                ScanRun.batch == batch, col(ScanRun.status).in_(FINISHED)
+            )
+        )
+        for versions, errors in rows.all():
+            for name in set(versions or {}) | set(errors or {}):
+                tally = tallies.setdefault(name, ScannerTally(name))
+                if name in (errors or {}):
+                    tally.failed += 1
+                else:
+                    tally.succeeded += 1
+    status, phase, message = connection_scan_state(job, by_status, total, done)
+    return ConnectionScanProgress(
+        id=job.id,
+        connection_id=connection_id,
+        trigger="MANUAL" if job.payload.get("slot", "").startswith("manual") else "SCHEDULE",
+        status=status,
+        phase=phase,
+        repositories_total=total if total or job.status in ("done", "failed") else None,
+        repositories_done=done,
+        runs_by_status=by_status,
+        scanners=sorted(tallies.values(), key=lambda t: t.scanner),
+        message=message,
+        created_at=job.created_at,
+        finished_at=(last_finished or job.finished_at) if phase == "FINISHED" else None,
+    )
+
+
+def connection_scan_state(job: Job, by_status: dict[str, int], total: int, done: int) -> tuple[str, str, str]:
+    if job.status == "queued" and not total:
+        return ScanStatus.QUEUED, "QUEUED", "Waiting for a worker."
+    if job.status == "failed":
+        return ScanStatus.FAILED, "FINISHED", job.last_error or "The connection scan failed."
+    if job.status in ("queued", "running") and not total:
+        return ScanStatus.RUNNING, "VERIFYING", "Verifying access and discovering repositories."
+    if done < total:
+        return ScanStatus.RUNNING, "SCANNING", f"{done} of {total} repositories scanned."
+    if not total:
+        return (
+            ScanStatus.SUCCEEDED,
+            "FINISHED",
+            "Nothing to scan: no selected repository, a verification that failed (see the connection's "
+            "checks), or every repository was already being scanned.",
+        )
+    failed, partial = by_status.get(ScanStatus.FAILED, 0), by_status.get(ScanStatus.PARTIAL, 0)
+    if failed == total:
+        return ScanStatus.FAILED, "FINISHED", f"All {total} repository scans failed."
+    if failed or partial:
+        return ScanStatus.PARTIAL, "FINISHED", f"{total} repositories: {failed} failed, {partial} partial."
+    return ScanStatus.SUCCEEDED, "FINISHED", f"{total} repositories scanned."

@@ -25,7 +25,7 @@ async def seed_findings(db, account_id: str) -> str:
                 Finding(
                     account_id=account_id,
                     repository_id=repo.id,
-                    scanner="test",
+                    scanner="pipelines",
                     rule_id=rule,
                     title=rule,
                     severity=severity,

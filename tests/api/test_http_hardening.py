@@ -341,18 +341,18 @@ async def test_malformed_get_requests(app, alice, caplog, db, query_string, stat
 async def test_graphql_errors_keep_200_for_application_json_clients(http, alice):
     for accept in (None, "application/json", "*/*", f"application/json, {GRAPHQL_RESPONSE};q=0.5"):
         headers = auth(alice, **({"accept": accept} if accept else {}))
-        answer = await http.post("/graphql", json={"query": "{ nope }"}, headers=headers)
+        answer = await http.post("/graphql", json={"query": "{ bogusField }"}, headers=headers)
         assert answer.status_code == 200
         assert answer.headers["content-type"] == "application/json"
         assert answer.json()["data"] is None
-        assert answer.json()["errors"][0]["message"] == "Cannot query field 'nope' on type 'Query'."
+        assert answer.json()["errors"][0]["message"] == "Cannot query field 'bogusField' on type 'Query'."
 
 
 @pytest.mark.parametrize(
     ("case", "request_body", "message"),
     [
         ("parse", {"query": "{ "}, "Syntax Error: Expected Name, found <EOF>."),
-        ("validation", {"query": "{ nope }"}, "Cannot query field 'nope' on type 'Query'."),
+        ("validation", {"query": "{ bogusField }"}, "Cannot query field 'bogusField' on type 'Query'."),
         (
             "variable coercion",
             {"query": "query($n: Int) { repositories(first: $n) { totalCount } }", "variables": {"n": "ten"}},
