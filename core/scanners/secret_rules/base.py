@@ -79,7 +79,7 @@ TEMPLATED = re.compile(
 DUMMY = re.compile(
     r"(?i)example|sample|placeholder|dummy|fake|mock|test|changeme|change_me|changeit|replace|insert|"
     r"your[_-]|yourpass|\bfoo|foobar|xxx|\*\*\*|\.\.\.|redacted|hidden|masked|secret|passw|token|"
-    r"api_?key|qwerty|12345|abcdef|lorem|todo|fixme|none|null|undefined|required|optional|here\b"
+    r"api_?key|qwerty|12345|abcdef|lorem|todo|fixme|none|null|undefined|required|optional|here\b|tiger"
 )
 PATH = re.compile(
     r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|file:)|\.(?:txt|json|ya?ml|pem|key|crt|cer|p12|pfx|jks|env|ini|cfg|conf|"
@@ -90,10 +90,27 @@ REFERENCE = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)*(?:\(
 NUMBERISH = re.compile(r"^[\d.:,_+-]+$|^\d{4}-\d{2}-\d{2}|^0x[0-9a-fA-F]+$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 SEPARATORS = re.compile(r"[-_.]")
+# Colours, URNs, doc cross-references (`~pkg.Class`), CONSTANT_NAMES: values that are never credentials.
+NOT_LITERAL = re.compile(r"^#[0-9a-fA-F]{3,8}$|^urn:|^~|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+CODE = frozenset("(){}[]\\")  # in an unquoted value: an expression, a call, an index, a block
+WORDS = re.compile(r"[A-Z][a-z]{3,}|[a-z]{4,}|[A-Z]{4,}(?![a-z])")
+MAX_WORDY = 0.7  # share of a value made of words of 4+ letters: "requires_oAuth2_configuration" 0.86
+
+
+def wordy(value: str) -> bool:
+    """Made mostly of words (identifiers, type names, prose), which random credentials are not."""
+    return sum(len(w) for w in WORDS.findall(value)) >= MAX_WORDY * len(value)
 
 
 def is_dummy(value: str) -> bool:
     return bool(TEMPLATED.search(value) or DUMMY.search(value)) or looks_like_placeholder(value)
+
+
+def peer_placeholder(value: str) -> bool:
+    """A value detect-secrets' keyword or basic-auth plugin reports that our rules would refuse (a placeholder, a
+    template, prose): what `secrets.py` could drop from those plugins' reports (`user:password@`, `"Mot de
+    passe"`), as our own detectors never report it."""
+    return is_dummy(value) or any(c.isspace() for c in value)
 
 
 def password_shaped(value: str, user: str = "") -> bool:
@@ -103,14 +120,16 @@ def password_shaped(value: str, user: str = "") -> bool:
 
 
 def credential_shaped(value: str, quoted: bool) -> bool:
-    """A literal that looks like a credential, not a word, a number, a path, a URL, a reference or a placeholder.
-    Letters alone (with separators) are names, words and constants unless long and random; otherwise at least
-    two kinds of characters, a letter among them, and an entropy near the value's maximum."""
+    """A literal that looks like a credential, not a word, a number, a path, a URL, a reference, an expression or
+    a placeholder: at least two kinds of characters with a letter among them, an entropy near the value's
+    maximum, not mostly words (letters alone only when long and random)."""
     if not 6 <= len(value) <= 256 or any(c.isspace() for c in value) or value.startswith("-"):
         return False
     if is_dummy(value) or PATH.search(value) or NUMBERISH.search(value) or EMAIL.match(value):
         return False
-    if "://" in value or (not quoted and REFERENCE.match(value)):
+    if "://" in value or NOT_LITERAL.search(value) or wordy(value):
+        return False
+    if not quoted and (REFERENCE.match(value) or CODE & set(value) or value.endswith(":")):
         return False
     entropy, bare = shannon(value), SEPARATORS.sub("", value)
     if bare.isalpha():
@@ -138,25 +157,16 @@ CREDENTIAL_ENDINGS = (
     "credential",
     "credentials",
 )
-NOT_PASS = {"bypass", "compass", "overpass", "underpass", "encompass", "trespass", "passport"}
+NOT_PASS = {"bypass", "compass", "overpass", "underpass", "encompass", "trespass"}
 KEY_QUALIFIERS = {
     *("api", "access", "private", "secret", "signing", "encryption", "master", "account", "client"),
     *("consumer", "session", "license", "auth", "shared", "app", "hmac", "jwt", "crypt", "cipher"),
 }
-# A name ending in one of these holds something about a credential, not the credential.
-NOT_A_CREDENTIAL = {
-    *("name", "names", "id", "ids", "url", "urls", "uri", "endpoint", "path", "file", "filename", "dir"),
-    *("type", "types", "kind", "length", "len", "size", "policy", "format", "mode", "method", "provider"),
-    *("header", "field", "prefix", "suffix", "pattern", "regex", "regexp", "expiry", "expires", "expiration"),
-    *("expire", "ttl", "lifetime", "age", "enabled", "enable", "disabled", "required", "count", "version"),
-    *("label", "hint", "prompt", "message", "msg", "text", "title", "placeholder", "description", "reset"),
-    *("hash", "hashed", "digest", "checksum", "algorithm", "alg", "location", "ref", "reference", "env"),
-    *("var", "variable", "param", "parameter", "min", "max", "timeout", "interval", "rotation", "scope"),
-    *("scopes", "audience", "issuer", "source", "store", "arn", "user", "username", "login", "email"),
-    *("salt", "at", "by", "on", "date", "time", "index", "class", "style", "icon", "color", "input", "link"),
-    *("route", "page", "view", "form", "button", "error", "errors", "policy", "rules", "rule", "strength"),
-    *("visible", "visibility", "manager", "service", "handler", "helper", "validator", "generator"),
-    *("sha", "sha1", "sha256", "sha512", "md5", "fingerprint", "thumbprint", "kid", "secret_ref"),
+# Words after the credential word that do not change what the value is (`SECRET_KEY_BASE`, `DB_PASSWORD_PROD`).
+TRANSPARENT = {
+    *("value", "val", "string", "str", "text", "plain", "raw", "b64", "base64", "hex", "encoded", "enc"),
+    *("base", "prod", "production", "dev", "development", "staging", "stage", "local", "live", "new", "old"),
+    *("default", "main", "primary", "secondary"),
 }
 NEVER = {"csrf", "xsrf", "public", "publishable", "pub"}
 
@@ -166,19 +176,22 @@ def name_words(name: str) -> list[str]:
 
 
 def credential_name(name: str) -> bool:
-    """`DB_PASSWORD`, `apiKey`, `oauth_token`, `client-secret`, `PGPASSWORD`, `x-auth-token`; not `token_url`,
-    `secretName`, `author`, `passport`, `csrf_token`, `public_key`."""
+    """The name's last word (after `_value`, `_prod`, digits…) is a credential's: `DB_PASSWORD`, `apiKey`,
+    `oauth_token`, `client-secret`, `PGPASSWORD`, `x-auth-token`, `SECRET_KEY_BASE`; not `token_url`,
+    `secretName`, `author`, `passport`, `csrf_token`, `public_key`, `AUTH_REQUIRED_SASL`."""
     words = name_words(name)
-    if not words or words[-1] in NOT_A_CREDENTIAL or NEVER & set(words):
+    if NEVER & set(words):
         return False
-    for i, word in enumerate(words):
-        if word.endswith(CREDENTIAL_ENDINGS) or word in {"auth", "creds", "authorization"}:
-            return True
-        if word.endswith("pass") and word not in NOT_PASS:
-            return True
-        if word == "key" and i > 0 and words[i - 1] in KEY_QUALIFIERS:
-            return True
-    return False
+    while words and (words[-1] in TRANSPARENT or words[-1].isdigit()):
+        words.pop()
+    if not words:
+        return False
+    last = words[-1]
+    if last.endswith(CREDENTIAL_ENDINGS) or last in {"auth", "creds", "authorization"}:
+        return True
+    if last.endswith("pass") and last not in NOT_PASS:
+        return True
+    return last == "key" and len(words) > 1 and words[-2] in KEY_QUALIFIERS
 
 
 NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-$")

@@ -50,10 +50,18 @@ APP_SETTING = re.compile(
 HINTS = ("pass", "pwd", "secret", "token", "key", "auth", "credential", "creds")
 
 
+# What may follow an unquoted value on its line: nothing, a comment, a delimiter. Anything else is prose or code
+# (`:param token: OAuth2 token.`, `password: bytes) -> None`).
+UNQUOTED_END = re.compile(r"[ \t]*(?:$|\r|#|//|;|,|&|\)|\]|\})")
+
+
 def assignment(match: re.Match) -> bool:
-    start = match.start()
-    name = name_before(match.string, start) + match.string[start : match.end("tail")]
-    return credential_name(name) and credential_shaped(match.group("secret"), match.group("q") is not None)
+    text, start = match.string, match.start()
+    name = name_before(text, start) + text[start : match.end("tail")]
+    quoted = match.group("q") is not None
+    if not quoted and not UNQUOTED_END.match(text, match.end()):
+        return False
+    return credential_name(name) and credential_shaped(match.group("secret"), quoted)
 
 
 def named(match: re.Match) -> bool:

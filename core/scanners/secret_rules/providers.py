@@ -126,7 +126,8 @@ def docker_auth(match: re.Match) -> bool:
 
 
 def npmrc(match: re.Match) -> bool:
-    return not is_dummy(match.group("secret"))
+    value = match.group("secret")
+    return not is_dummy(value) and not set("(){}[]\\*|") & set(value)  # a regex or a template, not a token
 
 
 def aws_secret(match: re.Match) -> bool:

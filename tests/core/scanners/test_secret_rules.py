@@ -25,7 +25,7 @@ from core.scanners import secret_catalog
 from core.scanners.azure_detectors import AWS_SECRET_KEY
 from core.scanners.secret_rules import DETECTORS as RULE_DETECTORS
 from core.scanners.secret_rules import files, providers
-from core.scanners.secret_rules.base import credential_name, credential_shaped
+from core.scanners.secret_rules.base import credential_name, credential_shaped, peer_placeholder
 from core.scanners.secrets import DETECT_SECRETS_TYPES, SCANNER, our_hits
 from core.scans.scanner import ScanContext, redacted_preview, secret_hash
 
@@ -478,6 +478,11 @@ def false_samples() -> dict[str, list[tuple[str, str]]]:
             ("config/app.yaml", "auth: true\ntokenEndpoint: https://login.example.com/oauth2/token\n"),
             ("docs/i18n.json", '{"password": "Mot de passe", "passwordHint": "At least 8 characters"}\n'),
             ("app/settings.ini", "[db]\npassword = ********\nsecret = <redacted>\n"),
+            (
+                "lib/client.py",
+                '    """:param token: OAuth2 token."""\n    def login(self, password: bytes) -> None:\n',
+            ),
+            ("lib/theme.py", 'STYLE = {Token.Name.Lvalue: "#08547A", AUTH_REQUIRED_SASL: "scram-sha-256"}\n'),
         ],
         "generic-xml-element": [
             (".m2/settings.xml", "<server><password>${env.MAVEN_PASSWORD}</password></server>\n"),
@@ -593,6 +598,13 @@ def test_the_generic_rule_reads_every_syntax(syntax, tmp_path):
     assert [h.value for h in generic] == [value]
 
 
+def test_peer_placeholders():
+    assert (
+        peer_placeholder("password") and peer_placeholder("Mot de passe") and peer_placeholder("${DB_PASS}")
+    )
+    assert not peer_placeholder(password())
+
+
 def test_credential_names_and_shapes():
     for name in (
         "DB_PASSWORD",
@@ -617,6 +629,12 @@ def test_credential_names_and_shapes():
         assert not credential_name(name), name
     for value in ("true", "12345678", "/etc/ssl/key.pem", "https://example.com", "db-password", "a" * 30):
         assert not credential_shaped(value, quoted=True), value
+    for value in ("#08547A", "urn:ietf:params:oauth:grant-type:device_code", "GRANT_TYPE_SAML1_1"):
+        assert not credential_shaped(value, quoted=True), value  # a colour, a URN, a constant's name
+    for value in ("CertificateIssuerPrivateKeyTypes", "requires_oAuth2_configuration", "string?"):
+        assert not credential_shaped(value, quoted=True), value  # words: type names, identifiers
+    for value in ("(self.auth[0]", "lambda:", "hash(password"):
+        assert not credential_shaped(value, quoted=False), value  # expressions
     assert credential_shaped(password(), quoted=False)
 
 
