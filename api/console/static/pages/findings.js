@@ -1,0 +1,106 @@
+// Findings across repositories: filters (severity, category, status, scanner, repository) and search,
+// kept in the URL; cursor paging.
+import { gql, graphql } from "../api.js";
+import { badge, field, h, plural, replace, select, when } from "../dom.js";
+
+export const FINDINGS = gql`
+  query ConsoleFindings($first: Int, $after: String, $filter: FindingFilter) {
+    findings(first: $first, after: $after, filter: $filter) {
+      totalCount
+      totalCountIsCapped
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id scanner ruleId title message severity category path line status firstSeenAt webUrl
+        repository { id name organization project }
+      }
+    }
+  }
+`;
+
+export const FINDING_CHOICES = gql`
+  query ConsoleFindingChoices { repositories(first: 100) { edges { node { id name organization project } } } }
+`;
+
+const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"];
+const CATEGORIES = ["SECRET", "IAC", "PIPELINE", "DEPENDENCY", "POSTURE"];
+const SCANNERS = ["secrets", "checkov", "pipelines", "dependencies", "posture"];
+const STATUSES = ["OPEN", "REOPENED", "SUPPRESSED", "FIXED"];
+
+function filterOf(params) {
+  const filter = {};
+  if (params.get("severity")) filter.minSeverity = params.get("severity");
+  if (params.get("category")) filter.category = params.get("category");
+  if (params.get("scanner")) filter.scanner = params.get("scanner");
+  if (params.get("status")) filter.statuses = [params.get("status")];
+  if (params.get("repository")) filter.repositoryId = params.get("repository");
+  if (params.get("q")) filter.search = params.get("q");
+  return filter;
+}
+
+export async function render(main, { params, navigate, isCurrent }) {
+  const choices = await graphql(FINDING_CHOICES);
+  if (!isCurrent()) return;
+  const repositories = choices.repositories.edges.map((e) => e.node);
+  const names = new Map(repositories.map((r) => [r.id, `${r.organization} / ${r.project} / ${r.name}`]));
+  const go = (changes) => {
+    const next = new URLSearchParams(location.search);
+    for (const [k, v] of Object.entries(changes)) (v ? next.set(k, v) : next.delete(k));
+    next.delete("after");
+    navigate(`/findings?${next}`);
+  };
+  const search = h("input", { type: "search", name: "q", value: params.get("q") || "", placeholder: "CVE, package, rule, path, title" });
+  const change = (name) => (e) => go({ [name]: e.target.value });
+  const data = await graphql(FINDINGS, { first: 50, after: params.get("after") || null, filter: filterOf(params) });
+  if (!isCurrent()) return;
+  const rows = data.findings.nodes;
+  replace(
+    main,
+    h("h1", {}, "Findings"),
+    h(
+      "form",
+      { class: "filters", role: "search", "aria-label": "Filter findings", onsubmit: (e) => { e.preventDefault(); go({ q: search.value.trim() }); } },
+      field("Search", search),
+      field("Minimum severity", select("severity", [["", "Any severity"], ...SEVERITIES.map((s) => [s, s.toLowerCase()])], params.get("severity") || "", { onchange: change("severity") })),
+      field("Category", select("category", [["", "Any category"], ...CATEGORIES.map((c) => [c, c.toLowerCase()])], params.get("category") || "", { onchange: change("category") })),
+      field("Status", select("status", [["", "Open and reopened"], ...STATUSES.map((s) => [s, s.toLowerCase()])], params.get("status") || "", { onchange: change("status") })),
+      field("Scanner", select("scanner", [["", "Any scanner"], ...SCANNERS.map((s) => [s, s])], params.get("scanner") || "", { onchange: change("scanner") })),
+      field("Repository", select("repository", [["", "All repositories"], ...repositories.map((r) => [r.id, names.get(r.id)])], params.get("repository") || "", { onchange: change("repository") })),
+      h("button", { type: "submit" }, "Search")
+    ),
+    rows.length
+      ? h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "data" },
+            h("caption", { class: "visually-hidden" }, "Findings"),
+            h("thead", {}, h("tr", {}, ["Severity", "Finding", "Repository", "Location", "Status", "First seen"].map((t) => h("th", { scope: "col" }, t)))),
+            h(
+              "tbody",
+              {},
+              rows.map((f) =>
+                h(
+                  "tr",
+                  {},
+                  h("td", {}, badge(f.severity, f.severity.toLowerCase())),
+                  h("th", { scope: "row" }, f.title, h("div", { class: "code" }, `${f.scanner} · ${f.ruleId}`), h("div", { class: "muted" }, f.message)),
+                  h("td", {}, f.repository ? h("a", { href: `/repositories/${encodeURIComponent(f.repository.id)}?file=${encodeURIComponent(f.path)}` }, `${f.repository.organization} / ${f.repository.project} / ${f.repository.name}`) : "project-wide"),
+                  h("td", { class: "code" }, f.path ? (f.webUrl ? h("a", { href: f.webUrl, target: "_blank", rel: "noopener" }, `${f.path}${f.line ? ":" + f.line : ""}`) : `${f.path}${f.line ? ":" + f.line : ""}`) : "—"),
+                  h("td", {}, f.status.toLowerCase()),
+                  h("td", {}, when(f.firstSeenAt))
+                )
+              )
+            )
+          ),
+          h(
+            "nav",
+            { class: "pager", "aria-label": "Pages" },
+            h("span", {}, `${plural(data.findings.totalCount, "finding")}${data.findings.totalCountIsCapped ? " or more" : ""}`),
+            params.get("after") ? h("button", { type: "button", onclick: () => history.back() }, "Previous") : null,
+            h("button", { type: "button", disabled: !data.findings.pageInfo.hasNextPage, onclick: () => { const n = new URLSearchParams(params); n.set("after", data.findings.pageInfo.endCursor); navigate(`/findings?${n}`); } }, "Next")
+          )
+        )
+      : h("div", { class: "empty" }, h("p", {}, "No findings match."))
+  );
+}
