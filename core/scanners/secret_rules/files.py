@@ -232,7 +232,9 @@ DETECTORS: tuple[Detector, ...] = (
     Judged(
         "php-define-credential",
         PHP_DEFINE,
-        re.compile(r"\bdefine\([ \t]*['\"](?P<name>[A-Za-z0-9_]{1,64})['\"][ \t]*,[ \t]*" + QUOTED),
+        re.compile(
+            r"define(?<![\w$]define)\([ \t]*['\"](?P<name>[A-Za-z0-9_]{1,64})['\"][ \t]*,[ \t]*" + QUOTED
+        ),
         hints=("define",),
         specificity=20,
         judge=php_define,
@@ -241,7 +243,7 @@ DETECTORS: tuple[Detector, ...] = (
         "wordpress-salt",
         WORDPRESS_SALT,
         re.compile(
-            r"\bdefine\([ \t]*['\"](?P<name>(?:SECURE_)?AUTH_(?:KEY|SALT)|(?:LOGGED_IN|NONCE)_(?:KEY|SALT))['\"]"
+            r"define(?<![\w$]define)\([ \t]*['\"](?P<name>(?:SECURE_)?AUTH_(?:KEY|SALT)|(?:LOGGED_IN|NONCE)_(?:KEY|SALT))['\"]"
             r"[ \t]*,[ \t]*" + QUOTED
         ),
         hints=("_key", "_salt"),

@@ -173,7 +173,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "facebook-app-access-token",
         FACEBOOK_TOKEN,
-        re.compile(r"(?<![\w])(?P<secret>\d{15,16}(?:\||%7[Cc])[0-9A-Za-z_-]{27,40})(?![\w-])"),
+        re.compile(r"(?P<secret>\d(?<!\w\d)\d{14,15}(?:\||%7[Cc])[0-9A-Za-z_-]{27,40})(?![\w-])"),
         hints=("facebook", "fb", "graph."),
         context=re.compile(r"(?i)facebook|\bfb|graph\.|access_token"),
         specificity=5,
@@ -264,7 +264,7 @@ DETECTORS: tuple[Detector, ...] = (
         "hex-token-assigned",
         HEX_TOKEN,
         re.compile(
-            rf"(?i:token)[\"'`]?[ \t]{{0,8}}(?:=>|:=|=|:)[ \t]{{0,8}}[\"'`]?"
+            rf"(?=[Tt][Oo])(?i:token)[\"'`]?[ \t]{{0,8}}(?:=>|:=|=|:)[ \t]{{0,8}}[\"'`]?"
             rf"(?P<secret>[{HEX}]{{32,64}})(?![{HEX}\w])"
         ),
         hints=("token",),
@@ -277,7 +277,7 @@ DETECTORS: tuple[Detector, ...] = (
         "aws-secret-key-assigned",
         AWS_SECRET_KEY,
         re.compile(
-            r"(?i:aws[_.-]?secret(?:[_.-]?access)?(?:[_.-]?key)?)[\"'`]?[ \t]{0,8}(?:=>|:=|=|:)[ \t]{0,8}[\"'`]?"
+            r"(?=[Aa][Ww])(?i:aws[_.-]?secret(?:[_.-]?access)?(?:[_.-]?key)?)[\"'`]?[ \t]{0,8}(?:=>|:=|=|:)[ \t]{0,8}[\"'`]?"
             r"(?P<secret>[A-Za-z0-9/+=]{16,100})(?![A-Za-z0-9/+=])"
         ),
         hints=("secret",),
