@@ -417,7 +417,7 @@ def serve_command(args) -> int:
 
         upgrade(settings.database_url)
     if running is not None:
-        print_walkthrough(settings, running, demo_account_token())
+        print_walkthrough(settings, running, demo_account_token(running.world))
     try:
         print(f"serving on http://{args.host}:{args.port}  (health: http://{args.host}:{args.port}/healthz)")
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
@@ -427,13 +427,20 @@ def serve_command(args) -> int:
     return 0
 
 
-def demo_account_token() -> str:
-    from core.accounts import service
+def demo_account_token(world=None) -> str:
+    """The demo account's token; the emulator's organization administrators become its console members."""
+    from core.accounts import service, sessions
 
-    _, issued = _with_session(
-        lambda session: service.demo_token(session, "Demo (sandbox)", "admin@contoso.test")
-    )
-    return issued.token
+    async def work(session):
+        account_id, issued = await service.demo_token(session, "Demo (sandbox)", "admin@contoso.test")
+        for organization in world.organizations if world else []:
+            for tenant in world.tenants:
+                for user in tenant.users:
+                    if organization.is_administrator(user.upn):
+                        await sessions.add_member(session, account_id, tenant.id, user.object_id, user.upn)
+        return issued
+
+    return _with_session(work).token
 
 
 def demo_people(world, organization: str) -> tuple[str, str]:
@@ -453,6 +460,7 @@ def print_walkthrough(settings: Settings, running, token: str) -> None:
     graphiql = f"{settings.public_url}/graphql"
     print(
         f"""
+Console:   {settings.public_url}/  (sign in as {admin}: one click on the emulator's sign-in page)
 GraphiQL:  {graphiql}
 API token for the demo account (add the header  Authorization: Bearer <token>  in GraphiQL):
   {token}
