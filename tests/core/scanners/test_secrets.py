@@ -247,6 +247,31 @@ def test_entropy_plugins_only_when_asked(tmp_path):
     assert found(scan_tree(root, KEY, entropy=True)) == {("SECRET-HIGH-ENTROPY", "data.py", 1)}
 
 
+def entropy_sources(tmp_path: Path, name: str, literal: str) -> set[str]:
+    root = write(tmp_path / name, {f"{name}.py": f'value = "{literal}"\n'})
+    return {hit.source for hit in detect_secrets_hits(root, [f"{name}.py"], True, None)}
+
+
+def test_each_entropy_limit_can_fire_and_spares_low_entropy_values(tmp_path):
+    """Per charset, a random value over its limit and a patterned one under it. The hex limit was 4.0, the most a
+    16-symbol alphabet can reach: no hex string ever fired."""
+    hex_digits = list("0123456789abcdef")
+    secrets.SystemRandom().shuffle(hex_digits)
+    random_hex = "".join(hex_digits) + secrets.token_hex(8)  # all 16 symbols, then 16 random: entropy >= 3.7
+    assert entropy_sources(tmp_path, "hex", random_hex) == {"HexHighEntropyString"}
+    assert entropy_sources(tmp_path, "hex_low", "deadbeef" * 4) == set()
+    random_base64 = base64.b64encode(secrets.token_bytes(60)).decode()  # 80 characters: entropy about 5.6
+    assert entropy_sources(tmp_path, "b64", random_base64) == {"Base64HighEntropyString"}
+    assert entropy_sources(tmp_path, "b64_low", "correct-horse-battery-staple-correct-horse") == set()
+    # and the whole scan reports both, as one rule
+    root = write(tmp_path / "both", {"a.py": f'h = "{random_hex}"\nb = "{random_base64}"\n'})
+    assert found(scan_tree(root, KEY, entropy=True)) == {
+        ("SECRET-HIGH-ENTROPY", "a.py", 1),
+        ("SECRET-HIGH-ENTROPY", "a.py", 2),
+    }
+    assert scan_tree(root, KEY) == []
+
+
 async def test_the_scanner_runs_off_the_event_loop_and_concurrently(planted):
     root, _, expected = planted
     context = ScanContext(root=root, secret_key=KEY)
