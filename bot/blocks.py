@@ -43,7 +43,7 @@ def help_message() -> dict:
 def not_linked(console_url: str) -> dict:
     return plain(
         "This Slack workspace is not linked to a Panoptica account yet. In the console, create a Slack link "
-        f"code (<{console_url}|open the console>), then type `/panoptica link CODE` here (workspace admins only)."
+        f"code (<{console_url}/settings|open the console's Settings>), then type `/panoptica link CODE` here (workspace admins only)."
     )
 
 
@@ -164,7 +164,7 @@ def posture(overview: list, console_url: str) -> dict:
         )
         worst = [f"• {escape(cid)} {escape(title)} ({n})" for cid, title, n in item.worst[:5]]
         blocks.append(section("\n".join([text, *worst])))
-    blocks.append(section(f"<{console_url}|Open in console> for every result and its remediation."))
+    blocks.append(section(f"<{console_url}/posture|Open in console> for every result and its remediation."))
     return message("CI/CD posture", blocks)
 
 
@@ -178,7 +178,7 @@ def repositories(page, console_url: str) -> dict:
         for r in page.items
     ]
     more = (
-        f"\n…and {page.total_count - len(page.items)} more in the <{console_url}|console>."
+        f"\n…and {page.total_count - len(page.items)} more in the <{console_url}/repositories|console>."
         if page.total_count > len(page.items)
         else ""
     )

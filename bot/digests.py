@@ -228,7 +228,9 @@ def render_digest(summary: DigestSummary, console_url: str) -> dict:
         ActionsBlock(
             block_id="digest_actions",
             elements=[
-                ButtonElement(text="Open in console", action_id="digest_open_console", url=console_url)
+                ButtonElement(
+                    text="Open in console", action_id="digest_open_console", url=f"{console_url}/findings"
+                )
             ],
         ),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
@@ -149,7 +151,7 @@ async def consent_connect(request: Request) -> HTMLResponse:
         headline = (
             f'<h1>{e(organization)} is connected</h1><p class="ok" role="status">Found '
             f"{plural(found.projects, 'project')} and {plural(found.repositories, 'repository', 'repositories')}. "
-            "They are in the console's Repositories table.</p>"
+            f'They are in the console\'s <a href="/repositories?org={e(quote(organization))}">Repositories table</a>.</p>'
         )
     else:
         headline = (

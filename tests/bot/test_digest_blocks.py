@@ -92,7 +92,7 @@ def test_no_change_and_connection_health():
 def test_open_in_console_button():
     [actions] = [b for b in render_digest(summary(), CONSOLE)["blocks"] if b["type"] == "actions"]
     [button] = actions["elements"]
-    assert button["text"]["text"] == "Open in console" and button["url"] == CONSOLE
+    assert button["text"]["text"] == "Open in console" and button["url"] == CONSOLE + "/findings"
 
 
 def test_worst_case_stays_within_slacks_limits():

@@ -137,7 +137,10 @@ def test_repositories_link_each_one_and_point_to_the_console_for_more():
     assert_sendable(content)
     text = str(content["blocks"])
     assert "<https://dev.azure.com/contoso/Payments/_git/r0|Payments/repo-0>" in text
-    assert "32 more in the <https://console.example|console>" in text and content["text"] == "42 repositories"
+    assert (
+        "32 more in the <https://console.example/repositories|console>" in text
+        and content["text"] == "42 repositories"
+    )
 
 
 def test_no_repository():

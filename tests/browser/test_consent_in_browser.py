@@ -68,6 +68,8 @@ async def test_consent_accept_then_connect(api, page, live_server, sandbox, worl
     await page.get_by_role("button", name="Connect").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("contoso is connected")
     await expect(page.get_by_role("status")).to_contain_text("Found 1 project and 3 repositories")
+    table = page.get_by_role("link", name="Repositories table")
+    await expect(table).to_have_attribute("href", "/repositories?org=contoso")  # the console's page
     await expect(check_result(page, "SERVICE_PRINCIPAL_MEMBER")).to_have_text("PASS")
 
     screenshot = tmp_path / "connected.png"
