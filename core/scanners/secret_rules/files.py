@@ -203,7 +203,7 @@ DETECTORS: tuple[Detector, ...] = (
     Judged(
         "url-credentials",
         URL_CREDENTIALS,
-        re.compile(r"://(?P<user>[^\s:/?#@'\"<>\[\]{}]*):(?P<secret>[^\s/?#@'\"<>{}]+)@(?=[A-Za-z0-9\[])"),
+        re.compile(r"://(?P<user>[^\s:/?#@'\"<>\[\]{}]*):(?P<secret>[^\s/?@'\"<>{}]+)@(?=[A-Za-z0-9\[])"),
         hints=("://",),
         specificity=25,
         judge=url_password,

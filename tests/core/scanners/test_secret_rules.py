@@ -249,7 +249,7 @@ def pgpass(n: int) -> Case:
 def url_credentials(n: int) -> Case:
     pw = password()
     if n == 0:
-        return case(".git-credentials", [f"https://jdoe:{pw}@git.example.com"], pw)
+        return case(".git-credentials", [f"https://jdoe:{pw}#1@git.example.com"], pw + "#1")  # `#` as written
     return case("deploy/app.env", [f"DATABASE_URL=postgres://app:{pw}@db.internal:5432/pay"], pw)
 
 
