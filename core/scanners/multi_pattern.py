@@ -203,8 +203,11 @@ def compiled(written: list[tuple[int, bytes]], flags: int):
 class MultiPattern:
     """`possible(text)`: the indices of `patterns` that may match `text` (exactly those that match, with `re`)."""
 
-    def __init__(self, patterns: Sequence[re.Pattern], engine: str = "auto"):
+    def __init__(self, patterns: Sequence[re.Pattern], engine: str = "auto", confirmed: Sequence[int] = ()):
+        """`confirmed`: indices whose matches the caller searches for anyway; without Hyperscan they are answered
+        as possible on every text rather than searched twice."""
         self.patterns = tuple(patterns)
+        self.confirmed = frozenset(confirmed)
         self.always: tuple[int, ...] = tuple(range(len(self.patterns)))  # searched with `re` on every text
         self.database = None
         self.engine = "re"
@@ -230,7 +233,7 @@ class MultiPattern:
         self.always = tuple(sorted(always))
 
     def possible(self, text: str) -> set[int]:
-        found = {i for i in self.always if self.patterns[i].search(text)}
+        found = {i for i in self.always if i in self.confirmed or self.patterns[i].search(text)}
         if self.database is not None and text:
 
             def on_match(index: int, start: int, end: int, flags: int, context) -> None:

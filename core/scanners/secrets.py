@@ -310,7 +310,7 @@ def gates(entropy: bool, engine: str = "auto") -> Gates:
         file_patterns += [re.compile(p.pattern, p.flags | re.MULTILINE) for p in patterns]
         file_plugins += [name] * len(patterns)
     return Gates(
-        MultiPattern(file_patterns, engine),
+        MultiPattern(file_patterns, engine, confirmed=range(len(OUR_DETECTORS))),
         tuple(file_plugins),
         MultiPattern(line_patterns, engine),
         tuple(line_plugins),
