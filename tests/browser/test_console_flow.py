@@ -48,7 +48,12 @@ def console_server(settings, db):
     # One scan at a time: with two, on SQLite, repository scans stayed RUNNING forever (seen 2026-12-01;
     # reported, not ours to fix here).
     served = settings.model_copy(
-        update={"public_url": url, "scanners": "secrets,pipelines", "scan_concurrency": 1}
+        update={
+            "public_url": url,
+            "scanners": "secrets,pipelines",
+            "scan_concurrency": 1,
+            "job_runner": "inprocess",  # on PostgreSQL too: no separate worker process in this test
+        }
     )
     server = uvicorn.Server(
         uvicorn.Config(create_app(served), log_level="warning", access_log=False, lifespan="on")
