@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     secret_hash_key: SecretStr | None = None
     key_directory: str = "./var"
     scan_timeout_seconds: float = Field(default=600.0, gt=0)
-    # Scans running at once in one process (each may start a checkov process of ~200 MB).
+    # Scans running at once in one process. Each may start a checkov process: 0.3-0.9 GiB resident on 120-800
+    # generated IaC files, bounded at 2 GiB (ScanContext.memory_limit_bytes, core/scanners/checkov.py).
     scan_concurrency: int = Field(default=2, ge=1, le=64)
     # Comma-separated scanner names to run (e.g. "secrets,pipelines"); empty: every scanner.
     scanners: str = ""

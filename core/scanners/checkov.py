@@ -19,13 +19,15 @@ results" and carries on, so checkov exits 1 as usual with a shorter report. Meas
 bound killed workers and a third of the Terraform findings vanished, with no message. Hence:
 
 - checkov runs with CHECKOV_PARALLELIZATION_TYPE=none: one process, so any kill is the death of checkov itself and
-  shows in its exit status. Measured on 800 generated files (2 cores): 28 s against 30 s with fork workers, peak
-  resident 0.87 GiB against 1.7 GiB summed over the workers;
+  shows in its exit status. Measured on 806 generated files (benchmarks/checkov_completeness.py, 2 busy cores):
+  28 s of CPU against 27 s with fork workers, peak resident 0.88 GiB against 1.7 GiB summed over the workers. The
+  price: no framework runs beside another on a machine with idle cores;
 - the memory bound is on resident memory (RSS), summed over every process of checkov's session, sampled from /proc
   every SAMPLE_SECONDS by a watchdog that kills the whole session when the sum exceeds the bound
   (`ScanContext.memory_limit_bytes`, default 2 GiB) and raises ScannerError naming it. Resident memory is what a
-  run costs the host; address space is not (RLIMIT_AS is gone). No cgroup: the containers we run in expose cgroup
-  v1 or a read-only v2, and a kernel OOM kill would show as SIGKILL anyway;
+  run costs the host; address space is not (RLIMIT_AS is gone). No cgroup: the container this was built in offers
+  cgroup v1 and a v2 hierarchy without a memory controller, so /proc is what works everywhere on Linux; a kernel
+  OOM kill (cgroup or not) shows as SIGKILL and fails the scan too;
 - checkov's result is accepted only when its exit status is 0 or 1 (1: checks failed), its stderr shows no sign of
   lost work (MemoryError, a crashed worker or thread, a check or framework that failed, an uncaught traceback), and
   every file that surely has checks (`CANARIES`: a Dockerfile, a Kubernetes workload, a storage bucket in Terraform,
@@ -150,7 +152,8 @@ class CheckovScanner:
 
 def command(binary: Path, root: Path) -> list[str]:
     # `--directory=` (not `-d DIR`): checkov would read DIR/.checkov.yaml, a file the repository controls.
-    # No --quiet: with it, checkov's JSON gives the number of files it could not parse but not their names.
+    # No --quiet: with it, checkov's JSON gives the number of files it could not parse but not their names, and
+    # omits passed checks, which show that an always-checked file was read. (806 generated files: 132 MB of JSON.)
     return [
         str(binary),
         f"--directory={root}",
