@@ -13,6 +13,7 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from api.graphql import types as t
+from api.graphql.console import ConsoleMutation, ConsoleQuery
 from api.graphql.context import Context
 from api.graphql.errors import BadArgument
 from api.graphql.limits import GraphQLLimits, RateLimitedError, rate_limited
@@ -273,10 +274,12 @@ class Schema(strawberry.Schema):
 
 
 schema = Schema(
-    query=merge_types("Query", (Query, ScansQuery, PostureQuery, SlackQuery)),
+    query=merge_types("Query", (Query, ScansQuery, PostureQuery, SlackQuery, ConsoleQuery)),
     # Implementations reached only through an interface (node(id:), ScanQueued.run) must still be in the SDL.
     types=[t.Repository, t.Finding, t.ScanRun, t.AzureConnection, t.ConnectionScan, PostureRun],
-    mutation=merge_types("Mutation", (Mutation, ScansMutation, PostureMutation, SlackMutation)),
+    mutation=merge_types(
+        "Mutation", (Mutation, ScansMutation, PostureMutation, SlackMutation, ConsoleMutation)
+    ),
     extensions=[
         lambda: MaxTokensLimiter(max_token_count=5000),
         # Cost, root mutation fields and depth, before execution (api/graphql/limits.py). It replaces

@@ -277,6 +277,22 @@ async def test_the_integration_journey_in_the_console(console, console_server, d
     await expect(page.get_by_role("table")).to_contain_text("GitHub token")
     await shot(page, "10-findings")
 
+    # Settings: an API token created (shown once, works for a program), then revoked; the audit log.
+    await page.get_by_role("link", name="Settings").click()
+    await page.get_by_role("button", name="Create an API token").click()
+    token = await page.locator("#new-token code").text_content()
+    assert token and token.startswith("pan_")
+    async with httpx.AsyncClient(base_url=base) as program:
+        query = {"query": "{ apiTokens { id } }"}
+        headers = {"Authorization": f"Bearer {token}"}
+        assert (await program.post("/graphql", json=query, headers=headers)).status_code == 200
+        await page.get_by_role("button", name=re.compile("^Revoke the token")).click()
+        await expect(page.get_by_role("table").first).to_contain_text("revoked")
+        assert (await program.post("/graphql", json=query, headers=headers)).status_code == 401
+    await page.reload()
+    await expect(page.get_by_role("table").last).to_contain_text("api_token.revoked")
+    await shot(page, "12-settings")
+
     # On a phone's width the table still reads (rows become blocks).
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.get_by_role("link", name="Repositories").click()

@@ -5,6 +5,7 @@ import { field, h, replace, when } from "../dom.js";
 export const SETTINGS = gql`
   query ConsoleSettings {
     slackAdmins
+    apiTokens { id userEmail createdAt revokedAt }
     auditEvents(first: 50) { edges { node { id actor action subject createdAt } } }
   }
 `;
@@ -23,12 +24,68 @@ export const SLACK_ADMINS = gql`
   }
 `;
 
+export const CREATE_TOKEN = gql`
+  mutation ConsoleCreateToken { createApiToken { token apiToken { id userEmail createdAt revokedAt } } }
+`;
+
+export const REVOKE_TOKEN = gql`
+  mutation ConsoleRevokeToken($id: ID!) {
+    revokeApiToken(id: $id) {
+      __typename
+      ... on ApiToken { id revokedAt }
+      ... on UserError { code message }
+    }
+  }
+`;
+
+function tokensSection(tokens, reload) {
+  const shown = h("div", { role: "status" });
+  return h(
+    "section",
+    {},
+    h("h2", {}, "API tokens"),
+    h("p", {}, "Programs call the GraphQL API with Authorization: Bearer <token>. A token is shown once, when it is created."),
+    h("button", { type: "button", onclick: async () => { const c = (await graphql(CREATE_TOKEN)).createApiToken; await reload(); const box = document.getElementById("new-token"); replace(box, h("p", { class: "ok" }, "New token (copy it now, it is not shown again): ", h("code", { class: "code big" }, c.token))); } }, "Create an API token"),
+    h("div", { id: "new-token" }),
+    shown,
+    tokens.length
+      ? h(
+          "table",
+          { class: "data" },
+          h("caption", { class: "visually-hidden" }, "API tokens"),
+          h("thead", {}, h("tr", {}, ["Created", "User", "Status", ""].map((t) => h("th", { scope: "col" }, t)))),
+          h(
+            "tbody",
+            {},
+            tokens.map((t) =>
+              h(
+                "tr",
+                {},
+                h("td", {}, when(t.createdAt)),
+                h("td", {}, t.userEmail),
+                h("td", {}, t.revokedAt ? `revoked ${when(t.revokedAt)}` : "active"),
+                h("td", {}, t.revokedAt ? null : h("button", { type: "button", "aria-label": `Revoke the token created ${when(t.createdAt)} for ${t.userEmail}`, onclick: async () => { const r = (await graphql(REVOKE_TOKEN, { id: t.id })).revokeApiToken; if (r.__typename !== "ApiToken") shown.textContent = r.message; else await reload(); } }, "Revoke"))
+              )
+            )
+          )
+        )
+      : h("p", { class: "empty" }, "No API tokens.")
+  );
+}
+
 export async function render(main, { isCurrent }) {
   const data = await graphql(SETTINGS);
   if (!isCurrent()) return;
   const code = h("div", { role: "status" });
   const admins = h("input", { name: "admins", value: data.slackAdmins.join(", "), placeholder: "U0123ABCD, U0456EFGH" });
   const adminsMessage = h("p", { role: "status" });
+  const reloadTokens = async () => {
+    const { apiTokens } = await graphql(SETTINGS);
+    const box = document.getElementById("tokens");
+    const created = document.getElementById("new-token")?.cloneNode(true);
+    replace(box, tokensSection(apiTokens, reloadTokens));
+    if (created) document.getElementById("new-token").replaceWith(created);
+  };
   replace(
     main,
     h("h1", {}, "Settings"),
@@ -47,7 +104,7 @@ export async function render(main, { isCurrent }) {
         adminsMessage
       )
     ),
-    h("section", {}, h("h2", {}, "API tokens"), h("p", { class: "muted" }, "Programs use API tokens: create and revoke them with the panoptica command (panoptica tokens create / revoke); the GraphQL API has no token mutations yet.")),
+    h("div", { id: "tokens" }, tokensSection(data.apiTokens, reloadTokens)),
     h(
       "section",
       {},
