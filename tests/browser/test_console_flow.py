@@ -26,8 +26,12 @@ from playwright.async_api import Page, expect
 from api.app import create_app
 from core.accounts import service as accounts
 from core.accounts import sessions
+from core.accounts.service import Principal
+from core.connections import flows
 from core.db import session_scope
+from core.services import open_services
 from tests.browser.conftest import LiveServer
+from tests.signin import grant
 from tests.worlds import ADMIN, CONTOSO_TENANT
 
 SCREENSHOTS = Path("var/screenshots")
@@ -304,3 +308,43 @@ async def test_the_integration_journey_in_the_console(console, console_server, d
     await expect(page.get_by_role("heading", level=1)).to_have_text("You are signed out")
     await page.goto(base + "/repositories")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Pick an account")
+
+
+# A connection that became DEGRADED (the service principal was removed from the organization after it was
+# connected): the console says so above the Repositories table, and its check page shows each check with what
+# was seen and how to fix it; once the admin adds the principal back, Connect recovers it.
+async def test_a_degraded_connection_shows_why_and_recovers(console, console_server, db, world, sandbox):
+    tenant, admin = world.user(ADMIN)
+    async with session_scope(db) as session:
+        account = await accounts.create_account(session, "Acme")
+        await sessions.add_member(session, account.id, tenant.id, admin.object_id, ADMIN)
+    principal = Principal(account.id, ADMIN, "")
+    async with open_services(console_server.settings) as services:
+        started = await flows.start(services, principal, "contoso")
+        await grant(services, started)
+        assert (await flows.connect(services, principal, started.connection.id)).diagnosis.ok
+        world.organization("contoso").members.clear()  # an Azure DevOps admin removed our principal
+        result = await flows.connect(services, principal, started.connection.id, action="refresh")
+        assert result.connection.status == "DEGRADED"
+
+    page = await console.new_page()
+    await page.goto(console_server.url + "/repositories")
+    await page.get_by_role("button", name=re.compile(re.escape(ADMIN))).click()
+    notice = page.get_by_role("alert").filter(has_text="contoso is degraded")
+    await expect(notice).to_contain_text("not a member of organization 'contoso'")
+    await shot(page, "13-repositories-degraded")
+    await notice.get_by_role("link", name="Check the connection").click()
+
+    dialog = page.get_by_role("dialog", name="Connect contoso")
+    await expect(dialog).to_contain_text("This connection is degraded.")
+    failing = check_row(page, "SERVICE_PRINCIPAL_MEMBER")
+    await expect(failing.get_by_role("cell").first).to_have_text("FAIL")
+    await expect(failing).to_contain_text("choose Add users")
+    await shot(page, "14-degraded-checks")
+
+    await add_service_principal(sandbox)
+    await dialog.get_by_role("button", name="Connect").click()
+    await expect(dialog.get_by_role("status").last).to_contain_text("contoso is connected")
+    await dialog.get_by_role("link", name="Show the repositories").click()
+    await expect(page.get_by_role("alert").filter(has_text="degraded")).to_have_count(0)
+    await expect(page.get_by_role("table").get_by_role("rowheader", name="payments-api")).to_be_visible()
