@@ -11,8 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+# Made by SQL of their own in a migration, on PostgreSQL only (an expression index with an operator class).
+UNMODELLED_INDEXES = {"ix_findings_search_trgm"}
+
+
 def include_name(name, type_, parent_names) -> bool:
-    """What autogenerate compares: not procrastinate's tables (PostgreSQL), which come from its own SQL."""
+    """What autogenerate compares: not procrastinate's tables (PostgreSQL), which come from its own SQL, nor
+    the PostgreSQL-only indexes made by SQL."""
+    if type_ == "index" and name in UNMODELLED_INDEXES:
+        return False
     return not (type_ == "table" and name and name.startswith("procrastinate_"))
 
 
