@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlmodel import select
 
+from api.app import create_app
 from core.accounts import service as accounts
 from core.accounts import sessions
 from core.accounts.session_models import ConsoleSession
@@ -177,3 +178,20 @@ async def test_next_never_leaves_our_origin():
     for bad in ("https://evil.test/", "//evil.test/x", "/\\evil.test", "javascript:alert(1)", "/a\nb"):
         assert sessions.safe_next(bad) == "/"
     assert sessions.safe_next("/repositories?scanStatus=FAILED") == "/repositories?scanStatus=FAILED"
+
+
+async def test_under_https_the_cookies_are_secure(settings, db, world):
+    served = settings.model_copy(update={"public_url": "https://testserver"})
+    await new_account(db, world, "Acme", ADMIN, "acme-only")
+    app = create_app(served, run_jobs=False)
+    async with app.router.lifespan_context(app):
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver")
+        async with client:
+            started = await client.get("/console/signin")
+            assert "Secure" in started.headers["set-cookie"]
+            callback = await client.get(
+                await sign_in(Emulator.of(served), started.headers["location"], ADMIN)
+            )
+            assert callback.status_code == 303
+            cookie = callback.headers["set-cookie"]
+            assert "panoptica_session=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
