@@ -287,8 +287,16 @@ class Gates:
         return {self.line_plugins[i] for i in self.line.possible(text)} | self.unknown
 
 
-@functools.cache
+GATES_LOCK = threading.Lock()  # concurrent first scans compile the gates once, not once each
+
+
 def gates(entropy: bool, engine: str = "auto") -> Gates:
+    with GATES_LOCK:
+        return built_gates(entropy, engine)
+
+
+@functools.cache
+def built_gates(entropy: bool, engine: str) -> Gates:
     from detect_secrets.plugins.keyword import DENYLIST
 
     names = [plugin["name"] for plugin in enabled_plugins(entropy)]
