@@ -98,7 +98,7 @@ async def run(args) -> None:
         app.router.lifespan_context(app),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
-            base_url="http://bench",
+            base_url="http://localhost",
             headers={"Authorization": f"Bearer {token}"},
         ) as http,
     ):

@@ -167,6 +167,25 @@ class Repository(Node):
     ) -> Connection[Finding]:
         return await info.context.repository_findings(str(self.id), first, after, filter)
 
+    @strawberry.field(
+        description="The files that have matching findings (default: open and reopened), by path, with counts "
+        "by severity: the repository page's file tree. Then findings(filter: {path}) lists one file's."
+    )
+    async def finding_files(self, info: strawberry.Info, filter: FindingFilter | None = None) -> FindingFiles:
+        from core.findings import service as findings
+
+        ctx = info.context
+        core = filter.to_core() if filter else findings.FindingFilter()
+        async with ctx.sessions() as session:
+            files, truncated = await findings.files_with_findings(session, ctx.account_id, str(self.id), core)
+        return FindingFiles(
+            files=[
+                FindingFile(path=f.path, counts=FindingCounts(**{k.lower(): v for k, v in f.counts.items()}))
+                for f in files
+            ],
+            truncated=truncated,
+        )
+
     @strawberry.field(description="This repository's scan runs, newest first.")
     async def scan_runs(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
@@ -222,6 +241,18 @@ class Severity(Enum):
 class RepositorySort(Enum):
     NAME = "NAME"
     PROJECT = "PROJECT"
+
+
+@strawberry.type
+class FindingFile:
+    path: str
+    counts: FindingCounts
+
+
+@strawberry.type
+class FindingFiles:
+    files: list[FindingFile]
+    truncated: bool = strawberry.field(description="More files than listed (2,000 at most).")
 
 
 @strawberry.type
@@ -456,6 +487,7 @@ class FindingFilter:
         description="Case-insensitive substring of the title, message, rule id or path: aliases (CVE, GHSA) and "
         "the package are in a dependency finding's message.",
     )
+    path: str | None = strawberry.field(default=None, description="Exactly this file (see findingFiles).")
 
     def to_core(self):
         from core.findings import service as findings
@@ -466,6 +498,7 @@ class FindingFilter:
             category=self.category.value if self.category else None,
             scanner=self.scanner.value if self.scanner else None,
             search=self.search,
+            path=self.path,
         )
         if self.statuses is not None:
             core.statuses = [status.value for status in self.statuses]
@@ -480,6 +513,7 @@ class FindingFilter:
             self.category,
             self.scanner,
             self.search,
+            self.path,
         )
 
 

@@ -50,6 +50,7 @@ class FindingFilter:
     category: str | None = None
     scanner: str | None = None
     search: str | None = None
+    path: str | None = None  # exactly this file
 
 
 def finding_conditions(account_id: str, flt: FindingFilter) -> list:
@@ -66,6 +67,8 @@ def finding_conditions(account_id: str, flt: FindingFilter) -> list:
         conditions.append(Finding.scanner == flt.scanner)
     if flt.search:
         conditions.append(search_condition(flt.search))
+    if flt.path is not None:
+        conditions.append(Finding.path == flt.path)
     return conditions
 
 
@@ -229,6 +232,36 @@ async def scan_run_counts_by_repository(
     session, account_id: str, repository_ids: list[str], cap: int = TOTAL_COUNT_CAP
 ) -> dict[str, Count]:
     return await counts_per_repository(session, ScanRun, account_id, repository_ids, [], cap)
+
+
+MAX_FILES = 2000
+
+
+@dataclass
+class FileFindings:
+    path: str
+    counts: dict[str, int]  # severity -> findings
+
+
+async def files_with_findings(
+    session, account_id: str, repository_id: str, flt: FindingFilter, limit: int = MAX_FILES
+) -> tuple[list[FileFindings], bool]:
+    """A repository's files that have matching findings, by path, with counts by severity (the repository
+    page's file tree): one grouped statement. At most `limit` files; the flag says whether there were more."""
+    conditions = [*finding_conditions(account_id, flt), Finding.repository_id == repository_id]
+    paths = (
+        select(Finding.path).where(*conditions).group_by(Finding.path).order_by(Finding.path).limit(limit + 1)
+    ).subquery()
+    query = (
+        select(Finding.path, Finding.severity, func.count())
+        .where(*conditions, col(Finding.path).in_(select(paths.c.path)))
+        .group_by(Finding.path, Finding.severity)
+    )
+    files: dict[str, FileFindings] = {}
+    for path, severity, count in (await session.exec(query)).all():
+        files.setdefault(path, FileFindings(path, {})).counts[severity] = count
+    ordered = [files[path] for path in sorted(files)]
+    return ordered[:limit], len(ordered) > limit
 
 
 def web_url(repository_web_url: str, default_branch: str | None, finding: Finding) -> str | None:

@@ -334,3 +334,37 @@ async def test_scan_connection_answers_its_run_and_the_run_shows_progress_to_the
     assert {o["scanner"] for o in outcomes} == set(tallies) and {o["status"] for o in outcomes} == {
         "SUCCEEDED"
     }
+
+
+async def test_the_repository_page_lists_its_files_then_one_files_findings(alice, mallory, db):
+    repos = await seed(db, alice.account_id, repositories=1, per_repository=0)
+    rows = [
+        finding(alice.account_id, repos[0].id, 1, path="b/deploy.yml", severity="HIGH"),
+        finding(alice.account_id, repos[0].id, 2, path="b/deploy.yml", severity="LOW", line=9),
+        finding(alice.account_id, repos[0].id, 3, path="a/main.tf", severity="CRITICAL"),
+        finding(alice.account_id, repos[0].id, 4, path="a/main.tf", severity="CRITICAL", status="FIXED"),
+    ]
+    async with session_scope(db) as session:
+        await session.exec(insert(Finding), params=rows)
+    page = await alice.graphql(
+        """query($id: ID!) { repository(id: $id) { findingFiles { truncated files { path
+        counts { critical high low } } }
+        findings(filter: {path: "b/deploy.yml"}) { totalCount edges { node { path line severity } } } } }""",
+        id=repos[0].id,
+    )
+    repository = page["data"]["repository"]
+    assert repository["findingFiles"] == {
+        "truncated": False,
+        "files": [
+            {
+                "path": "a/main.tf",
+                "counts": {"critical": 1, "high": 0, "low": 0},
+            },  # the fixed one not counted
+            {"path": "b/deploy.yml", "counts": {"critical": 0, "high": 1, "low": 1}},
+        ],
+    }
+    assert repository["findings"]["totalCount"] == 2
+    assert {e["node"]["path"] for e in repository["findings"]["edges"]} == {"b/deploy.yml"}
+    assert (await mallory.graphql('{ findings(filter: {path: "a/main.tf"}) { totalCount } }'))["data"][
+        "findings"
+    ]["totalCount"] == 0
