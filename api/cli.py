@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create_account.add_argument("--json", action="store_true")
     create_account.set_defaults(handler=accounts_create_command)
+    add_member = accounts_commands.add_parser(
+        "add-member", help="let a person (Entra tenant id and object id) sign in to an account's console"
+    )
+    add_member.add_argument("account_id")
+    add_member.add_argument("--tenant-id", required=True, help="the person's Entra tenant id (a GUID)")
+    add_member.add_argument("--object-id", required=True, help="the person's Entra object id (a GUID)")
+    add_member.add_argument("--upn", default="", help="their sign-in name, for the audit trail")
+    add_member.set_defaults(handler=accounts_add_member_command)
 
     tokens = commands.add_parser("tokens", help="API tokens")
     tokens_commands = tokens.add_subparsers(dest="tokens_command", required=True)
@@ -324,6 +332,25 @@ def accounts_create_command(args) -> int:
         print(f"panoptica: {error}", file=sys.stderr)
         return 2
     _print_token(account_id, issued, args.json)
+    return 0
+
+
+def accounts_add_member_command(args) -> int:
+    from core.accounts import sessions
+
+    async def work(session):
+        return await sessions.add_member(
+            session, args.account_id, args.tenant_id, args.object_id, args.upn or args.object_id
+        )
+
+    try:
+        member = _with_session(work)
+    except (LookupError, ValueError) as error:
+        print(f"panoptica: {str(error).strip(chr(39))}", file=sys.stderr)
+        return 2
+    print(
+        f"{member.upn} ({member.tenant_id}/{member.object_id}) may now sign in to account {member.account_id}"
+    )
     return 0
 
 

@@ -98,7 +98,8 @@ async def signin_callback(request: Request) -> Response:
             "a member of any Panoptica account, so there is nothing to show you.</p>"
             "<p>Ask the person who runs Panoptica for your organization to add you as a member, with these "
             f'identifiers:</p><p class="code">tenant id {e(outcome.tenant_id)}<br>object id '
-            f"{e(outcome.object_id)}</p>" + again
+            f"{e(outcome.object_id)}</p><p>(They run <code>panoptica accounts add-member ACCOUNT_ID --tenant-id "
+            f"{e(outcome.tenant_id)} --object-id {e(outcome.object_id)}</code>.)</p>" + again
         )
         return HTMLResponse(page("Not a member", body), status_code=403)
     status = 400 if outcome.kind == "invalid" else 403
