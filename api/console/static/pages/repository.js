@@ -4,20 +4,34 @@ import { gql, graphql } from "../api.js";
 import { announce, badge, field, h, replace, when } from "../dom.js";
 import { followRun, runsTable } from "./scans.js";
 
-export const REPOSITORY_FINDINGS = gql`
-  query ConsoleRepositoryFindings($id: ID!, $statuses: [FindingStatus!]) {
+// The page: the repository, its files with findings (the tree), its runs; then the chosen file's findings.
+export const REPOSITORY_PAGE = gql`
+  query ConsoleRepository($id: ID!, $statuses: [FindingStatus!]) {
     repository(id: $id) {
       id name organization project webUrl defaultBranch scanStatus scanError lastScannedAt
-      findings(first: 100, filter: { statuses: $statuses }) {
+      findingCounts { critical high medium low info }
+      findingFiles(filter: { statuses: $statuses }) {
+        truncated
+        files { path counts { critical high medium low info } }
+      }
+      scanRuns(first: 10) {
+        nodes { id repositoryId status trigger commit reused error newFindings fixedFindings openFindings createdAt finishedAt }
+      }
+    }
+  }
+`;
+
+export const FILE_FINDINGS = gql`
+  query ConsoleFileFindings($id: ID!, $statuses: [FindingStatus!], $path: String!, $after: String) {
+    repository(id: $id) {
+      id
+      findings(first: 100, after: $after, filter: { statuses: $statuses, path: $path }) {
         totalCount
-        totalCountIsCapped
+        pageInfo { hasNextPage endCursor }
         nodes {
           id scanner ruleId title message description remediation severity category path line
           preview commit status suppressedReason suppressedUntil firstSeenAt webUrl
         }
-      }
-      scanRuns(first: 10) {
-        nodes { id repositoryId status trigger commit reused error newFindings fixedFindings openFindings createdAt finishedAt }
       }
     }
   }
@@ -59,16 +73,25 @@ const ORDER = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3, INFO: 4 };
 export async function render(main, { id, params, navigate, isCurrent }) {
   const showSuppressed = params.get("suppressed") === "1";
   const statuses = showSuppressed ? ["OPEN", "REOPENED", "SUPPRESSED"] : ["OPEN", "REOPENED"];
-  const data = await graphql(REPOSITORY_FINDINGS, { id, statuses });
+  const data = await graphql(REPOSITORY_PAGE, { id, statuses });
   if (!isCurrent()) return;
   const repo = data.repository;
   if (!repo) return replace(main, h("h1", {}, "Not found"), h("p", {}, "This repository does not exist or is not yours."));
-  const findings = repo.findings.nodes;
-  const runs = repo.scanRuns.nodes;
-  const files = new Map();
-  for (const f of findings) files.set(f.path || "(repository)", [...(files.get(f.path || "(repository)") || []), f]);
+  const files = new Map(repo.findingFiles.files.map((f) => [f.path, f.counts]));
   const paths = [...files.keys()].sort();
   const chosen = params.get("file") && files.has(params.get("file")) ? params.get("file") : paths[0];
+  const runs = repo.scanRuns.nodes;
+  // Every finding of the chosen file, page after page (complete, however many).
+  const findings = [];
+  for (let after = null, more = Boolean(chosen); more; ) {
+    const page = (await graphql(FILE_FINDINGS, { id, statuses, path: chosen, after })).repository.findings;
+    findings.push(...page.nodes);
+    more = page.pageInfo.hasNextPage;
+    after = page.pageInfo.endCursor;
+  }
+  if (!isCurrent()) return;
+  const count = (counts) => Object.values(counts).reduce((a, b) => a + b, 0);
+  const total = [...files.values()].reduce((sum, counts) => sum + count(counts), 0);
   const progress = h("div", { class: "progress", role: "status", "aria-live": "polite" });
   const scan = h("button", { type: "button", class: "primary" }, "Scan now");
   scan.addEventListener("click", async () => {
@@ -97,8 +120,8 @@ export async function render(main, { id, params, navigate, isCurrent }) {
     h("div", { class: "page-head" }, h("h1", {}, repo.name), h("div", {}, scan)),
     h("p", { class: "muted" }, "Last scanned ", when(repo.lastScannedAt), " · ", h("a", { href: repo.webUrl, target: "_blank", rel: "noopener" }, "Open in Azure DevOps"), repo.scanError ? h("span", { class: "error-text" }, ` · ${repo.scanError}`) : null),
     progress,
-    h("p", {}, `${repo.findings.totalCount}${repo.findings.totalCountIsCapped ? "+" : ""} ${showSuppressed ? "open or suppressed" : "open"} findings in ${paths.length} files. `, h("a", { href: `/repositories/${encodeURIComponent(id)}?${toggle}` }, showSuppressed ? "Hide suppressed" : "Show suppressed too")),
-    findings.length
+    h("p", {}, `${total} ${showSuppressed ? "open or suppressed" : "open"} findings in ${paths.length} files${repo.findingFiles.truncated ? " (only the first 2,000 files are listed)" : ""}. `, h("a", { href: `/repositories/${encodeURIComponent(id)}?${toggle}` }, showSuppressed ? "Hide suppressed" : "Show suppressed too")),
+    paths.length
       ? h(
           "div",
           { class: "split" },
@@ -106,9 +129,9 @@ export async function render(main, { id, params, navigate, isCurrent }) {
             "nav",
             { class: "tree", "aria-label": "Files with findings" },
             h("h2", {}, "Files"),
-            fileTree(paths, files, chosen, link)
+            fileTree(paths, files, chosen, link, count)
           ),
-          h("section", { class: "file-findings", "aria-labelledby": "file-title" }, h("h2", { id: "file-title" }, chosen), (files.get(chosen) || []).sort((a, b) => ORDER[a.severity] - ORDER[b.severity] || (a.line || 0) - (b.line || 0)).map((f) => findingCard(f, () => render(main, { id, params, navigate, isCurrent }))))
+          h("section", { class: "file-findings", "aria-labelledby": "file-title" }, h("h2", { id: "file-title" }, chosen), findings.sort((a, b) => ORDER[a.severity] - ORDER[b.severity] || (a.line || 0) - (b.line || 0)).map((f) => findingCard(f, () => render(main, { id, params, navigate, isCurrent }))))
         )
       : h("div", { class: "empty" }, h("p", {}, runs.length ? "No open findings in this repository." : "This repository has not been scanned yet: press Scan now.")),
     h("h2", {}, "Scan history"),
@@ -116,7 +139,7 @@ export async function render(main, { id, params, navigate, isCurrent }) {
   );
 }
 
-function fileTree(paths, files, chosen, link) {
+function fileTree(paths, files, chosen, link, count) {
   // Folders as nested lists, files as links with their counts; the chosen one is aria-current.
   const root = { dirs: new Map(), files: [] };
   for (const path of paths) {
@@ -134,7 +157,7 @@ function fileTree(paths, files, chosen, link) {
       {},
       [...node.dirs.entries()].map(([name, child]) => h("li", { class: "dir" }, h("span", { class: "dirname" }, `${name}/`), list(child))),
       node.files.map(([name, path]) =>
-        h("li", {}, h("a", { href: link(path), "aria-current": path === chosen ? "true" : null }, name, " ", h("span", { class: "count-pill" }, String(files.get(path).length))))
+        h("li", {}, h("a", { href: link(path), "aria-current": path === chosen ? "true" : null }, name, " ", h("span", { class: "count-pill" }, String(count(files.get(path))))))
       )
     );
   return list(root);
