@@ -33,7 +33,6 @@ def peer_rule(rule_id: str, title: str, severity: str, why: str) -> Rule:
 
 
 SAAS = "It grants API access to a third-party service in the owner's name until it is revoked."
-CLOUD = "It grants access to a cloud account or service until it is revoked."
 
 
 @dataclass(frozen=True)
@@ -81,25 +80,48 @@ DUMMY = re.compile(
     r"your[_-]|yourpass|\bfoo|foobar|xxx|\*\*\*|\.\.\.|redacted|hidden|masked|secret|passw|token|"
     r"api_?key|qwerty|12345|abcdef|lorem|todo|fixme|none|null|undefined|required|optional|here\b|tiger"
 )
-PATH = re.compile(
-    r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|file:)|\.(?:txt|json|ya?ml|pem|key|crt|cer|p12|pfx|jks|env|ini|cfg|conf|"
-    r"properties|xml|sh|ps1|py|js|ts)$",
+PATH_START = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|file:)")
+PATH_END = re.compile(
+    r"\.(?:txt|json|ya?ml|pem|key|crt|cer|p12|pfx|jks|env|ini|cfg|conf|properties|xml|sh|ps1|py|js|ts)$",
     re.IGNORECASE,
 )
+
+
+def is_path(value: str) -> bool:
+    """`/etc/ssl/key.pem`, `./secrets`, `C:\\keys\\app`: a file name, or a path start with two separators or words
+    (a base64 key may start with `/` too)."""
+    if PATH_END.search(value):
+        return True
+    return bool(PATH_START.match(value)) and (value.count("/") + value.count("\\") >= 2 or wordy(value))
+
+
 REFERENCE = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)*(?:\(|\[|\.|->)")
 NUMBERISH = re.compile(r"^[\d.:,_+-]+$|^\d{4}-\d{2}-\d{2}|^0x[0-9a-fA-F]+$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 SEPARATORS = re.compile(r"[-_.]")
-# Colours, URNs, doc cross-references (`~pkg.Class`), CONSTANT_NAMES: values that are never credentials.
-NOT_LITERAL = re.compile(r"^#[0-9a-fA-F]{3,8}$|^urn:|^~|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+# Colours, URNs, doc cross-references (`~pkg.Class`), CONSTANT_NAMES, type names: never credentials.
+NOT_LITERAL = re.compile(
+    r"^#[0-9a-fA-F]{3,8}$|^urn:|^~|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$"
+    r"|^(?i:string|boolean|number|bytes|object|integer|bool|str|int|any)\??$"  # a schema's or signature's type
+)
 CODE = frozenset("(){}[]\\")  # in an unquoted value: an expression, a call, an index, a block
-WORDS = re.compile(r"[A-Z][a-z]{3,}|[a-z]{4,}|[A-Z]{4,}(?![a-z])")
+WORDS = re.compile(r"[A-Z][a-z]{2,}|[a-z]{4,}|[A-Z]{4,}(?![a-z])")
+CONSONANTS = re.compile(r"[^aeiouy]{4}")
 MAX_WORDY = 0.7  # share of a value made of words of 4+ letters: "requires_oAuth2_configuration" 0.86
+
+
+def pronounceable(word: str) -> bool:
+    """A run of letters that reads like a word: a fifth to three quarters vowels, no four consonants in a row
+    (most random runs fail: a random letter is a vowel 6 times in 26)."""
+    lowered = word.lower()
+    vowels = sum(1 for c in lowered if c in "aeiouy") / len(lowered)
+    return 0.2 <= vowels <= 0.75 and not CONSONANTS.search(lowered)
 
 
 def wordy(value: str) -> bool:
     """Made mostly of words (identifiers, type names, prose), which random credentials are not."""
-    return sum(len(w) for w in WORDS.findall(value)) >= MAX_WORDY * len(value)
+    words = sum(len(w) for w in WORDS.findall(value) if pronounceable(w))
+    return words >= MAX_WORDY * len(value)
 
 
 def is_dummy(value: str) -> bool:
@@ -123,17 +145,17 @@ def credential_shaped(value: str, quoted: bool) -> bool:
     """A literal that looks like a credential, not a word, a number, a path, a URL, a reference, an expression or
     a placeholder: at least two kinds of characters with a letter among them, an entropy near the value's
     maximum, not mostly words (letters alone only when long and random)."""
-    if not 6 <= len(value) <= 256 or any(c.isspace() for c in value) or value.startswith("-"):
+    if not 6 <= len(value) <= 256 or any(c.isspace() for c in value) or value.startswith("--"):
         return False
-    if is_dummy(value) or PATH.search(value) or NUMBERISH.search(value) or EMAIL.match(value):
+    if is_dummy(value) or is_path(value) or NUMBERISH.search(value) or EMAIL.match(value):
         return False
     if "://" in value or NOT_LITERAL.search(value) or wordy(value):
         return False
     if not quoted and (REFERENCE.match(value) or CODE & set(value) or value.endswith(":")):
         return False
     entropy, bare = shannon(value), SEPARATORS.sub("", value)
-    if bare.isalpha():
-        return len(value) >= 20 and entropy >= 3.6
+    if bare.isalpha():  # letters only: random mixed case from 12 characters, one case from 20
+        return len(value) >= (12 if classes(bare) >= 2 else 20) and entropy >= 3.3
     if not any(c.isalpha() for c in value):
         return False
     return classes(value) >= 2 and entropy >= min(3.0, 0.8 * math.log2(len(value)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import random
 import re
 import secrets
 import string
@@ -60,8 +61,17 @@ def mixed(n: int, alphabet: str = ALNUM) -> str:
             return value
 
 
+def shaped(n: int, alphabet: str = ALNUM) -> str:
+    """Random and credential-shaped: the generic rule refuses about 1 random value in 200 of 16 characters as
+    mostly words (see test_random_values_are_credential_shaped), which a sample must not be."""
+    while True:
+        value = mixed(n, alphabet)
+        if credential_shaped(value, quoted=False):
+            return value
+
+
 def password() -> str:
-    return "Pw" + mixed(14)
+    return shaped(16)
 
 
 def b64(data: bytes) -> str:
@@ -314,7 +324,7 @@ def generic(n: int) -> Case:
     if n == 0:
         pw = password()
         return case("deploy/mailer.env", ["MAILER_HOST=smtp.example.com", f"MAILER_PASSWORD={pw}"], pw)
-    secret = mixed(32, URLSAFE)
+    secret = shaped(32, URLSAFE)
     return case("config/oauth.yml", ["oauth:", "  client_id: portal", f"  client_secret: {secret}"], secret)
 
 
@@ -596,6 +606,17 @@ def test_the_generic_rule_reads_every_syntax(syntax, tmp_path):
         h for h in our_hits(path, template.format(v=value)) if h.rule.id == "SECRET-GENERIC-CREDENTIAL"
     ]
     assert [h.value for h in generic] == [value]
+
+
+@pytest.mark.parametrize("alphabet", [ALNUM, URLSAFE, B64, string.ascii_lowercase + string.digits])
+def test_random_values_are_credential_shaped(alphabet):
+    """Of 2,000 random 20-character values of an alphabet, the generic rule's shape test refuses fewer than 3%
+    (measured: 0.5% of mixed-case ones, 2.2% of lowercase-and-digit ones, whose letter runs read as words more
+    often; and placeholders by chance)."""
+    rng = random.Random(20)
+    values = ["".join(rng.choice(alphabet) for _ in range(20)) for _ in range(2000)]
+    refused = sum(1 for value in values if not credential_shaped(value, quoted=False))
+    assert refused < 60, refused
 
 
 def test_peer_placeholders():
