@@ -18,7 +18,9 @@ export const FINDINGS = gql`
 `;
 
 export const FINDING_CHOICES = gql`
-  query ConsoleFindingChoices { repositories(first: 100) { edges { node { id name organization project } } } }
+  query ConsoleFindingChoices {
+    repositories(first: 100) { pageInfo { hasNextPage } nodes { id name organization project } }
+  }
 `;
 
 const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"];
@@ -40,7 +42,8 @@ function filterOf(params) {
 export async function render(main, { params, navigate, isCurrent }) {
   const choices = await graphql(FINDING_CHOICES);
   if (!isCurrent()) return;
-  const repositories = choices.repositories.edges.map((e) => e.node);
+  const repositories = choices.repositories.nodes;
+  const more = choices.repositories.pageInfo.hasNextPage;
   const names = new Map(repositories.map((r) => [r.id, `${r.organization} / ${r.project} / ${r.name}`]));
   const go = (changes) => {
     const next = new URLSearchParams(location.search);
@@ -64,7 +67,7 @@ export async function render(main, { params, navigate, isCurrent }) {
       field("Category", select("category", [["", "Any category"], ...CATEGORIES.map((c) => [c, c.toLowerCase()])], params.get("category") || "", { onchange: change("category") })),
       field("Status", select("status", [["", "Open and reopened"], ...STATUSES.map((s) => [s, s.toLowerCase()])], params.get("status") || "", { onchange: change("status") })),
       field("Scanner", select("scanner", [["", "Any scanner"], ...SCANNERS.map((s) => [s, s])], params.get("scanner") || "", { onchange: change("scanner") })),
-      field("Repository", select("repository", [["", "All repositories"], ...repositories.map((r) => [r.id, names.get(r.id)])], params.get("repository") || "", { onchange: change("repository") })),
+      field("Repository", select("repository", [["", "All repositories"], ...repositories.map((r) => [r.id, names.get(r.id)]), ...(more ? [["-", "(the first 100 are listed: open a repository from Repositories for the others)", true]] : [])], params.get("repository") || "", { onchange: change("repository") })),
       h("button", { type: "submit" }, "Search")
     ),
     rows.length

@@ -8,9 +8,10 @@ export const POSTURE_CONNECTIONS = gql`
 `;
 
 export const POSTURE = gql`
-  query ConsolePosture($id: ID!) {
+  query ConsolePosture($id: ID!, $after: String) {
     connection(id: $id) { id organization status }
-    postureChecks(connectionId: $id, first: 50) {
+    postureChecks(connectionId: $id, first: 50, after: $after) {
+      repositoriesPageInfo { hasNextPage endCursor }
       latestRun { id status error createdAt finishedAt }
       summary { passed failed notEvaluated failedBySeverity { critical high medium low info } }
       projects {
@@ -36,7 +37,7 @@ export const EVALUATE = gql`
   }
 `;
 
-export async function render(main, { id, navigate, isCurrent }) {
+export async function render(main, { id, params, navigate, isCurrent }) {
   if (!id) {
     const { connections } = await graphql(POSTURE_CONNECTIONS);
     if (!isCurrent()) return;
@@ -50,7 +51,7 @@ export async function render(main, { id, navigate, isCurrent }) {
     );
     return;
   }
-  const data = await graphql(POSTURE, { id });
+  const data = await graphql(POSTURE, { id, after: params.get("after") || null });
   if (!isCurrent()) return;
   if (!data.connection || !data.postureChecks) return replace(main, h("h1", {}, "Not found"), h("p", {}, "This connection does not exist."));
   const report = data.postureChecks;
@@ -79,7 +80,18 @@ export async function render(main, { id, navigate, isCurrent }) {
       h("div", { class: "fail" }, h("dt", {}, "Failed"), h("dd", {}, String(s.failed))),
       h("div", { class: "not_evaluated" }, h("dt", {}, "Not evaluated"), h("dd", {}, String(s.notEvaluated)))
     ),
-    sections.map(([title, results]) => projectSection(title, results))
+    sections.map(([title, results]) => projectSection(title, results)),
+    report.repositoriesPageInfo.hasNextPage || params.get("after")
+      ? h(
+          "nav",
+          { class: "pager", "aria-label": "Repository pages" },
+          h("span", {}, "Repositories are listed 50 at a time."),
+          params.get("after") ? h("button", { type: "button", onclick: () => history.back() }, "Previous repositories") : null,
+          report.repositoriesPageInfo.hasNextPage
+            ? h("button", { type: "button", onclick: () => navigate(`/posture/${encodeURIComponent(id)}?after=${encodeURIComponent(report.repositoriesPageInfo.endCursor)}`) }, "Next repositories")
+            : null
+        )
+      : null
   );
 }
 

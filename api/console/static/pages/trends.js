@@ -9,7 +9,7 @@ export const TREND = gql`
       day newFindings fixedFindings
       open { critical high medium low info }
     }
-    repositories(first: 100) { nodes { id name organization } }
+    repositories(first: 100) { pageInfo { hasNextPage } nodes { id name organization } }
   }
 `;
 
@@ -68,7 +68,7 @@ export async function render(main, { params, navigate, isCurrent }) {
     h(
       "form",
       { class: "filters", "aria-label": "Trend scope" },
-      field("Repository", select("repository", [["", "All repositories"], ...repositories.map((r) => [r.id, `${r.organization} / ${r.name}`])], repositoryId || "", { onchange: (e) => go({ repository: e.target.value }) })),
+      field("Repository", select("repository", [["", "All repositories"], ...repositories.map((r) => [r.id, `${r.organization} / ${r.name}`]), ...(data.repositories.pageInfo.hasNextPage ? [["-", "(the first 100 are listed)", true]] : [])], repositoryId || "", { onchange: (e) => go({ repository: e.target.value }) })),
       field("Days", select("days", [["7", "7 days"], ["30", "30 days"], ["90", "90 days"]], String(days), { onchange: (e) => go({ days: e.target.value }) }))
     ),
     points.some((p) => total(p) || p.newFindings || p.fixedFindings)
