@@ -38,12 +38,12 @@ detectors' patterns stay Python regexes, run only on files where they may match)
 `secrets_workers`, default 1: the service runs `scan_concurrency` scans at once on its cores) deals the files to
 processes; below `PARALLEL_MIN_FILES` one.
 
-The walk skips `.git` and vendored/dependency directories, symbolic links, files above `MAX_FILE_BYTES`, known
-binary extensions and files with a NUL byte in their first 8 KiB (UTF-16 text with a BOM is decoded, not skipped).
-Generated and minified text is *not* skipped: gitleaks skips nothing either, and a key compiled into a bundle is
-still a leaked key. It costs a linear pass like any text (detect-secrets sees only the windows where a plugin may
-report), so nothing is lost to a content heuristic. It runs in a worker thread and stops with `ScannerError` past
-`context.timeout_seconds`.
+The walk skips `.git` and vendored/dependency directories, symbolic links, files above `MAX_FILE_BYTES` (each a LOW
+`SECRET-FILE-NOT-SCANNED` finding, so the gap is visible), known binary extensions and files with a NUL byte in
+their first 8 KiB (UTF-16 text with a BOM is decoded, not skipped). Generated and minified text is *not* skipped:
+gitleaks skips nothing either, and a key compiled into a bundle is still a leaked key. It costs a linear pass like
+any text (detect-secrets sees only the windows where a plugin may report), so nothing is lost to a content
+heuristic. It runs in a worker thread and stops with `ScannerError` past `context.timeout_seconds`.
 """
 
 from __future__ import annotations
@@ -345,10 +345,23 @@ def plugin_class_names() -> dict[str, str]:
 # two scans in two threads would restore each other's settings mid-scan. Its work is serialized here.
 DETECT_SECRETS_LOCK = threading.Lock()
 
+# Complete or say so: a file the scanner does not read is a finding of its own, not a silent gap.
+NOT_SCANNED = Rule(
+    "SECRET-FILE-NOT-SCANNED",
+    "File too large to scan for secrets",
+    "LOW",
+    "SECRET",
+    f"Files above {MAX_FILE_BYTES // (1024 * 1024)} MiB are not read by the secrets scanner, so a credential in "
+    "this one would go unreported.",
+    "Keep generated bundles, data dumps and release artifacts out of the repository (a package feed, Git LFS or a "
+    "build artifact); if the file must stay, review it for credentials.",
+)
+
 RULES: tuple[Rule, ...] = tuple(
     {
         rule.id: rule
         for rule in (
+            NOT_SCANNED,
             *secret_catalog.RULES,
             *(d.rule for d in RECOVERED),
             *(m.rule for m in DETECT_SECRETS_TYPES.values()),
@@ -377,7 +390,7 @@ class SecretsScanner:
     # 3: whole values (see whole_values.py); the change makes every repository rescan once, and the lifecycle
     # carries each version-2 finding over to its whole value (core/findings/lifecycle.py, `carried_over`).
     # 4: the detectors of `secret_rules/` (provider, file and generic credentials), entropy limits that can fire,
-    # the multi-pattern prefilter and windows of long lines; a version-2 finding still carries over (its legacy
+    # the multi-pattern prefilter and windows of long lines, oversized files reported; a version-2 finding still carries over (its legacy
     # value is computed as before), a version-3 one keeps its identity (the whole value's hash is unchanged).
     version = "4"
     rules = RULES
@@ -395,8 +408,9 @@ class SecretsScanner:
         )
 
 
-def candidate_files(root: Path) -> Iterator[Path]:
-    """Regular files under root, in a stable order, without skipped directories, links or oversized files."""
+def candidate_files(root: Path, oversized: list[tuple[str, int]] | None = None) -> Iterator[Path]:
+    """Regular files under root, in a stable order, without skipped directories, links or oversized files (those
+    are added to `oversized`, with their size)."""
     for directory, subdirectories, names in os.walk(root):
         subdirectories[:] = sorted(d for d in subdirectories if d not in SKIP_DIRECTORIES)
         for name in sorted(names):
@@ -404,8 +418,13 @@ def candidate_files(root: Path) -> Iterator[Path]:
             if path.suffix.lower() in BINARY_SUFFIXES or path.is_symlink():
                 continue
             try:
-                if path.is_file() and path.stat().st_size <= MAX_FILE_BYTES:
+                if not path.is_file():
+                    continue
+                size = path.stat().st_size
+                if size <= MAX_FILE_BYTES:
                     yield path
+                elif oversized is not None:
+                    oversized.append((path.relative_to(root).as_posix(), size))
             except OSError:
                 continue
 
@@ -448,13 +467,23 @@ def scan_tree(
 ) -> list[RawFinding]:
     """`engine`: the prefilter's (`auto`: Hyperscan when installed; `re`: the pure-Python fallback). `workers`:
     processes scanning disjoint shares of the files (1: this thread alone)."""
-    relatives = [path.relative_to(root).as_posix() for path in candidate_files(root)]
+    oversized: list[tuple[str, int]] = []
+    relatives = [path.relative_to(root).as_posix() for path in candidate_files(root, oversized)]
     stats = Stats() if stats is None else stats
     if workers > 1 and len(relatives) >= PARALLEL_MIN_FILES:
         hits = scan_in_processes(root, relatives, entropy, deadline, stats, engine, workers)
     else:
         hits = scan_files(root, relatives, entropy, deadline, stats, engine)
-    return to_findings(deduplicate(hits), key)
+    return to_findings(deduplicate(hits), key) + [
+        RawFinding(
+            NOT_SCANNED,
+            relative,
+            message=f"Not scanned for secrets: {size / (1024 * 1024):.1f} MiB, above the "
+            f"{MAX_FILE_BYTES // (1024 * 1024)} MiB limit.",
+            identity="not-scanned:too-large",
+        )
+        for relative, size in oversized
+    ]
 
 
 # Below this many files a second process costs more than it saves (each worker starts, imports detect-secrets and

@@ -197,7 +197,7 @@ def test_two_detectors_on_one_value_keep_the_more_specific(tmp_path):
     )
 
 
-def test_the_walk_skips_git_binaries_and_large_files_but_reads_utf16(tmp_path):
+def test_the_walk_skips_git_binaries_and_large_files_visibly_but_reads_utf16(tmp_path):
     pat = base32(52)
     line = f"AZURE_DEVOPS_EXT_PAT={pat}\n"
     root = write(
@@ -211,10 +211,18 @@ def test_the_walk_skips_git_binaries_and_large_files_but_reads_utf16(tmp_path):
             "scripts/setup.sh": line,
         },
     )
-    assert found(scan_tree(root, KEY)) == {
+    findings = scan_tree(root, KEY)
+    assert found(findings) == {
         ("SECRET-AZURE-DEVOPS-PAT", "scripts/setup.ps1", 1),
         ("SECRET-AZURE-DEVOPS-PAT", "scripts/setup.sh", 1),
+        ("SECRET-FILE-NOT-SCANNED", "big.txt", None),  # skipped, and said so
     }
+    [skipped] = [f for f in findings if f.path == "big.txt"]
+    assert (skipped.rule.severity, skipped.message) == (
+        "LOW",
+        "Not scanned for secrets: 2.0 MiB, above the 2 MiB limit.",
+    )
+    assert pat not in repr(skipped)
 
 
 def test_detect_secrets_plugins_still_run_behind_the_prefilter(tmp_path):
