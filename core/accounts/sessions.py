@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
-from sqlmodel import col, select, update
+from sqlmodel import col, delete, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.accounts.models import Account
@@ -199,7 +199,19 @@ async def verified_person(services, flow: dict, params: dict[str, str]) -> dict:
 
 
 # --- sessions --------------------------------------------------------------------------------------------
+async def purge_stale(session: AsyncSession) -> None:
+    """Sign-ins and sessions over for a day go at the next sign-in: nothing piles up, nothing is needed."""
+    cutoff = utcnow() - timedelta(days=1)
+    await session.exec(delete(ConsoleSignIn).where(ConsoleSignIn.expires_at < cutoff))
+    await session.exec(
+        delete(ConsoleSession).where(
+            or_(ConsoleSession.expires_at < cutoff, col(ConsoleSession.revoked_at) < cutoff)
+        )
+    )
+
+
 async def open_session(session: AsyncSession, member: AccountMember, upn: str) -> str:
+    await purge_stale(session)
     token = secrets.token_urlsafe(32)
     session.add(
         ConsoleSession(

@@ -14,7 +14,7 @@ from sqlmodel import select
 from api.app import create_app
 from core.accounts import service as accounts
 from core.accounts import sessions
-from core.accounts.session_models import ConsoleSession
+from core.accounts.session_models import ConsoleSession, ConsoleSignIn
 from core.audit.service import record
 from core.db import session_scope
 from core.db.columns import utcnow
@@ -195,3 +195,22 @@ async def test_under_https_the_cookies_are_secure(settings, db, world):
             assert callback.status_code == 303
             cookie = callback.headers["set-cookie"]
             assert "panoptica_session=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+
+
+async def test_stale_sign_ins_and_sessions_go_at_the_next_sign_in(app, settings, db, world):
+    await new_account(db, world, "Acme", ADMIN, "acme-only")
+    await console_sign_in(app, settings, ADMIN)
+    async with session_scope(db) as session:
+        for row in (await session.exec(select(ConsoleSession))).all():
+            row.expires_at = utcnow() - timedelta(days=2)
+            session.add(row)
+    await console_sign_in(app, settings, ADMIN)
+    async with session_scope(db) as session:
+        rows = (await session.exec(select(ConsoleSession))).all()
+        assert len(rows) == 1 and rows[0].expires_at > utcnow()  # only the new one
+        for row in (await session.exec(select(ConsoleSignIn))).all():
+            row.expires_at = utcnow() - timedelta(days=2)
+            session.add(row)
+    await console_sign_in(app, settings, ADMIN)
+    async with session_scope(db) as session:
+        assert [r.used_at is not None for r in (await session.exec(select(ConsoleSignIn))).all()] == [True]
