@@ -153,6 +153,8 @@ def credential_shaped(value: str, quoted: bool) -> bool:
         return False
     if not quoted and (REFERENCE.match(value) or CODE & set(value) or value.endswith(":")):
         return False
+    if quoted and REFERENCE.match(value) and {"[", "("} & set(value):  # "Jobs[-1].JobId", "env('X')"
+        return False
     entropy, bare = shannon(value), SEPARATORS.sub("", value)
     if bare.isalpha():  # letters only: random mixed case from 12 characters, one case from 20
         return len(value) >= (12 if classes(bare) >= 2 else 20) and entropy >= 3.3
@@ -182,7 +184,7 @@ CREDENTIAL_ENDINGS = (
 NOT_PASS = {"bypass", "compass", "overpass", "underpass", "encompass", "trespass"}
 KEY_QUALIFIERS = {
     *("api", "access", "private", "secret", "signing", "encryption", "master", "account", "client"),
-    *("consumer", "session", "license", "auth", "shared", "app", "hmac", "jwt", "crypt", "cipher"),
+    *("consumer", "session", "auth", "shared", "app", "hmac", "jwt", "crypt", "cipher"),
 }
 # Words after the credential word that do not change what the value is (`SECRET_KEY_BASE`, `DB_PASSWORD_PROD`).
 TRANSPARENT = {
@@ -191,6 +193,12 @@ TRANSPARENT = {
     *("default", "main", "primary", "secondary"),
 }
 NEVER = {"csrf", "xsrf", "public", "publishable", "pub"}
+# Tokens that are not credentials: pagination cursors, idempotency and change tokens (AWS `NextToken`,
+# `ChangeToken`, `LifecycleActionToken`), request ids.
+NOT_SECRET_TOKENS = {
+    *("next", "page", "pagination", "continuation", "change", "idempotency", "lifecycle", "action"),
+    *("request", "sync", "cancellation", "resume", "cursor", "marker", "start", "end", "lexer", "parser"),
+}
 
 
 def name_words(name: str) -> list[str]:
@@ -209,6 +217,8 @@ def credential_name(name: str) -> bool:
     if not words:
         return False
     last = words[-1]
+    if last == "token" and len(words) > 1 and words[-2] in NOT_SECRET_TOKENS:
+        return False
     if last.endswith(CREDENTIAL_ENDINGS) or last in {"auth", "creds", "authorization"}:
         return True
     if last.endswith("pass") and last not in NOT_PASS:

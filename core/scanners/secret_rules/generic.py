@@ -56,11 +56,17 @@ HINTS = ("pass", "pwd", "secret", "token", "key", "auth", "credential", "creds")
 UNQUOTED_END = re.compile(r"[ \t]*(?:$|\r|#|//|;|,|&|\)|\]|\})")
 
 
+# After a quoted value: a concatenation or formatting makes it a fragment (`"dop_v1_" + suffix`, `"%s" % x`).
+FRAGMENT = re.compile(r"[ \t]*(?:\+|%[ \t(]|\.[A-Za-z_])")
+
+
 def assignment(match: re.Match) -> bool:
     text, start = match.string, match.start()
     name = name_before(text, start) + text[start : match.end("tail")]
     quoted = match.group("q") is not None
     if not quoted and not UNQUOTED_END.match(text, match.end()):
+        return False
+    if quoted and FRAGMENT.match(text, match.end()):
         return False
     return credential_name(name) and credential_shaped(match.group("secret"), quoted)
 

@@ -493,6 +493,8 @@ def false_samples() -> dict[str, list[tuple[str, str]]]:
                 '    """:param token: OAuth2 token."""\n    def login(self, password: bytes) -> None:\n',
             ),
             ("lib/theme.py", 'STYLE = {Token.Name.Lvalue: "#08547A", AUTH_REQUIRED_SASL: "scram-sha-256"}\n'),
+            ("tests/gen.py", 'token = "Xq7" + random_suffix()\nnext_token = "ab12cd34ef56"\n'),
+            ("data/paginators.json", '{"output_token": "Jobs[-1].JobId", "license_key": "zpl-2.1"}\n'),
         ],
         "generic-xml-element": [
             (".m2/settings.xml", "<server><password>${env.MAVEN_PASSWORD}</password></server>\n"),
