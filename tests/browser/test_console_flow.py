@@ -49,13 +49,10 @@ def console_server(settings, db):
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    # One scan at a time: with two, on SQLite, repository scans stayed RUNNING forever (seen 2026-12-01;
-    # reported, not ours to fix here).
     served = settings.model_copy(
         update={
             "public_url": url,
             "scanners": "secrets,pipelines",
-            "scan_concurrency": 1,
             "job_runner": "inprocess",  # on PostgreSQL too: no separate worker process in this test
         }
     )
