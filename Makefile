@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format bench clean schema chromium checkov graphiql
+.PHONY: run test lint format bench clean schema chromium checkov semgrep graphiql
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -20,7 +20,7 @@ $(GRAPHIQL): tools/fetch_graphiql.py
 
 graphiql: $(GRAPHIQL)
 
-run: $(STAMP) $(GRAPHIQL)
+run: $(STAMP) $(GRAPHIQL) .venv-semgrep/bin/semgrep
 	$(VENV)/bin/panoptica serve --sandbox
 
 lint: $(STAMP)
@@ -45,8 +45,17 @@ $(CHECKOV): tools/checkov-requirements.txt
 
 checkov: $(CHECKOV)
 
+# semgrep (the SAST engine, LGPL-2.1, ~390 MB) also gets a virtualenv of its own; it runs only our rules (rules/semgrep).
+SEMGREP := .venv-semgrep/bin/semgrep
+$(SEMGREP): tools/semgrep-requirements.txt
+	test -x .venv-semgrep/bin/python || python3 -m venv .venv-semgrep
+	.venv-semgrep/bin/python -m pip install -q --disable-pip-version-check -r tools/semgrep-requirements.txt
+	touch $(SEMGREP)
+
+semgrep: $(SEMGREP)
+
 # The suite runs on SQLite, then again on PostgreSQL when PANOPTICA_TEST_POSTGRES_URL is set.
-test: lint chromium $(CHECKOV) $(GRAPHIQL)
+test: lint chromium $(CHECKOV) $(SEMGREP) $(GRAPHIQL)
 	$(PY) -m pytest -q
 	@if [ -n "$$PANOPTICA_TEST_POSTGRES_URL" ]; then \
 		echo "== again on PostgreSQL"; \
@@ -57,7 +66,7 @@ bench: $(STAMP)
 	for f in benchmarks/*.py; do $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .venv-checkov var
+	rm -rf $(VENV) .venv-checkov .venv-semgrep var
 
 # Regenerate the committed SDL after a schema change (a test fails while it is out of date).
 schema: $(STAMP)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
-CATEGORIES = ("SECRET", "IAC", "PIPELINE", "DEPENDENCY", "POSTURE")
+CATEGORIES = ("SECRET", "IAC", "PIPELINE", "DEPENDENCY", "POSTURE", "CODE")
 
 
 @dataclass(frozen=True)
