@@ -10,14 +10,16 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import io
+import tempfile
 import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sandbox import locations
+from sandbox import gitserve, locations
 from sandbox.adohttp import (
     AdoRoute,
     build_host_app,
@@ -183,6 +185,9 @@ def resolve_version(request: Request, repo: Repository) -> Response | None:
 
 def build_app(context) -> Response:
     dev = context.urls["dev"]
+    if getattr(context, "git", None) is None:
+        context.git = gitserve.new_store(Path(tempfile.mkdtemp(prefix="panoptica-sandbox-git-")))
+    git_store = context.git
 
     def project_or_404(caller: Caller, key: str, api: str | None = None):
         """The project, or the error the caller gets: 404 when it may not see it, 403 on a refused API."""
@@ -279,16 +284,19 @@ def build_app(context) -> Response:
         git_project, repository = found
         prefix = "refs/" + request.query_params.get("filter", "")
         names = [f"refs/heads/{b}" for b in [repository.default_branch, *repository.branches] if b]
+        # The branches git serves (sandbox/gitserve.py); the default branch and its peers at `head_commit`.
+        served = git_store.refs(repository) if repository.history else {}
+        tips = {**served, **{n: repository.head_commit for n in names}}
         base = f"{dev}/{caller.org.name}/{git_project.id}/_apis/git/repositories/{repository.id}/refs"
         creator = {"displayName": "Sandbox", "id": stable_id("user", "creator")}
         refs = [
             {
                 "name": n,
-                "objectId": repository.head_commit,
+                "objectId": tip,
                 "creator": creator,
                 "url": f"{base}?filter={n[5:]}",
             }
-            for n in sorted(names)
+            for n, tip in sorted(tips.items())
             if n.startswith(prefix)
         ]
         return page(request, refs)
@@ -507,8 +515,9 @@ def build_app(context) -> Response:
             preview=1,
         ),
         *project_lists,
+        *gitserve.git_routes(context, readable_repository),
     ]
-    return build_host_app(context, routes)
+    return gitserve.PlainGitErrors(build_host_app(context, routes))
 
 
 COLLECTION_NAMESPACE = "3e65f728-f8bc-4ecd-8764-7e378b19bfa7"

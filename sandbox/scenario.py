@@ -17,6 +17,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sandbox import gitrepos
+
 ZERO_TENANT = "00000000-0000-0000-0000-000000000000"
 AccessLevel = Literal["express", "stakeholder", "advanced", "none"]
 ProjectGroup = Literal["projectContributor", "projectReader", "projectAdministrator", "projectStakeholder"]
@@ -83,6 +85,18 @@ class FileEntry(Model):
     content: str
 
 
+class Commit(Model):
+    """One commit of a repository's git history (sandbox/gitrepos.py): file changes, None deleting a file."""
+
+    message: str = "Change"
+    files: dict[str, str | None] = {}
+    branch: str | None = None  # None: the default branch; another name starts from the default branch
+    author: str = "Sandbox"
+    email: str = "sandbox@example.com"
+    date: str | None = None  # ISO 8601; else `days_ago` before the head commit, else one hour per commit
+    days_ago: float | None = None
+
+
 class Repository(Model):
     name: str
     id: str = ""
@@ -96,6 +110,10 @@ class Repository(Model):
     branches: list[str] = []  # branches besides the default one; all point at head_commit
     # When the head commit was made (ISO 8601); None: today, whenever it is asked.
     last_commit_date: str | None = None
+    # Git history before the head (served over smart HTTP, sandbox/gitserve.py), then this many generated
+    # commits (benchmarks); the head commit makes the default branch's tree exactly `files`.
+    history: list[Commit] = []
+    generated_commits: int = Field(default=0, ge=0)
 
     def tree_digest(self) -> str:
         return hashlib.sha1(
@@ -262,7 +280,8 @@ class World(Model):
                 project.id = project.id or stable_id("project", org.name, project.name)
                 for repo in project.repositories:
                     repo.id = (repo.id or stable_id("repo", org.name, project.name, repo.name)).lower()
-                    repo.head_commit = repo.head_commit or repo.tree_digest()
+                    # The default branch's real git commit id (the git server serves the same history).
+                    repo.head_commit = repo.head_commit or gitrepos.head_commit(repo)
         return self
 
     def app(self, client_id: str) -> App | None:

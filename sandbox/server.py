@@ -21,6 +21,7 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sandbox.faults import FaultMiddleware, RequestRecord, RetryAfterOn200
+from sandbox.gitserve import GitStore, new_store
 from sandbox.scenario import World, WorldHolder
 
 HOSTS = ("login", "dev", "vssps", "vsaex", "slack", "admin", "osv")
@@ -41,6 +42,7 @@ class SandboxContext:
     auth_codes: dict[str, dict] = field(default_factory=dict)
     requests: list[RequestRecord] = field(default_factory=list)
     slack_calls: list[dict] = field(default_factory=list)
+    git: GitStore | None = None  # the repositories served over git's smart HTTP (sandbox/gitserve.py)
 
     @property
     def world(self) -> World:
@@ -99,7 +101,7 @@ class Sandbox:
         self._sockets = {name: self._bind(self._requested_ports.get(name, 0)) for name in HOSTS}
         self.ports = {name: sock.getsockname()[1] for name, sock in self._sockets.items()}
         urls = {name: f"https://{host}:{port}" for name, port in self.ports.items()}
-        self.context = SandboxContext(WorldHolder(world), urls)
+        self.context = SandboxContext(WorldHolder(world), urls, git=new_store(self._dir))
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
