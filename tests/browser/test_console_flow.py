@@ -140,6 +140,11 @@ async def test_the_integration_journey_in_the_console(console, console_server, d
     await expect(page.get_by_text(f"{ADMIN} · Acme")).to_be_visible()
     assert await page.evaluate("document.cookie") == ""  # the session cookie is HttpOnly
     await shot(page, "01-repositories-empty")
+    # The keyboard: the first Tab reaches "Skip to content", which moves the focus to the page's content.
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#main")).to_be_focused()
 
     # +Add Repository → Azure DevOps → organization → sign-in and consent in a new tab.
     await page.get_by_role("link", name="+ Add Repository").click()
@@ -186,6 +191,7 @@ async def test_the_integration_journey_in_the_console(console, console_server, d
     await filters.get_by_label("Search").fill("payments-")
     await expect(page).to_have_url(re.compile(r"q=payments-"))
     await expect(table.get_by_role("rowheader")).to_have_text(["payments-api", "payments-web"])
+    await expect(filters.get_by_label("Search")).to_be_focused()  # typing on is not interrupted
     await filters.get_by_label("Search").fill("")
     await expect(page).not_to_have_url(re.compile(r"q="))
     await expect(table.get_by_role("rowheader")).to_have_count(5)

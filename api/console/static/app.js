@@ -48,8 +48,19 @@ async function render() {
   const params = new URLSearchParams(location.search);
   const match = path.match(pattern);
   main.setAttribute("aria-busy", "true");
+  // A filter or the search box redraws the page: keep the focus (and the caret) where the person was.
+  const active = document.activeElement;
+  const focusedName = main.contains(active) && active.name ? active.name : null;
+  const caret = focusedName && typeof active.selectionStart === "number" ? active.selectionStart : null;
   try {
     await page.render(main, { params, id: match[1] && match[1] !== "repositories" ? decodeURIComponent(match[1]) : null, navigate, isCurrent: () => ticket === rendering });
+    const again = focusedName && main.querySelector(`[name="${CSS.escape(focusedName)}"]`);
+    if (again) {
+      again.focus();
+      if (caret !== null && typeof again.setSelectionRange === "function") again.setSelectionRange(caret, caret);
+    } else if (rendering > 1 && ticket === rendering && !main.contains(document.activeElement)) {
+      main.focus({ preventScroll: true }); // a new page: screen readers start at its content
+    }
   } catch (error) {
     if (ticket === rendering) replace(main, h("h1", {}, "Something went wrong"), h("p", { class: "notice", role: "alert" }, String(error.message || error)));
   } finally {
@@ -60,6 +71,7 @@ async function render() {
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a");
   if (!link || link.target || link.hasAttribute("download") || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  if (link.getAttribute("href")?.startsWith("#")) return; // in-page (the skip link)
   const url = new URL(link.href, location.href);
   if (url.origin !== location.origin || url.pathname.startsWith("/console/") || url.pathname.startsWith("/graphql")) return;
   event.preventDefault();
