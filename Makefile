@@ -36,6 +36,11 @@ format: $(STAMP)
 chromium:
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# The history scan (core/history) and the emulator's git server run Debian's git (git http-backend ships
+# with it). Installed from the distribution's packages when missing, like Chromium.
+git:
+	test -x /usr/bin/git -a -x /usr/lib/git-core/git-http-backend || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git)
+
 # checkov (the IaC scanner) pins ~100 packages that would clash with ours: it gets a virtualenv of its own.
 CHECKOV := .venv-checkov/bin/checkov
 $(CHECKOV): tools/checkov-requirements.txt
@@ -55,7 +60,7 @@ $(SEMGREP): tools/semgrep-requirements.txt
 semgrep: $(SEMGREP)
 
 # The suite runs on SQLite, then again on PostgreSQL when PANOPTICA_TEST_POSTGRES_URL is set.
-test: lint chromium $(CHECKOV) $(SEMGREP) $(GRAPHIQL)
+test: lint chromium git $(CHECKOV) $(SEMGREP) $(GRAPHIQL)
 	$(PY) -m pytest -q
 	@if [ -n "$$PANOPTICA_TEST_POSTGRES_URL" ]; then \
 		echo "== again on PostgreSQL"; \

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     scan_concurrency: int = Field(default=2, ge=1, le=64)
     # Comma-separated scanner names to run (e.g. "secrets,pipelines"); empty: every scanner.
     scanners: str = ""
+    # Secrets in git history (core/history): every branch fetched over git, each commit's added lines scanned once.
+    # The first scan of a repository goes back at most this many days and this many commits (whichever is
+    # smaller; the run says when it stopped there); later scans read only the commits not scanned before.
+    # Off by default until the whole suite has run with it (its fetches change request counts): see README.
+    history_enabled: bool = False
+    history_max_days: int = Field(default=730, ge=1)
+    history_max_commits: int = Field(default=10_000, ge=1)
 
     # --- jobs ---------------------------------------------------------------------------------------------
     # Who runs background jobs: "auto" is procrastinate workers (`panoptica worker`) on PostgreSQL and the

@@ -15,6 +15,7 @@ from core.dependencies.models import OsvAdvisory, OsvAffected, OsvQuery, OsvReco
 from core.digests.models import DigestOutbox
 from core.discovery.models import AzureProject, AzureRepository
 from core.findings.models import Finding
+from core.history.models import HistoryCommit, HistoryOccurrence, HistoryState  # noqa: F401
 from core.jobs.models import Job
 from core.ondemand.models import OndemandBudget
 from core.posture.models import PostureResult, PostureRun

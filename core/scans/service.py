@@ -125,7 +125,7 @@ async def scan_repository(services, run_id: str) -> ScanRun | None:
     run, repo, connection = prepared.run, prepared.repository, prepared.connection
     org = services.azure.organization(connection.organization, connection.tenant_id)
     scanners = enabled_scanners(services.settings.scanners)
-    versions = {s.name: s.version for s in scanners}
+    versions = {s.name: s.version for s in scanners} | history_version(services.settings)
     try:
         head = await org.branch_head(repo.ado_id, repo.default_branch or "")
     except AzureError as error:
@@ -135,7 +135,7 @@ async def scan_repository(services, run_id: str) -> ScanRun | None:
             services, run, repo, ScanStatus.FAILED, error="The default branch no longer exists."
         )
     if head == repo.scanned_commit and versions == repo.scanned_versions:
-        return await reuse(services, run, repo, head, versions)
+        return await reuse(services, run, repo, head, versions, connection)
     results, errors = {}, {}
     try:
         async with acquisition.acquire(org, repo.ado_id, repo.default_branch or "") as root:
@@ -155,6 +155,7 @@ async def scan_repository(services, run_id: str) -> ScanRun | None:
         return await finish(services, run, repo, ScanStatus.FAILED, commit=head, error=str(error))
     except AzureError as error:
         return await fail_or_retry(services, run, repo, error)
+    await history_step(services, repo, connection, versions, results, errors)
     status = ScanStatus.SUCCEEDED if not errors else ScanStatus.PARTIAL if results else ScanStatus.FAILED
     inventory = context.options.get("inventory") if DEPENDENCIES in results else None
     return await finish(
@@ -170,8 +171,11 @@ async def scan_repository(services, run_id: str) -> ScanRun | None:
     )
 
 
-async def reuse(services, run: ScanRun, repo: AzureRepository, head: str, versions: dict) -> ScanRun:
-    """An unchanged commit: nothing downloaded, but its stored inventory meets the advisories published since."""
+async def reuse(
+    services, run: ScanRun, repo: AzureRepository, head: str, versions: dict, connection=None
+) -> ScanRun:
+    """An unchanged commit: nothing downloaded, but its stored inventory meets the advisories published since
+    (and the history scan looks for new commits on other branches: one ls-remote when nothing changed)."""
     results, errors = {}, {}
     if DEPENDENCIES in versions:
         from core.scanners.dependencies import vulnerable  # here: core.scanners imports core.scans
@@ -182,6 +186,8 @@ async def reuse(services, run: ScanRun, repo: AzureRepository, head: str, versio
         except ScannerError as error:
             errors[DEPENDENCIES] = str(error)[:300]
             log.warning("advisories for repository %s unavailable: %s", repo.id, error)
+    if connection is not None:
+        await history_step(services, repo, connection, versions, results, errors)
     status = ScanStatus.PARTIAL if errors else ScanStatus.SUCCEEDED
     return await finish(
         services,
@@ -194,6 +200,32 @@ async def reuse(services, run: ScanRun, repo: AzureRepository, head: str, versio
         results=results,
         errors=errors,
     )
+
+
+def history_version(settings) -> dict[str, str]:
+    """The history scan (core/history) is a step of its own: it needs the git URL and the token, not the
+    extracted archive, so it is not a `Scanner`; it shares the run, its versions, errors and lifecycle."""
+    if not settings.history_enabled:
+        return {}
+    from core.history.service import NAME, VERSION  # here: core.history imports core.scanners
+
+    return {NAME: VERSION}
+
+
+async def history_step(services, repo, connection, versions: dict, results: dict, errors: dict) -> None:
+    """Every secret of the repository's history into `results["history"]` (so none is fixed by a head scan),
+    or the reason it could not be read into `errors` (PARTIAL: its findings stay as they were)."""
+    from core.history.service import NAME, HistoryRejected, scan_history
+
+    if NAME not in versions:
+        return
+    try:
+        outcome = await scan_history(services, repo, connection, secret_hash_key(services.settings))
+    except (HistoryRejected, ScannerError, AzureError) as error:
+        errors[NAME] = str(getattr(error, "reason", None) or getattr(error, "message", None) or error)[:300]
+        log.warning("history scan of repository %s failed: %s", repo.id, errors[NAME])
+        return
+    results[NAME] = outcome.findings
 
 
 async def stored_inventory(services, repository_id: str) -> list[Dependency]:

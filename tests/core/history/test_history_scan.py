@@ -1,0 +1,251 @@
+"""Secrets in git history, end to end: real git over the emulator's HTTPS smart-HTTP server, the real
+detectors, the real database. Every token is generated at test time."""
+
+import logging
+import os
+import secrets
+import string
+import threading
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from core.accounts.service import Principal, create_account
+from core.connections import flows
+from core.connections.models import AzureConnection
+from core.db import session_scope
+from core.discovery.models import AzureRepository
+from core.findings.models import Finding
+from core.history.fetch import HistoryLimits, HistoryRejected
+from core.history.models import HistoryCommit, HistoryOccurrence, HistoryState
+from core.history.service import scan_history
+from core.jobs.runner import JobRunner
+from core.scans.keys import secret_hash_key
+from core.scans.models import ScanRun
+from core.scans.scanner import secret_hash
+from core.scans.service import queue_scan
+from core.services import open_services
+from sandbox import gitrepos
+from sandbox.scenario import Commit
+from tests.signin import grant
+
+
+def github_token() -> str:
+    return "ghp_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
+
+
+@pytest.fixture
+async def services(settings, db, tmp_path):
+    settings = settings.model_copy(
+        update={
+            "key_directory": str(tmp_path),
+            "posture_enabled": False,
+            "scanners": "secrets",
+            "history_enabled": True,
+        }
+    )
+    async with open_services(settings) as opened:
+        yield opened
+
+
+def payments_api(world):
+    return world.organization("contoso").project("Payments").repositories[0]
+
+
+def set_history(repo, history, generated: int = 0) -> None:
+    repo.generated_commits = generated
+    gitrepos.rewrite(repo, history)  # REST refs and git agree on the head
+
+
+async def connect(services) -> tuple[str, AzureRepository, AzureConnection]:
+    async with session_scope(services.sessions) as session:
+        account = await create_account(session, "Acme")
+    principal = Principal(account.id, "alice@acme.test", "")
+    started = await flows.start(services, principal, "contoso")
+    await grant(services, started)
+    assert (await flows.connect(services, principal, started.connection.id)).diagnosis.ok
+    async with services.sessions() as session:
+        repo = (
+            await session.exec(select(AzureRepository).where(AzureRepository.name == "payments-api"))
+        ).one()
+        connection = await session.get(AzureConnection, repo.connection_id)
+    return account.id, repo, connection
+
+
+async def scan(services, repo: AzureRepository) -> ScanRun:
+    async with session_scope(services.sessions) as session:
+        row = await session.get(AzureRepository, repo.id)
+        run = await queue_scan(session, row, "MANUAL")
+    await JobRunner(services).run_until_idle()
+    async with services.sessions() as session:
+        return await session.get(ScanRun, run.id)
+
+
+async def all_rows(services, model):
+    async with services.sessions() as session:
+        return list((await session.exec(select(model))).all())
+
+
+async def test_a_secret_removed_from_the_head_is_still_reported_with_its_commit(services, world, sandbox):
+    token = github_token()
+    repo = payments_api(world)
+    set_history(
+        repo,
+        [
+            Commit(
+                message="Deploy script",
+                files={"ci/deploy.sh": f"echo hi\nexport GH_TOKEN={token}\n"},
+                author="Dana Developer",
+                email="dana@contoso.test",
+                days_ago=30,
+            ),
+            Commit(message="Remove the token", files={"ci/deploy.sh": "echo hi\n"}, days_ago=29),
+        ],
+    )
+    introducing = gitrepos.build_history(repo).commits[0]
+    _, row, _ = await connect(services)
+
+    run = await scan(services, row)
+    assert run.status == "SUCCEEDED", run.error
+    assert run.scanner_versions["history"].startswith("1+secrets.")
+    findings = await all_rows(services, Finding)
+    assert [(f.scanner, f.path, f.line, f.status, f.category) for f in findings] == [
+        ("history", "ci/deploy.sh", 2, "OPEN", "SECRET")
+    ]
+    finding = findings[0]
+    key = secret_hash_key(services.settings)
+    assert finding.secret_hash == secret_hash(key, token)
+    assert finding.rule_id.startswith("HISTORY-") and "git history" in finding.title
+    assert introducing[:12] in finding.message and "only in history" in finding.message
+    assert "Rotate" in finding.remediation
+    assert token not in finding.message + finding.title + (finding.preview or "")
+    [occurrence] = await all_rows(services, HistoryOccurrence)
+    assert (
+        occurrence.commit_id,
+        occurrence.path,
+        occurrence.line,
+        occurrence.author_name,
+        occurrence.in_head,
+    ) == (introducing, "ci/deploy.sh", 2, "Dana Developer", False)
+
+    # Unchanged: no pack fetched (one ref advertisement), the finding is not fixed by a head without it.
+    packs = sandbox.context.git.fetches
+    run = await scan(services, row)
+    assert run.status == "SUCCEEDED", run.error
+    assert sandbox.context.git.fetches == packs
+    assert [(f.status, f.scanner) for f in await all_rows(services, Finding)] == [("OPEN", "history")]
+
+
+async def test_the_second_scan_scans_only_the_new_commits_and_a_secret_still_in_the_head(
+    services, world, sandbox
+):
+    token = github_token()
+    repo = payments_api(world)
+    repo.files = {"README.md": "# api\n", "app/.env": f"GITHUB_TOKEN={token}\n"}
+    set_history(repo, [], generated=20)
+    _, row, _ = await connect(services)
+
+    assert (await scan(services, row)).status == "SUCCEEDED"
+    [state] = await all_rows(services, HistoryState)
+    assert (state.commits_scanned, state.last_run_commits, state.bounded) == (21, 21, False)
+    [history] = [f for f in await all_rows(services, Finding) if f.scanner == "history"]
+    assert "still in the head" in history.message
+
+    set_history(repo, [], generated=25)  # five commits pushed on top
+    assert (await scan(services, row)).status == "SUCCEEDED"
+    [state] = await all_rows(services, HistoryState)
+    assert (state.commits_scanned, state.last_run_commits) == (26, 5)
+    assert len(await all_rows(services, HistoryCommit)) == 26
+
+
+async def test_a_force_push_keeps_the_findings_of_commits_no_longer_reachable(services, world):
+    token = github_token()
+    repo = payments_api(world)
+    set_history(repo, [Commit(message="oops", files={"key.txt": f"token={token}\n"}, days_ago=3)])
+    _, row, _ = await connect(services)
+    assert (await scan(services, row)).status == "SUCCEEDED"
+    before = {c.commit_id for c in await all_rows(services, HistoryCommit)}
+
+    set_history(repo, [Commit(message="clean", files={"key.txt": "token=${TOKEN}\n"}, days_ago=3)])
+    run = await scan(services, row)
+    assert run.status == "SUCCEEDED", run.error
+    commits = {c.commit_id: c.reachable for c in await all_rows(services, HistoryCommit)}
+    assert all(commits[c] is False for c in before) and any(commits.values())
+    [occurrence] = await all_rows(services, HistoryOccurrence)
+    assert occurrence.reachable is False
+    [state] = await all_rows(services, HistoryState)
+    assert state.unreachable_commits == len(before)
+    assert [(f.scanner, f.status) for f in await all_rows(services, Finding)] == [("history", "OPEN")]
+
+
+async def test_the_token_never_appears_in_process_arguments_logs_or_errors(services, world, caplog):
+    repo = payments_api(world)
+    set_history(repo, [Commit(files={"a.txt": "a\n"})], generated=200)
+    _, row, connection = await connect(services)
+    token = await services.tokens.get_token(connection.tenant_id)
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            for pid in os.listdir("/proc"):
+                if pid.isdigit():
+                    try:
+                        seen.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+                    except OSError:
+                        continue
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    caplog.set_level(logging.INFO)
+    sampler.start()
+    try:
+        run = await scan(services, row)
+        world.organization("contoso").members[0].access_level = "stakeholder"
+        with pytest.raises(HistoryRejected) as refused:
+            await scan_history(services, row, connection, b"k")
+    finally:
+        stop.set()
+        sampler.join()
+    assert run.status == "SUCCEEDED", run.error
+    git_lines = [line for line in seen if "git" in line and ("fetch" in line or "ls-remote" in line)]
+    assert git_lines, "the sampler saw git running"
+    assert not [line for line in seen if token in line]
+    assert token not in caplog.text
+    assert token not in refused.value.reason and "TF401019" in refused.value.reason
+
+
+@pytest.mark.parametrize("refusal", ["stakeholder", "not in the project"])
+async def test_permission_refusal_has_azure_devops_words(services, world, refusal):
+    _, row, connection = await connect(services)
+    member = world.organization("contoso").members[0]
+    if refusal == "stakeholder":
+        member.access_level = "stakeholder"
+    else:
+        member.projects = {k: v for k, v in member.projects.items() if k != "Payments"}
+    with pytest.raises(HistoryRejected) as refused:
+        await scan_history(services, row, connection, b"k")
+    assert refused.value.reason == (
+        "Azure DevOps refused git ls-remote: TF401019: The Git repository with name or identifier payments-api "
+        "does not exist or you do not have permissions for the operation you are attempting."
+    )
+    assert await all_rows(services, HistoryState) == []
+
+
+async def test_a_hostile_repository_stops_at_the_limits_with_a_clear_reason(services, world, sandbox):
+    repo = payments_api(world)
+    big = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(3 * 1024 * 1024))
+    set_history(repo, [Commit(files={"blob.bin": big})])
+    _, row, connection = await connect(services)
+    with pytest.raises(HistoryRejected) as huge:
+        await scan_history(services, row, connection, b"k", limits=HistoryLimits(fetch_bytes=1024 * 1024))
+    assert huge.value.reason == (
+        "The repository's history is larger than 1048576 bytes: the fetch was stopped at the limit."
+    )
+
+    repo.branches = [f"feature/{n}" for n in range(30)]
+    repo.head_commit = gitrepos.head_commit(repo)
+    with pytest.raises(HistoryRejected) as refs:
+        await scan_history(services, row, connection, b"k", limits=HistoryLimits(refs=10))
+    assert refs.value.reason == "The repository has more than 10 branches."
+    assert await all_rows(services, HistoryCommit) == []
