@@ -129,6 +129,12 @@ async def test_the_integration_journey_in_the_console(console, console_server, d
 
     page = await console.new_page()
     base = console_server.url
+    # Everything the console loads comes from us (the sign-in pages are Microsoft's: the emulator's login host);
+    # nothing breaks its Content-Security-Policy.
+    requests: list[str] = []
+    violations: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
 
     # Sign in: the console sends the browser to Microsoft's page; one click on the demo admin.
     await page.goto(base + "/")
@@ -314,6 +320,10 @@ async def test_the_integration_journey_in_the_console(console, console_server, d
     await expect(page.get_by_role("heading", level=1)).to_have_text("You are signed out")
     await page.goto(base + "/repositories")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Pick an account")
+    login = console_server.settings.entra_authority_host
+    assert [url for url in requests if not url.startswith((base + "/", login + "/"))] == []
+    assert any(url.startswith(base + "/console/static/") for url in requests)
+    assert violations == []
 
 
 # A connection that became DEGRADED (the service principal was removed from the organization after it was

@@ -6,6 +6,7 @@ export const SCAN_RUNS = gql`
   query ConsoleScanRuns($first: Int, $after: String, $repositoryId: ID) {
     scanRuns(first: $first, after: $after, repositoryId: $repositoryId) {
       totalCount
+      totalCountIsCapped
       pageInfo { hasNextPage endCursor }
       nodes {
         id repositoryId status trigger commit reused error newFindings fixedFindings openFindings createdAt finishedAt
@@ -130,7 +131,11 @@ export async function render(main, { isCurrent }) {
   const history = h("div", {});
   const loadHistory = async () => {
     const { scanRuns } = await graphql(SCAN_RUNS, { first: 25 });
-    replace(history, runsTable(scanRuns.nodes, true));
+    replace(
+      history,
+      scanRuns.totalCount > scanRuns.nodes.length ? h("p", { class: "muted" }, `The ${scanRuns.nodes.length} newest of ${scanRuns.totalCount}${scanRuns.totalCountIsCapped ? "+" : ""} runs.`) : null,
+      runsTable(scanRuns.nodes, true)
+    );
   };
   replace(
     main,
