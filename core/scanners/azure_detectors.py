@@ -219,7 +219,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "connection-string-password",
         CONNECTION_PASSWORD,
-        re.compile(r"(?i)(?:^|[;\"'\s])(?:password|pwd)\s*=\s*(?P<secret>[^;\"'\s]{4,})"),
+        re.compile(r"(?i)(?<![^;\"'\s])(?:password|pwd)\s*=\s*(?P<secret>[^;\"'\s]{4,})"),
         hints=("password", "pwd"),
         free_form=True,
         context=CONNECTION_KEYS,

@@ -176,6 +176,16 @@ def test_the_same_secret_twice_in_a_file_is_one_finding(tmp_path):
     assert found(scan_tree(root, KEY)) == {("SECRET-AZURE-DEVOPS-PAT", "a.sh", 1)}
 
 
+def test_a_password_under_a_host_line_is_reported_on_its_own_line(tmp_path):
+    """The connection-string password's delimiter is looked behind, not consumed: a consumed newline put an INI
+    file's `password = …` on the line before, under the connection-string rule, because that line named a host."""
+    password = "Qx7vLm29" + "Trz"
+    root = write(tmp_path, {"db.ini": f"[db]\nhost = db.internal;\npassword = {password}\n"})
+    [finding] = scan_tree(root, KEY)
+    assert (finding.path, finding.line) == ("db.ini", 3)
+    assert finding.rule.id != "SECRET-CONNECTION-STRING-PASSWORD"
+
+
 def test_two_detectors_on_one_value_keep_the_more_specific(tmp_path):
     pat, key = base32(52), storage_key()
     files = {
