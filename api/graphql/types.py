@@ -488,6 +488,8 @@ class FindingFilter:
         "the package are in a dependency finding's message.",
     )
     path: str | None = strawberry.field(default=None, description="Exactly this file (see findingFiles).")
+    organization: str | None = strawberry.field(default=None, description="The repository's organization.")
+    project: str | None = strawberry.field(default=None, description="The repository's project.")
 
     def to_core(self):
         from core.findings import service as findings
@@ -499,6 +501,8 @@ class FindingFilter:
             scanner=self.scanner.value if self.scanner else None,
             search=self.search,
             path=self.path,
+            organization=self.organization,
+            project=self.project,
         )
         if self.statuses is not None:
             core.statuses = [status.value for status in self.statuses]
@@ -514,6 +518,8 @@ class FindingFilter:
             self.scanner,
             self.search,
             self.path,
+            self.organization,
+            self.project,
         )
 
 

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.audit.service import record
 from core.db.columns import utcnow
+from core.discovery.models import AzureRepository
 from core.findings.models import Finding, FindingStatus
 from core.pagination import (
     TOTAL_COUNT_CAP,
@@ -51,6 +52,8 @@ class FindingFilter:
     scanner: str | None = None
     search: str | None = None
     path: str | None = None  # exactly this file
+    organization: str | None = None  # the repository's (case-insensitive)
+    project: str | None = None
 
 
 def finding_conditions(account_id: str, flt: FindingFilter) -> list:
@@ -69,7 +72,18 @@ def finding_conditions(account_id: str, flt: FindingFilter) -> list:
         conditions.append(search_condition(flt.search))
     if flt.path is not None:
         conditions.append(Finding.path == flt.path)
+    if flt.organization or flt.project:
+        conditions.append(col(Finding.repository_id).in_(repositories_of(account_id, flt)))
     return conditions
+
+
+def repositories_of(account_id: str, flt: FindingFilter):
+    query = select(AzureRepository.id).where(AzureRepository.account_id == account_id)
+    if flt.organization:
+        query = query.where(func.lower(AzureRepository.organization) == flt.organization.lower())
+    if flt.project:
+        query = query.where(func.lower(AzureRepository.project_name) == flt.project.lower())
+    return query
 
 
 # The searched text of a finding: its fields joined by newlines (a search never spans two fields). Written as SQL

@@ -368,3 +368,15 @@ async def test_the_repository_page_lists_its_files_then_one_files_findings(alice
     assert (await mallory.graphql('{ findings(filter: {path: "a/main.tf"}) { totalCount } }'))["data"][
         "findings"
     ]["totalCount"] == 0
+
+
+async def test_findings_filter_by_organization_and_project(alice, db):
+    await seed(db, alice.account_id, repositories=4, per_repository=2)  # proj-0 and proj-1, two each
+    query = (
+        "query($f: FindingFilter) { findings(filter: $f) { totalCount nodes { repository { project } } } }"
+    )
+    by_project = (await alice.graphql(query, f={"organization": "CONTOSO", "project": "proj-1"}))["data"]
+    assert by_project["findings"]["totalCount"] == 4
+    assert {n["repository"]["project"] for n in by_project["findings"]["nodes"]} == {"proj-1"}
+    other = (await alice.graphql(query, f={"organization": "fabrikam"}))["data"]["findings"]
+    assert other["totalCount"] == 0
