@@ -60,6 +60,8 @@ def integrity_of(tarball: Path) -> str:
 
 
 def fetch(spec: str, integrity: str, files: dict[str, str], work: Path, out: Path) -> None:
+    if shutil.which("npm") is None:
+        raise SystemExit("GraphiQL's assets come from the npm registry: install Node.js (npm) first.")
     result = subprocess.run(  # noqa: S603 - fixed arguments, no shell
         ["npm", "pack", spec, "--pack-destination", str(work), "--silent", "--no-fund", "--no-audit"],  # noqa: S607
         capture_output=True,
