@@ -17,6 +17,7 @@ the old commits become unreachable, exactly as after `git push --force`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 import subprocess
@@ -36,7 +37,7 @@ class GitObject:
     kind: str  # blob, tree, commit
     data: bytes
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
         return object_id(self.kind, self.data)
 
@@ -73,11 +74,11 @@ def _tree(node: dict, objects: dict[str, GitObject]) -> str:
             sort_key = name.encode() + b"/"  # git sorts a tree's entries as if folders ended with "/"
         else:
             blob = GitObject("blob", value)
-            objects[blob.id] = blob
             child, mode, sort_key = blob.id, b"100644", name.encode()
+            objects.setdefault(child, blob)
         entries.append((sort_key, mode + b" " + name.encode() + b"\0" + bytes.fromhex(child)))
     tree = GitObject("tree", b"".join(entry for _, entry in sorted(entries)))
-    objects[tree.id] = tree
+    objects.setdefault(tree.id, tree)
     return tree.id
 
 

@@ -24,7 +24,7 @@ from core.scanners import secrets as head_scan
 from core.scans.scanner import RawFinding
 
 HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-BATCH_FILES = 500
+BATCH_FILES = 2000
 
 
 @dataclass
@@ -149,14 +149,28 @@ def scan_added(
         yield from scan_batch(batch, key, deadline)
 
 
+def private_directory(prefix: str) -> Path:
+    """A private (0700) directory, in memory (/dev/shm) when there is one: the added text holds the secrets, and
+    thousands of small files and folders cost far less there than on an overlay file system."""
+    memory = Path("/dev/shm")  # noqa: S108 - mkdtemp makes a private directory of its own
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=memory if memory.is_dir() else None))
+
+
 def scan_batch(batch: list[AddedFile], key: bytes, deadline: float | None) -> list[Occurrence]:
-    root = Path(tempfile.mkdtemp(prefix="panoptica-patches-"))  # mode 0700; the added text is removed below
+    """The batch laid out as `<slot>/<path>`, slot n holding the n-th version of each path in the batch: few
+    folders (a path's versions share them), each file under its real path (the head scan's rules read names)."""
+    root = private_directory("panoptica-patches-")
+    placed: dict[tuple[str, str], AddedFile] = {}
+    uses: dict[str, int] = {}
     try:
-        for n, added in enumerate(batch):
+        for added in batch:
             relative = safe_path(added.path)
             if relative is None:
                 continue
-            target = root / str(n) / relative
+            slot = uses.get(added.path, 0)
+            uses[added.path] = slot + 1
+            placed[(str(slot), relative.as_posix())] = added
+            target = root / str(slot) / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(b"\n".join(added.lines) + b"\n")
         found = head_scan.scan_tree(root, key, deadline=deadline)
@@ -164,8 +178,8 @@ def scan_batch(batch: list[AddedFile], key: bytes, deadline: float | None) -> li
         shutil.rmtree(root, ignore_errors=True)
     occurrences = []
     for raw in found:
-        number, _, path = raw.path.partition("/")
-        added = batch[int(number)]
+        slot, _, path = raw.path.partition("/")
+        added = placed[(slot, path)]
         line = added.numbers[raw.line - 1] if raw.line and 0 < raw.line <= len(added.numbers) else None
         occurrences.append(
             Occurrence(
@@ -173,7 +187,7 @@ def scan_batch(batch: list[AddedFile], key: bytes, deadline: float | None) -> li
                 raw.rule.id,
                 raw.preview or "",
                 added.commit,
-                path,
+                added.path,
                 line,
                 added.committed_at,
                 added.author,
@@ -185,7 +199,7 @@ def scan_batch(batch: list[AddedFile], key: bytes, deadline: float | None) -> li
 
 def secrets_in_files(contents: dict[str, bytes], key: bytes) -> set[tuple[str, str]]:
     """(path, secret hash) of every secret in these files (the head's versions of occurrences' paths)."""
-    root = Path(tempfile.mkdtemp(prefix="panoptica-head-"))
+    root = private_directory("panoptica-head-")
     try:
         for path, content in contents.items():
             relative = safe_path(path)
