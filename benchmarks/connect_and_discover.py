@@ -70,7 +70,7 @@ async def run(args) -> None:
             app.router.lifespan_context(app),
             httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app),
-                base_url="http://bench",
+                base_url="http://127.0.0.1",
                 timeout=600,
                 headers={"Authorization": f"Bearer {token}"},
             ) as http,
@@ -107,6 +107,8 @@ async def run(args) -> None:
 
 async def graphql(http: httpx.AsyncClient, query: str, **variables) -> dict:
     response = await http.post("/graphql", json={"query": query, "variables": variables})
+    if "json" not in response.headers.get("content-type", ""):
+        raise SystemExit(f"HTTP {response.status_code}: {response.text[:300]}")
     body = response.json()
     if response.status_code != 200 or body.get("errors"):
         raise SystemExit(f"GraphQL error: {response.status_code} {body}")

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sandbox import gitserve, locations
+from sandbox import gitserve, identity, locations
 from sandbox.adohttp import (
     AdoRoute,
     build_host_app,
@@ -34,6 +34,7 @@ from sandbox.identity import (
     can_read_code,
     find_project,
     identity_descriptor,
+    project_group,
     subject_descriptor,
     visible_projects,
 )
@@ -462,6 +463,20 @@ def build_app(context) -> Response:
         }
         return collection([commit])
 
+    def evaluator(request: Request, person, org: str):
+        """Who is asking: a person (delegated token) or our service principal (app token), as a function
+        from (namespace, token) to the bits it holds there; or the refusal Azure DevOps answers."""
+        if person is not None:
+            return lambda namespace, token: person_bits(person, namespace, token)
+        with context.holder.lock:
+            organization = context.world.organization(org)
+        caller = identity.authenticate(context, request, organization)
+        if isinstance(caller, Response):
+            return caller
+        if "security" in caller.membership.refused_apis + caller.org.refused_apis:
+            return access_denied(caller, "Security")
+        return lambda namespace, token: principal_bits(caller, namespace, token)
+
     async def permissions(request: Request, person, org: str, namespace: str, bits: str) -> Response:
         """The caller's own effective permissions (Security REST API), one boolean per token."""
         query = request.query_params
@@ -470,9 +485,40 @@ def build_app(context) -> Response:
             wanted = int(bits)
         except ValueError:
             return wrapped_error(400, f"The permissions value '{bits}' is not valid.", "ArgumentException")
+        held = evaluator(request, person, org)
+        if isinstance(held, Response):
+            return held
         with context.holder.lock:
-            granted = collection_bits(person, namespace)
-        return collection([bool(token) and granted & wanted == wanted for token in tokens])
+            values = [bool(token) and held(namespace, token) & wanted == wanted for token in tokens]
+        return collection(values)
+
+    async def permission_batch(request: Request, person, org: str) -> Response:
+        """`permissionevaluationbatch`: each evaluation answered with its `value` (Security REST API)."""
+        try:
+            body = await request.json()
+            evaluations = body["evaluations"]
+            asked = [
+                (str(e["securityNamespaceId"]), str(e.get("token") or ""), int(e["permissions"]))
+                for e in evaluations
+            ]
+        except (ValueError, KeyError, TypeError):
+            return wrapped_error(
+                400, "The request body must be a PermissionEvaluationBatch.", "ArgumentNullException"
+            )
+        held = evaluator(request, person, org)
+        if isinstance(held, Response):
+            return held
+        with context.holder.lock:
+            answered = [
+                {
+                    "securityNamespaceId": namespace,
+                    "token": token,
+                    "permissions": wanted,
+                    "value": bool(token) and held(namespace, token) & wanted == wanted,
+                }
+                for namespace, token, wanted in asked
+            ]
+        return JSONResponse({"alwaysAllowAdministrators": False, "evaluations": answered})
 
     repo_routes = []
     for prefix in ("/{org}", "/{org}/{project}"):
@@ -501,6 +547,13 @@ def build_app(context) -> Response:
         AdoRoute("GET", "/{org}/_apis/resourceareas/{area}", locations.org_area_handler(context)),
         AdoRoute("GET", "/{org}/_apis/connectiondata", connection_data),
         AdoRoute("GET", "/{org}/_apis/permissions/{namespace}/{bits}", permissions, people=True),
+        AdoRoute(
+            "POST",
+            "/{org}/_apis/security/permissionevaluationbatch",
+            permission_batch,
+            preview=1,
+            people=True,
+        ),
         AdoRoute("GET", "/{org}/_apis/projects", list_projects),
         AdoRoute("GET", "/{org}/_apis/projects/{project_key}", get_project),
         *repo_routes,
@@ -525,11 +578,45 @@ COLLECTION_ALL_BITS = 0xFFFF  # Project Collection Administrators hold every Col
 COLLECTION_GENERIC_READ = 1  # what Project Collection Valid Users hold
 
 
-def collection_bits(person, namespace: str) -> int:
-    """Only the Collection namespace is modelled; an app token (person None) holds no Collection right."""
-    if namespace.lower() != COLLECTION_NAMESPACE or person is None:
+GIT_NAMESPACE = "2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87"  # Git Repositories; tokens repoV2[/{project}[/{repo}]]
+GIT_ALL_BITS = 0x7FFF
+# What each default project group is allowed on its project's repositories (Read 2, Contribute 4,
+# CreateBranch 16, CreateTag 32, ManageNote 64, PullRequestContribute 16384). A Stakeholder's group holds
+# the Contributors' bits: its access level, not the ACL, keeps it from private code (ACCESS_LEVEL_BASIC).
+GIT_GROUP_BITS = {
+    "projectReader": 2,
+    "projectContributor": 2 | 4 | 16 | 32 | 64 | 16384,
+    "projectStakeholder": 2 | 4 | 16 | 32 | 64 | 16384,
+    "projectAdministrator": GIT_ALL_BITS,
+}
+
+
+def person_bits(person, namespace: str, token: str) -> int:
+    """A person's rights: Project Collection Administrators hold everything in both modelled namespaces,
+    other users only the Collection namespace's GenericRead (their project rights are not modelled)."""
+    admin = person.org.is_administrator(person.upn)
+    if namespace.lower() == COLLECTION_NAMESPACE:
+        return COLLECTION_ALL_BITS if admin else COLLECTION_GENERIC_READ
+    if namespace.lower() == GIT_NAMESPACE and token.lower().startswith("repov2"):
+        return GIT_ALL_BITS if admin else 0
+    return 0
+
+
+def principal_bits(caller: Caller, namespace: str, token: str) -> int:
+    """Our service principal's rights: none in the Collection namespace; in Git Repositories, its project
+    group's bits on the projects it was added to, less an explicit Deny of Read (`read_denied`)."""
+    if namespace.lower() != GIT_NAMESPACE:
         return 0
-    return COLLECTION_ALL_BITS if person.org.is_administrator(person.upn) else COLLECTION_GENERIC_READ
+    parts = token.split("/")
+    if parts[0].lower() != "repov2" or len(parts) not in (2, 3):
+        return 0  # "repoV2" alone is the organization's: project groups hold nothing there
+    project = find_project(caller, parts[1])
+    if project is None or parts[1].lower() != project.id.lower():
+        return 0  # tokens name projects by id; an unknown or invisible one holds nothing
+    if len(parts) == 3 and not any(r.id == parts[2].lower() for r in project.repositories):
+        return 0
+    bits = GIT_GROUP_BITS.get(project_group(caller, project), 0)
+    return bits & ~2 if project.name in caller.membership.read_denied else bits
 
 
 def check_matches(check: dict, query) -> bool:

@@ -13,6 +13,7 @@ built, and every other value placed in a path is URL-encoded.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -44,6 +45,11 @@ from core.settings import Settings
 CORE_AREA = "79134C72-4A58-4B42-976C-04E7115F32BF"
 GRAPH_AREA = "bb1e7ec9-e901-4b68-999a-de7012b920f8"  # vssps host
 ENTITLEMENT_AREA = "68ddce18-2501-45f1-a17b-7931a9922690"  # memberEntitlementManagement, vsaex host
+# Security namespace of Git repositories; its token `repoV2/{projectId}` covers every repository of a project
+# and bit 2 is GenericRead ("Read"): what reading code needs.
+GIT_REPOSITORIES_NAMESPACE = "2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87"
+GIT_READ = 2
+MAX_EVALUATIONS = 1000  # evaluations per permissionevaluationbatch request (bounded body, bounded work)
 ZERO_TENANT = "00000000-0000-0000-0000-000000000000"
 API_VERSION = "7.1"
 PREVIEW = "7.1-preview.1"
@@ -166,7 +172,14 @@ class AzureDevOpsClient:
     # --- anonymous: existence and tenant -------------------------------------------------------------
     async def find_tenant(self) -> OrganizationTenant:
         """Does the organization exist, and which Entra tenant is it connected to? No token needed."""
-        location = await self._core_location()
+        # Both anonymous requests go together: one round trip.
+        location, headers = await asyncio.gather(self._core_location(), self._tenant_probe())
+        tenant = headers.get("x-vss-resourcetenant", "").strip().lower()
+        if not tenant:
+            raise UnexpectedResponse(detail="no X-VSS-ResourceTenant header on the anonymous probe")
+        return OrganizationTenant(self.name, location, tenant)
+
+    async def _tenant_probe(self) -> httpx.Headers:
         # Any anonymous request to the organization answers with its tenant; a 401 is expected here.
         probe = Request(
             self.name,
@@ -176,13 +189,9 @@ class AzureDevOpsClient:
             passthrough=ANONYMOUS_OK,
         )
         try:
-            headers = await self.session.transport.call(probe, None, _headers_of)
+            return await self.session.transport.call(probe, None, _headers_of)
         except NotFound:
             raise self._not_found() from None
-        tenant = headers.get("x-vss-resourcetenant", "").strip().lower()
-        if not tenant:
-            raise UnexpectedResponse(detail="no X-VSS-ResourceTenant header on the anonymous probe")
-        return OrganizationTenant(self.name, location, tenant)
 
     async def _core_location(self) -> str:
         base = self.session.settings.azure_devops_url
@@ -359,6 +368,39 @@ class AzureDevOpsClient:
         body = await self.session.transport.call(request, _PersonCredentials(bearer), read_json)
         values = _items(body)
         return len(values) == 1 and values[0] is True
+
+    async def evaluate_permissions(self, namespace_id: str, bits: int, tokens: list[str]) -> dict[str, bool]:
+        """Whether our service principal holds `bits` on each token, as Azure DevOps evaluates its own
+        effective permissions (groups, inheritance, Deny): `POST _apis/security/permissionevaluationbatch`,
+        one request per MAX_EVALUATIONS tokens, sent together. Raises (Forbidden, ...) like any call."""
+        chunks = [tokens[i : i + MAX_EVALUATIONS] for i in range(0, len(tokens), MAX_EVALUATIONS)]
+        answers = await asyncio.gather(*(self._evaluate(namespace_id, bits, chunk) for chunk in chunks))
+        return {token: value for answer in answers for token, value in answer.items()}
+
+    async def _evaluate(self, namespace_id: str, bits: int, tokens: list[str]) -> dict[str, bool]:
+        evaluations = [
+            {"securityNamespaceId": namespace_id, "token": token, "permissions": int(bits)}
+            for token in tokens
+        ]
+        request = Request(
+            self.name,
+            "POST",
+            f"{self.url}/_apis/security/permissionevaluationbatch",
+            {"api-version": PREVIEW},
+            body={"alwaysAllowAdministrators": False, "evaluations": evaluations},
+        )
+        body = await self.session.transport.call(request, self._credentials(), read_json)
+        answered = {
+            str(e.get("token")): e.get("value") is True
+            for e in (body or {}).get("evaluations") or []
+            if isinstance(e, dict)
+        }
+        missing = [token for token in tokens if token not in answered]
+        if missing:
+            raise UnexpectedResponse(
+                detail=f"permission evaluation without an answer for {len(missing)} token(s)"
+            )
+        return answered
 
     # --- helpers ---------------------------------------------------------------------------------------
     def _credentials(self) -> _TenantCredentials:

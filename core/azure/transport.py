@@ -93,6 +93,7 @@ class Request:
     accept: str = "application/json"
     # Statuses handed to the consumer instead of raised (the anonymous tenant probe expects a 401).
     passthrough: frozenset[int] = frozenset()
+    body: Any = None  # sent as JSON (POST of a read-only evaluation, e.g. permissionevaluationbatch)
 
 
 class Transport:
@@ -152,7 +153,9 @@ class Transport:
         headers = {"Accept": request.accept}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        built = self._http.build_request(request.method, request.url, params=request.params, headers=headers)
+        built = self._http.build_request(
+            request.method, request.url, params=request.params, headers=headers, json=request.body
+        )
         self.requests += 1
         state.requests += 1
         try:

@@ -1,8 +1,13 @@
 """Membership diagnosis: why Connect works or exactly what the admin must fix.
 
-Checks run in order; each says PASS, FAIL, WARN or SKIPPED with the values it saw and a remediation an
-admin can follow. After the first FAIL the remaining checks are SKIPPED (they depend on it). What the checks
-learn (tenant, identity, projects, repositories) is kept in `Findings` so discovery does not fetch it again.
+Checks run in stages (`STAGES`): a stage's checks depend only on earlier stages, so they run together
+(asyncio.gather, results kept in order). Each says PASS, FAIL, WARN or SKIPPED with the values it saw and a
+remediation an admin can follow. After the first FAIL (in check order) the remaining checks are SKIPPED (they
+depend on it). What the checks learn (tenant, identity, projects, repositories, permissions) is fetched once,
+shared by the checks that need it (`Context.once`), and kept in `Findings` so discovery does not fetch it again.
+
+CAN_READ_CODE asks Azure DevOps' Security API for our principal's Read on every project's Git token in one
+evaluation batch; only projects whose evaluation was refused are judged by reading a repository's refs.
 """
 
 from __future__ import annotations
@@ -14,7 +19,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.azure.client import AzureDevOps, AzureDevOpsClient, ConnectionData
+from core.azure.client import (
+    GIT_READ,
+    GIT_REPOSITORIES_NAMESPACE,
+    AzureDevOps,
+    AzureDevOpsClient,
+    ConnectionData,
+)
 from core.azure.errors import (
     AppCredentialsInvalid,
     AuthenticationFailed,
@@ -68,7 +79,11 @@ class Findings:
     entitlement_refused: str = ""
     projects: list[dict] = field(default_factory=list)
     repositories: list[dict] | None = None
-    probes: dict[str, str] | None = None  # project name -> "ok" | "denied" | "none"
+    # project name -> "ok" | "denied" | "none", from reading one repository's refs (probe_code)
+    probes: dict[str, str] = field(default_factory=dict)
+    # project name -> True/False: Git Read as the Security API evaluated it; absent where it refused
+    permissions: dict[str, bool] | None = None
+    permissions_refused: str = ""  # why the Security API did not answer (e.g. "HTTP 403")
 
 
 @dataclass
@@ -91,6 +106,13 @@ class Context:
     settings: Settings
     findings: Findings
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    fetches: dict[str, asyncio.Future] = field(default_factory=dict)
+
+    async def once(self, key: str, fetch: Callable[[], Awaitable]):
+        """Run `fetch` once however many checks await it at the same time; all get its result or error."""
+        if key not in self.fetches:
+            self.fetches[key] = asyncio.ensure_future(fetch())
+        return await asyncio.shield(self.fetches[key])
 
     @property
     def org(self) -> AzureDevOpsClient:
@@ -230,10 +252,7 @@ async def service_principal_member(ctx: Context) -> Check:
 
 
 async def access_level_basic(ctx: Context) -> Check:
-    try:
-        ctx.findings.entitlement = await ctx.org.get_service_principal_entitlement(ctx.findings.me.user_id)
-    except REFUSED as error:
-        ctx.findings.entitlement_refused = f"HTTP {error.status}" if error.status else error.code
+    if await read_entitlement(ctx) is None:
         return await access_level_by_probe(ctx)
     level = (ctx.findings.entitlement or {}).get("accessLevel") or {}
     license_type = str(level.get("accountLicenseType") or "none")
@@ -258,10 +277,24 @@ async def access_level_basic(ctx: Context) -> Check:
     )
 
 
+PROBED_FOR_ACCESS_LEVEL = 3  # private projects read to tell a Stakeholder (all refused) from Basic
+
+
 async def access_level_by_probe(ctx: Context) -> Check:
-    probes = await probe_code(ctx)
+    """A Stakeholder cannot read code in any private project, whatever its permissions: reading a few private
+    repositories the Security API says we may read tells the access level."""
     why = f"The entitlement API refused to show the access level ({ctx.findings.entitlement_refused}), so it was probed"
-    private = {p["name"] for p in ctx.findings.projects if p.get("visibility", "private") == "private"}
+    await list_projects(ctx)
+    permissions = await read_permissions(ctx)
+    candidates = await probe_candidates(ctx)
+    private = [
+        p["name"]
+        for p in ctx.findings.projects
+        if p.get("visibility", "private") == "private"
+        and p["name"] in candidates
+        and permissions.get(p["name"]) is not False
+    ]
+    probes = await probe_code(ctx, private[:PROBED_FOR_ACCESS_LEVEL])
     denied = sorted(name for name, result in probes.items() if result == "denied" and name in private)
     if denied:
         return Check(
@@ -302,7 +335,7 @@ async def project_membership(ctx: Context) -> Check:
 
 
 async def contributors_group(ctx: Context) -> Check:
-    groups = await project_groups(ctx)
+    groups, _ = await asyncio.gather(project_groups(ctx), list_projects(ctx))
     if groups is None:
         return Check(
             "CONTRIBUTORS_GROUP",
@@ -324,20 +357,50 @@ async def contributors_group(ctx: Context) -> Check:
 
 
 async def can_read_code(ctx: Context) -> Check:
-    probes = await probe_code(ctx)
-    denied = sorted(name for name, result in probes.items() if result == "denied")
-    read = sorted(name for name, result in probes.items() if result == "ok")
-    if denied:
+    """Read on every project's repositories: the Security API's evaluation where it answered, a refs read of
+    one repository where it refused. The message says which way each project was judged."""
+    projects, _ = await asyncio.gather(list_projects(ctx), list_repositories(ctx))
+    permissions = await read_permissions(ctx)
+    unjudged = [p["name"] for p in projects if p["name"] not in permissions]
+    probes = await probe_code(ctx, unjudged)
+    denied_by_acl = sorted(name for name, allowed in permissions.items() if not allowed)
+    denied_by_probe = sorted(name for name in unjudged if probes.get(name) == "denied")
+    read = [name for name, allowed in permissions.items() if allowed]
+    read += [name for name in unjudged if probes.get(name) == "ok"]
+    untried = [name for name in unjudged if probes.get(name) == "none"]
+    how = judged_by(len(permissions), len(unjudged), ctx.findings.permissions_refused)
+    if denied_by_acl or denied_by_probe:
+        reasons = []
+        if denied_by_acl:
+            reasons.append(f"the Security API denies Git Read in {names(denied_by_acl)}")
+        if denied_by_probe:
+            reasons.append(f"reading a repository was refused in {names(denied_by_probe)} (TF401019)")
+        count = len(denied_by_acl) + len(denied_by_probe)
         return Check(
             "CAN_READ_CODE",
             FAIL,
-            f"Cannot read repositories in {len(denied)} project(s): {names(denied)} (TF401019).",
+            f"Cannot read repositories in {count} project(s): {'; '.join(reasons)}. {how}",
             "Give the service principal the Basic access level and Read on those projects' repositories "
-            "(the Contributors group has it).",
+            "(the Contributors group has it; remove any Deny on Read under Project settings → Repositories "
+            "→ Security).",
         )
     if not read:
-        return Check("CAN_READ_CODE", WARN, "No non-empty repository to try reading.", "")
-    return Check("CAN_READ_CODE", PASS, f"Read repository contents in {len(read)} project(s).")
+        return Check("CAN_READ_CODE", WARN, f"No non-empty repository to try reading. {how}", "")
+    untried_note = f" No non-empty repository to try in {names(untried)}." if untried else ""
+    return Check(
+        "CAN_READ_CODE", PASS, f"May read repository contents in {len(read)} project(s). {how}{untried_note}"
+    )
+
+
+def judged_by(evaluated: int, probed: int, refused: str) -> str:
+    """Which way the projects were judged, for the check's message."""
+    parts = []
+    if evaluated:
+        parts.append(f"{evaluated} project(s) judged by the Security API's permission evaluation (Git Read)")
+    if probed:
+        because = f" because the Security API refused ({refused})" if refused else ""
+        parts.append(f"{probed} by reading a repository's refs{because}")
+    return ("; ".join(parts) + ".") if parts else ""
 
 
 CHECKS = (
@@ -364,20 +427,44 @@ CHECK_CODES = (
 )
 
 
+# Checks of one stage depend only on earlier stages and run together.
+STAGES = (
+    (organization_exists,),
+    (organization_entra_backed, tenant_matches),
+    (app_token,),
+    (service_principal_member,),
+    (access_level_basic, project_membership, contributors_group, can_read_code),
+)
+
+
 async def diagnose(
     ado: AzureDevOps, settings: Settings, findings: Findings, sleep=asyncio.sleep
 ) -> Diagnosis:
     ctx = Context(ado, settings, findings, sleep)
+    codes = dict(zip(CHECKS, CHECK_CODES, strict=True))
     checks: list[Check] = []
-    for code, step in zip(CHECK_CODES, CHECKS, strict=True):
+    for stage in STAGES:
         if any(c.status == FAIL for c in checks):
-            checks.append(Check(code, SKIPPED, f"Skipped until {first_failure(checks)} passes."))
+            checks += [
+                Check(codes[s], SKIPPED, f"Skipped until {first_failure(checks)} passes.") for s in stage
+            ]
             continue
-        try:
-            checks.append(await step(ctx))
-        except AzureError as error:
-            checks.append(Check(code, FAIL, error.message, error.remediation, transient=error.retryable))
+        results = await asyncio.gather(*(run_check(ctx, codes[step], step) for step in stage))
+        for result in results:  # a check after a failure in the same stage depended on it: SKIPPED
+            failed = any(c.status == FAIL for c in checks)
+            checks.append(
+                Check(result.code, SKIPPED, f"Skipped until {first_failure(checks)} passes.")
+                if failed
+                else result
+            )
     return Diagnosis(checks, findings)
+
+
+async def run_check(ctx: Context, code: str, step) -> Check:
+    try:
+        return await step(ctx)
+    except AzureError as error:
+        return Check(code, FAIL, error.message, error.remediation, transient=error.retryable)
 
 
 def first_failure(checks: list[Check]) -> str:
@@ -388,46 +475,90 @@ def first_failure(checks: list[Check]) -> str:
 
 
 async def list_projects(ctx: Context) -> list[dict]:
-    if not ctx.findings.projects:
+    async def fetch() -> list[dict]:
         ctx.findings.projects = [p async for p in ctx.org.list_projects(page_size=1000)]
-    return ctx.findings.projects
+        return ctx.findings.projects
+
+    return ctx.findings.projects or await ctx.once("projects", fetch)
 
 
 async def list_repositories(ctx: Context) -> list[dict]:
-    if ctx.findings.repositories is None:
+    async def fetch() -> list[dict]:
         ctx.findings.repositories = await ctx.org.list_repositories()
-    return ctx.findings.repositories
+        return ctx.findings.repositories
+
+    if ctx.findings.repositories is not None:
+        return ctx.findings.repositories
+    return await ctx.once("repositories", fetch)
 
 
-async def probe_code(ctx: Context) -> dict[str, str]:
-    """Read the refs of one non-empty, enabled repository per project: "ok", "denied" or "none"."""
-    if ctx.findings.probes is not None:
-        return ctx.findings.probes
-    projects = await list_projects(ctx)
+async def read_entitlement(ctx: Context) -> dict | None:
+    """The service principal's entitlement; None (and why, in findings) when the API refuses us."""
+
+    async def fetch() -> dict | None:
+        try:
+            ctx.findings.entitlement = await ctx.org.get_service_principal_entitlement(
+                ctx.findings.me.user_id
+            )
+        except REFUSED as error:
+            ctx.findings.entitlement_refused = f"HTTP {error.status}" if error.status else error.code
+        return ctx.findings.entitlement
+
+    return await ctx.once("entitlement", fetch)
+
+
+async def read_permissions(ctx: Context) -> dict[str, bool]:
+    """Project name -> Git Read, from one Security API evaluation batch for all projects; {} when refused
+    (the reason is kept in findings), so the caller probes instead."""
+
+    async def fetch() -> dict[str, bool]:
+        projects = await list_projects(ctx)
+        tokens = {f"repoV2/{p['id']}": p["name"] for p in projects if p.get("id")}
+        try:
+            values = await ctx.org.evaluate_permissions(GIT_REPOSITORIES_NAMESPACE, GIT_READ, list(tokens))
+        except REFUSED as error:
+            ctx.findings.permissions_refused = f"HTTP {error.status}" if error.status else error.code
+            values = {}
+        ctx.findings.permissions = {tokens[token]: allowed for token, allowed in values.items()}
+        return ctx.findings.permissions
+
+    return await ctx.once("permissions", fetch)
+
+
+async def probe_candidates(ctx: Context) -> dict[str, dict]:
+    """Project name -> one non-empty, enabled repository to read."""
     candidates: dict[str, dict] = {}
     for repo in await list_repositories(ctx):
         project = (repo.get("project") or {}).get("name", "")
         if repo.get("defaultBranch") and not repo.get("isDisabled") and not repo.get("isInMaintenance"):
             candidates.setdefault(project, repo)
+    return candidates
 
-    async def probe(project: dict) -> tuple[str, str]:
-        repo = candidates.get(project["name"])
+
+async def probe_code(ctx: Context, project_names: list[str]) -> dict[str, str]:
+    """Read the refs of one non-empty, enabled repository of each named project: "ok", "denied" or "none".
+    Results are kept in findings, so a project is read at most once per diagnosis."""
+    candidates = await probe_candidates(ctx)
+
+    async def probe(name: str) -> tuple[str, str]:
+        repo = candidates.get(name)
         if repo is None:
-            return project["name"], "none"
+            return name, "none"
         path = f"_apis/git/repositories/{path_segment(repo['id'])}/refs"
         try:
             await ctx.org.get_json(path, {"filter": "heads/", "$top": 1})
         except CannotReadRepository:
-            return project["name"], "denied"
-        return project["name"], "ok"
+            return name, "denied"
+        return name, "ok"
 
-    ctx.findings.probes = dict(await asyncio.gather(*(probe(p) for p in projects)))
-    return ctx.findings.probes
+    wanted = [name for name in dict.fromkeys(project_names) if name not in ctx.findings.probes]
+    ctx.findings.probes.update(await asyncio.gather(*(probe(name) for name in wanted)))
+    return {name: ctx.findings.probes[name] for name in project_names}
 
 
 async def project_groups(ctx: Context) -> dict[str, str] | None:
     """Project name (lowercase) -> group, from the entitlement or else Graph; None when both refuse."""
-    entitlement = ctx.findings.entitlement
+    entitlement = await read_entitlement(ctx)
     if entitlement is not None:
         return {
             str((e.get("projectRef") or {}).get("name", "")).lower(): str(

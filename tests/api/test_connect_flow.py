@@ -244,11 +244,65 @@ async def test_cannot_read_code(alice, sandbox, world, http):
     payload = await connect(alice, connection_id)
     checks = by_code(payload)
     assert checks["CAN_READ_CODE"]["status"] == "FAIL"
-    assert (
-        "Platform" in checks["CAN_READ_CODE"]["message"] and "TF401019" in checks["CAN_READ_CODE"]["message"]
-    )
-    assert "Payments" not in checks["CAN_READ_CODE"]["message"]
+    message = checks["CAN_READ_CODE"]["message"]
+    assert "the Security API denies Git Read in Platform" in message
+    assert "3 project(s) judged by the Security API" in message and "Payments" not in message
+    assert "Deny on Read" in checks["CAN_READ_CODE"]["remediation"]
     assert payload["connection"]["status"] == "CONSENT_GRANTED"
+    # Judged without reading any repository: one permission evaluation for the three projects.
+    assert [r.path for r in sandbox.context.requests if "/refs" in r.path] == []
+
+
+async def test_connect_asks_the_security_api_once_and_reads_no_repository(alice, sandbox, world, http):
+    connection_id = await consented(alice, sandbox, http)
+    sandbox.context.requests.clear()
+    payload = await connect(alice, connection_id)
+    assert payload["ok"] is True, payload["checks"]
+    message = by_code(payload)["CAN_READ_CODE"]["message"]
+    assert "May read repository contents in 3 project(s)" in message
+    assert "3 project(s) judged by the Security API's permission evaluation" in message
+    devops = [r for r in sandbox.context.requests if r.host in ("dev", "vssps", "vsaex")]
+    paths = sorted(r.path.removeprefix("/contoso") for r in devops)
+    # resource area, tenant probe, identity, entitlement's area and entitlement, projects, repositories,
+    # and one evaluation batch: never a refs read per project.
+    assert paths == sorted(
+        [
+            "/_apis/resourceAreas/68ddce18-2501-45f1-a17b-7931a9922690",
+            "/_apis/connectionData",
+            "/_apis/connectionData",
+            "/_apis/git/repositories",
+            "/_apis/projects",
+            "/_apis/resourceAreas/79134C72-4A58-4B42-976C-04E7115F32BF",
+            "/_apis/security/permissionevaluationbatch",
+            "/_apis/serviceprincipalentitlements/"
+            + world.organization("contoso").member(CLIENT_ID).identity_id,
+        ]
+    ), paths
+
+
+async def test_security_api_refused_falls_back_to_reading_a_repository_per_project(
+    alice, sandbox, world, http
+):
+    connection_id = await consented(alice, sandbox, http)
+    member = world.organization("contoso").member(CLIENT_ID)
+    member.refused_apis, member.read_denied = ["security"], ["Platform"]
+    sandbox.context.requests.clear()
+    checks = by_code(await connect(alice, connection_id))
+    message = checks["CAN_READ_CODE"]["message"]
+    assert checks["CAN_READ_CODE"]["status"] == "FAIL"
+    assert "reading a repository was refused in Platform (TF401019)" in message
+    assert "3 by reading a repository's refs because the Security API refused (HTTP 403)" in message
+    refs = [r for r in sandbox.context.requests if r.path.endswith("/refs")]
+    assert len(refs) == 3  # Payments, Platform and Open Source each have a non-empty repository
+
+
+async def test_security_api_refused_still_connects_when_code_is_readable(alice, sandbox, world, http):
+    connection_id = await consented(alice, sandbox, http)
+    world.organization("contoso").refused_apis = ["security"]
+    payload = await connect(alice, connection_id)
+    assert payload["ok"] is True, payload["checks"]
+    message = by_code(payload)["CAN_READ_CODE"]["message"]
+    assert "May read repository contents in 3 project(s)" in message and "refs because" in message
 
 
 async def test_consent_still_propagating_is_retried(alice, sandbox, world, http):
