@@ -3,12 +3,16 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format bench clean schema chromium checkov semgrep graphiql
+.PHONY: run test lint format bench clean schema chromium git checkov semgrep graphiql
+
+# Installs say what they do (pip's own progress, not -q): a first run takes a minute or more.
+PIP_FLAGS := --disable-pip-version-check --progress-bar on
 
 $(STAMP): pyproject.toml
+	@echo "== installing Panoptica's dependencies into $(VENV) (first run: about a minute)"
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip
+	$(PY) -m pip install $(PIP_FLAGS) -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -20,8 +24,11 @@ $(GRAPHIQL): tools/fetch_graphiql.py
 
 graphiql: $(GRAPHIQL)
 
-run: $(STAMP) $(GRAPHIQL) .venv-semgrep/bin/semgrep
-	$(VENV)/bin/panoptica serve --sandbox
+# Every scanner the demo's walkthrough uses is installed first (IaC needs checkov, SAST semgrep, history git), so
+# no demo scan is PARTIAL for a missing tool. Data (database, secret-hash key) stays in ./var; PORT=8001 moves it.
+PORT ?= 8000
+run: $(STAMP) $(GRAPHIQL) .venv-checkov/bin/checkov .venv-semgrep/bin/semgrep git
+	PANOPTICA_HOME="$(CURDIR)/var" $(VENV)/bin/panoptica serve --sandbox --port $(PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -45,7 +52,8 @@ git:
 CHECKOV := .venv-checkov/bin/checkov
 $(CHECKOV): tools/checkov-requirements.txt
 	test -x .venv-checkov/bin/python || python3 -m venv .venv-checkov
-	.venv-checkov/bin/python -m pip install -q --disable-pip-version-check -r tools/checkov-requirements.txt
+	@echo "== installing checkov (the IaC scanner) into .venv-checkov (first run: a few minutes)"
+	.venv-checkov/bin/python -m pip install $(PIP_FLAGS) -r tools/checkov-requirements.txt
 	touch $(CHECKOV)
 
 checkov: $(CHECKOV)
@@ -54,7 +62,8 @@ checkov: $(CHECKOV)
 SEMGREP := .venv-semgrep/bin/semgrep
 $(SEMGREP): tools/semgrep-requirements.txt
 	test -x .venv-semgrep/bin/python || python3 -m venv .venv-semgrep
-	.venv-semgrep/bin/python -m pip install -q --disable-pip-version-check -r tools/semgrep-requirements.txt
+	@echo "== installing semgrep (the SAST engine) into .venv-semgrep"
+	.venv-semgrep/bin/python -m pip install $(PIP_FLAGS) -r tools/semgrep-requirements.txt
 	touch $(SEMGREP)
 
 semgrep: $(SEMGREP)

@@ -16,25 +16,67 @@ log = logging.getLogger("panoptica")
 
 
 def main(argv: list[str] | None = None) -> int:
+    from core.db.errors import DatabaseUnavailable
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:  # `panoptica`, `panoptica accounts`, ...: that level's help
+        (getattr(args, "help_parser", None) or parser).print_help()
+        return 0
     # Before settings load (a bad setting is reported through the log format asked for).
     configure_logging("json" if os.environ.get("PANOPTICA_LOG_FORMAT", "").lower() == "json" else "text")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return args.handler(args)
-    except SettingsError as error:
+    except (SettingsError, DatabaseUnavailable, PortTaken) as error:
         print(f"panoptica: {error}", file=sys.stderr)
         return 2
 
 
+class PortTaken(Exception):
+    """The port `serve` was asked to listen on is in use (said before anything else starts)."""
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("panoptica-azure")
+    except PackageNotFoundError:  # run from a checkout that was not installed
+        return "unknown"
+
+
+def default_port() -> int:
+    """PORT (as platforms that run containers set it), else 8000; a bad value is a setting error."""
+    text = os.environ.get("PORT", "").strip()
+    if not text:
+        return 8000
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise SettingsError("invalid setting PORT: must be a port number (1-65535)")
+    return int(text)
+
+
+def add_group(commands, name: str, help_: str):
+    """A command with subcommands; bare, it prints its own help."""
+    group = commands.add_parser(name, help=help_)
+    group.set_defaults(help_parser=group)
+    return group, group.add_subparsers(dest=f"{name}_command")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="panoptica", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="panoptica",
+        description=__doc__,
+        epilog="Data lives in PANOPTICA_HOME (default: ~/.local/share/panoptica) unless PANOPTICA_DATABASE_URL says "
+        "otherwise. Settings: README, section Production.",
+    )
+    parser.add_argument("--version", action="version", version=f"panoptica {version()}")
+    commands = parser.add_subparsers(dest="command")
 
     serve = commands.add_parser("serve", help="run the API (and, with --sandbox, the emulator)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=None, help="default: $PORT, else 8000")
     serve.add_argument("--sandbox", action="store_true", help="wire the service to the built-in emulator")
     serve.set_defaults(handler=serve_command)
 
@@ -45,8 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.set_defaults(handler=sandbox_command)
 
-    accounts = commands.add_parser("accounts", help="customer accounts")
-    accounts_commands = accounts.add_subparsers(dest="accounts_command", required=True)
+    _, accounts_commands = add_group(commands, "accounts", "customer accounts")
+    list_accounts = accounts_commands.add_parser(
+        "list", help="every account: id, name, active tokens, members"
+    )
+    list_accounts.add_argument("--json", action="store_true")
+    list_accounts.set_defaults(handler=accounts_list_command)
     create_account = accounts_commands.add_parser("create", help="create an account and its first API token")
     create_account.add_argument("name")
     create_account.add_argument(
@@ -63,8 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_member.add_argument("--upn", default="", help="their sign-in name, for the audit trail")
     add_member.set_defaults(handler=accounts_add_member_command)
 
-    tokens = commands.add_parser("tokens", help="API tokens")
-    tokens_commands = tokens.add_subparsers(dest="tokens_command", required=True)
+    _, tokens_commands = add_group(commands, "tokens", "API tokens")
+    list_tokens = tokens_commands.add_parser("list", help="API tokens (never the token itself), newest first")
+    list_tokens.add_argument("--account", help="only this account's")
+    list_tokens.add_argument("--json", action="store_true")
+    list_tokens.set_defaults(handler=tokens_list_command)
     create_token = tokens_commands.add_parser("create", help="issue an API token (shown once)")
     create_token.add_argument("--account", required=True)
     create_token.add_argument("--user", required=True, help="e-mail named in the audit trail")
@@ -74,8 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_token.add_argument("token_id")
     revoke_token.set_defaults(handler=tokens_revoke_command)
 
-    export = commands.add_parser("export", help="export data")
-    export_commands = export.add_subparsers(dest="export_command", required=True)
+    _, export_commands = add_group(commands, "export", "export data")
     sarif = export_commands.add_parser("sarif", help="a repository's open findings as SARIF 2.1.0 (stdout)")
     sarif.add_argument("repository_id")
     sarif.set_defaults(handler=export_sarif_command)
@@ -87,8 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(handler=worker_command)
 
-    osv = commands.add_parser("osv", help="OSV advisories for air-gapped installs")
-    osv_commands = osv.add_subparsers(dest="osv_command", required=True)
+    _, osv_commands = add_group(commands, "osv", "OSV advisories for air-gapped installs")
     osv_import = osv_commands.add_parser(
         "import", help="store OSV exports (per-ecosystem all.zip, or folders of OSV JSON) in place of the API"
     )
@@ -97,8 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_scan_parser(commands)
 
-    db = commands.add_parser("db", help="database maintenance")
-    db_commands = db.add_subparsers(dest="db_command", required=True)
+    _, db_commands = add_group(commands, "db", "database maintenance")
     upgrade = db_commands.add_parser("upgrade", help="apply the schema migrations")
     upgrade.set_defaults(handler=db_upgrade_command)
     return parser
@@ -275,28 +321,43 @@ def write_replacing(path, text: str) -> None:
 def worker_command(args) -> int:
     from api.worker import worker_command as run_worker
 
+    check_database(load_settings())  # a missing or unreachable database: one line, before any worker starts
     return run_worker(args)
 
 
 def db_upgrade_command(args) -> int:
+    from core.db import errors
     from core.db.migrate import upgrade
 
     settings = load_settings()
-    upgrade(settings.database_url)
-    print("database is at the latest schema")
+    try:
+        upgrade(settings.database_url)
+    except Exception as error:
+        if (line := errors.describe(error, settings.database_url)) is None:
+            raise
+        raise errors.DatabaseUnavailable(line) from None
+    print(f"database {errors.where(settings.database_url)} is at the latest schema")
     return 0
 
 
-def _with_session(work):
-    """Run `work(session)` in one committed unit of work against the configured database."""
+def _with_session(work, *, creates: bool = False):
+    """Run `work(session)` in one committed unit of work against the configured database.
+
+    Only a command that `creates` something makes a SQLite database that is not there: any other command
+    says where it looked (a command run with another PANOPTICA_HOME must not answer from an empty database).
+    A database that is missing or unreachable is DatabaseUnavailable (one line), not a traceback."""
     import asyncio
 
-    from core.db import create_engine, session_factory, session_scope
+    from core.db import create_engine, errors, session_factory, session_scope
     from core.db.migrate import upgrade
 
     settings = load_settings()
-    if settings.is_sqlite:
-        upgrade(settings.database_url)
+    missing = errors.missing_sqlite_file(settings.database_url)
+    if missing is not None and not creates:
+        raise errors.DatabaseUnavailable(
+            f"no database at {missing} (PANOPTICA_HOME is {settings.home}; "
+            "`panoptica serve` or `panoptica accounts create` makes one)"
+        )
 
     async def run():
         engine = create_engine(settings.database_url)
@@ -306,7 +367,14 @@ def _with_session(work):
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    try:
+        if settings.is_sqlite:
+            upgrade(settings.database_url)
+        return asyncio.run(run())
+    except Exception as error:
+        if (line := errors.describe(error, settings.database_url)) is None:
+            raise
+        raise errors.DatabaseUnavailable(line) from None
 
 
 def _print_token(account_id: str, issued, as_json: bool) -> None:
@@ -327,7 +395,7 @@ def accounts_create_command(args) -> int:
         return account.id, await service.issue_token(session, account.id, args.user)
 
     try:
-        account_id, issued = _with_session(work)
+        account_id, issued = _with_session(work, creates=True)
     except ValueError as error:
         print(f"panoptica: {error}", file=sys.stderr)
         return 2
@@ -352,6 +420,67 @@ def accounts_add_member_command(args) -> int:
         f"{member.upn} ({member.tenant_id}/{member.object_id}) may now sign in to account {member.account_id}"
     )
     return 0
+
+
+def accounts_list_command(args) -> int:
+    import json
+
+    from core.accounts.listing import list_accounts
+
+    rows = _with_session(list_accounts)
+    if args.json:
+        print(json.dumps([{**vars(r), "created_at": r.created_at.isoformat()} for r in rows], indent=2))
+        return 0
+    if not rows:
+        print("no accounts (create one: panoptica accounts create NAME)")
+        return 0
+    table = [("ID", "NAME", "CREATED", "TOKENS", "MEMBERS")]
+    table += [
+        (r.id, r.name, f"{r.created_at:%Y-%m-%d %H:%M}", str(r.active_tokens), str(r.members)) for r in rows
+    ]
+    print(render_table(table))
+    return 0
+
+
+def tokens_list_command(args) -> int:
+    import json
+
+    from core.accounts.listing import list_tokens
+
+    try:
+        rows = _with_session(lambda session: list_tokens(session, args.account))
+    except LookupError as error:
+        print(f"panoptica: {str(error).strip(chr(39))}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        **vars(r),
+                        "created_at": r.created_at.isoformat(),
+                        "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    if not rows:
+        print("no tokens")
+        return 0
+    table = [("ID", "ACCOUNT", "USER", "CREATED", "STATUS")]
+    for r in rows:
+        status = f"revoked {r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "active"
+        table.append((r.id, r.account_name, r.user_email, f"{r.created_at:%Y-%m-%d %H:%M}", status))
+    print(render_table(table))
+    return 0
+
+
+def render_table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 def tokens_create_command(args) -> int:
@@ -428,30 +557,86 @@ def export_sarif_command(args) -> int:
 
 
 def serve_command(args) -> int:
+    """In this order, so that nothing is started, printed or written before a problem is said in one line: the
+    port (bound here and handed to uvicorn), the settings, the database; then the emulator, then the service."""
     import uvicorn
 
     from api.app import create_app
 
-    overrides: dict = {}
+    port = args.port if args.port is not None else default_port()
+    listener = bind_port(args.host, port)
+    stop_on_terminate()
     running = None
-    if args.sandbox:
-        running, overrides = start_sandbox(base_port=8440)
-        overrides["public_url"] = f"http://{args.host}:{args.port}"
-    settings = load_settings(**overrides)
-    if settings.is_sqlite:
-        # The embedded default migrates itself; PostgreSQL deployments run `panoptica db upgrade` once.
-        from core.db.migrate import upgrade
-
-        upgrade(settings.database_url)
-    if running is not None:
-        print_walkthrough(settings, running, demo_account_token(running.world))
     try:
-        print(f"serving on http://{args.host}:{args.port}  (health: http://{args.host}:{args.port}/healthz)")
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        load_settings()  # every setting, before the emulator starts
+        check_database(load_settings())
+        overrides: dict = {}
+        if args.sandbox:
+            running, overrides = start_sandbox(base_port=8440)
+            overrides["public_url"] = f"http://{args.host}:{port}"
+        settings = load_settings(**overrides)
+        if running is not None:
+            print_walkthrough(settings, running, demo_account_token(running.world))
+        print(
+            f"serving on http://{args.host}:{port}  (health: http://{args.host}:{port}/healthz)", flush=True
+        )
+        config = uvicorn.Config(create_app(settings), host=args.host, port=port, log_level="info")
+        uvicorn.Server(config).run(sockets=[listener])
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: a normal stop
+        pass
     finally:
+        listener.close()
         if running is not None:
             running.stop()
     return 0
+
+
+def bind_port(host: str, port: int):
+    """The listening socket, or PortTaken naming the port and the way out."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        reason = "is in use" if error.errno == 98 else f"cannot be used ({error.strerror})"
+        raise PortTaken(f"port {port} on {host} {reason}: choose another with --port N or PORT=N") from None
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    return listener
+
+
+def check_database(settings: Settings) -> None:
+    """SQLite (the embedded default) migrates itself; PostgreSQL must answer (deployments run `panoptica db
+    upgrade` once per release: /readyz says when that is due). DatabaseUnavailable in one line otherwise."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from core.db import create_engine, errors
+
+    async def ping() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    try:
+        if settings.is_sqlite:
+            from core.db.migrate import upgrade
+
+            upgrade(settings.database_url)
+        else:
+            asyncio.run(asyncio.wait_for(ping(), timeout=15))
+    except Exception as error:
+        if (line := errors.describe(error, settings.database_url)) is None:
+            raise
+        raise errors.DatabaseUnavailable(line) from None
 
 
 def demo_account_token(world=None) -> str:
@@ -514,14 +699,28 @@ def sandbox_command(args) -> int:
     from sandbox.scenario import demo_world, load_world
 
     world = load_world(args.scenario) if args.scenario else demo_world()
+    stop_on_terminate()
     running = _start(world, args.base_port)
-    print_sandbox(running)
     try:
+        print_sandbox(running)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        running.stop()
+        pass
+    finally:
+        running.stop()  # removes its folder (CA, TLS key, git repositories)
     return 0
+
+
+def stop_on_terminate() -> None:
+    """SIGTERM and SIGHUP end the process as Ctrl-C does, so `finally` blocks remove temporary files."""
+    import signal
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
 
 
 def start_sandbox(base_port: int):

@@ -6,6 +6,7 @@ A bad value stops start-up with one line naming the variable (see `load_settings
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -13,7 +14,16 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/panoptica.db"
+
+def default_home() -> Path:
+    """Where the embedded default keeps its database and keys when PANOPTICA_HOME is unset: the user's data
+    directory (XDG), never the current directory (a command run from another folder must find the same data)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "panoptica"
+
+
+def sqlite_url(home: Path) -> str:
+    return f"sqlite+aiosqlite:///{home / 'panoptica.db'}"
 
 
 class SettingsError(SystemExit):
@@ -25,7 +35,10 @@ class Settings(BaseSettings):
         env_prefix="PANOPTICA_", extra="ignore", hide_input_in_errors=True, populate_by_name=True
     )
 
-    database_url: str = DEFAULT_DATABASE_URL
+    # The embedded default's folder (SQLite database, generated secret-hash key); `make run` uses ./var.
+    home: Path = Field(default_factory=default_home)
+    # Empty: SQLite at {home}/panoptica.db.
+    database_url: str = ""
     # "json" (one object per line, with correlation ids) for production log pipelines; "text" for a terminal.
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -55,7 +68,7 @@ class Settings(BaseSettings):
     scan_schedule: str = "0 2 * * *"
     # HMAC key for found secrets (only their keyed hash is stored). Unset: a key generated in key_directory.
     secret_hash_key: SecretStr | None = None
-    key_directory: str = "./var"
+    key_directory: str = ""  # empty: home
     scan_timeout_seconds: float = Field(default=600.0, gt=0)
     # Scans running at once in one process. Each may start a checkov process: 0.3-0.9 GiB resident on 120-800
     # generated IaC files, bounded at 2 GiB (ScanContext.memory_limit_bytes, core/scanners/checkov.py).
@@ -147,7 +160,30 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _normalize_database_url(cls, value: str) -> str:
-        return normalize_database_url(value)
+        return normalize_database_url(value) if value else value
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        # Fixed at start-up: a relative PANOPTICA_HOME means the folder it named then, not wherever we are later.
+        value = value.expanduser().absolute()
+        if value.exists() and not value.is_dir():
+            raise ValueError("not a folder")
+        return value
+
+    @field_validator("scanners")
+    @classmethod
+    def _known_scanners(cls, value: str) -> str:
+        wanted = {n.strip() for n in value.split(",") if n.strip()}
+        if not wanted:
+            return value
+        from core.scans.scanner import all_scanners  # here: it imports every scanner module
+
+        known = sorted(s.name for s in all_scanners())
+        unknown = sorted(wanted - set(known))
+        if unknown:
+            raise ValueError(f"unknown scanner(s) {', '.join(unknown)} (known: {', '.join(known)})")
+        return value
 
     @field_validator("osv_url")
     @classmethod
@@ -197,6 +233,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _one_credential(self) -> Settings:
+        if not self.database_url:
+            self.database_url = sqlite_url(self.home)
+        if not self.key_directory:
+            self.key_directory = str(self.home)
         if self.entra_client_secret is not None and self.entra_certificate_path is not None:
             raise ValueError(
                 "set PANOPTICA_ENTRA_CLIENT_SECRET or PANOPTICA_ENTRA_CERTIFICATE_PATH, not both"

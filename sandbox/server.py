@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import shutil
 import socket
 import tempfile
 import threading
@@ -182,6 +183,8 @@ class Sandbox:
         for sock in self._sockets.values():
             with contextlib.suppress(OSError):
                 sock.close()
+        # The CA, the TLS private key and the git repositories live only as long as the emulator.
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:
         return self.start()

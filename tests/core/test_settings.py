@@ -4,11 +4,14 @@ from pydantic import SecretStr
 from core.settings import Settings, SettingsError, load_settings, normalize_database_url
 
 
-def test_defaults_are_the_embedded_service(monkeypatch):
+def test_defaults_are_the_embedded_service(monkeypatch, tmp_path):
     for name in ("PANOPTICA_DATABASE_URL", "PANOPTICA_AZURE_DEVOPS_URL", "PANOPTICA_ENTRA_AUTHORITY_HOST"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("PANOPTICA_HOME", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     settings = load_settings()
-    assert settings.database_url == "sqlite+aiosqlite:///./var/panoptica.db"
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path}/panoptica/panoptica.db"
+    assert settings.key_directory == f"{tmp_path}/panoptica"
     assert settings.entra_authority_host == "https://login.microsoftonline.com"
     assert settings.azure_devops_url == "https://dev.azure.com"
 
