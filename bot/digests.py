@@ -123,6 +123,9 @@ def findings_blocks(summary: DigestSummary) -> list:
         return ", ".join(f"{by[s]} {s.lower()}" for s in shown if by.get(s)) or "none"
 
     text = f"*Findings* (≥ {summary.min_severity.lower()}): new {counts(findings.new_by_severity)}; fixed {counts(findings.fixed_by_severity)}"
+    if findings.new_in_history:
+        count = findings.new_in_history
+        text += f"\n{count} new secret{'' if count == 1 else 's'} found in history (rotate them: deleting is not enough)."
     blocks = [SectionBlock(text=MarkdownTextObject(text=clip(text)))]
     top = [f for f in findings.top_new if f.severity in shown][:MAX_FINDINGS]
     if top:

@@ -21,6 +21,7 @@ from core.connections.models import AzureConnection, ConnectionStatus
 from core.digests.models import DigestOutbox
 from core.discovery.models import AzureProject, AzureRepository
 from core.findings.models import Finding
+from core.history.models import HistoryState
 from core.posture.models import PostureRun
 from core.scans.models import ScanRun
 
@@ -101,16 +102,24 @@ class FindingsSummary:
     baseline_repositories: int = 0
     baseline_by_severity: dict[str, int] = field(default_factory=dict)
     failed_scans: tuple[str, ...] = ()  # "repo: reason" for failed or partial scans in the period
+    # Of the new findings, secrets found in git history (core/history): "3 new secrets found in history".
+    new_in_history: int = 0
 
 
 SEVERITY_ORDER = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFO": 4}
 TOP_NEW = 10
 
 
+HISTORY = "history"
+
+
 def baseline_key(finding) -> str | None:
     """Code findings are baselined by their repository's first scan, posture findings by their project's first
-    posture evaluation (a project's first results are a baseline, not news)."""
-    return finding.project_id if finding.scanner == "posture" else finding.repository_id
+    posture evaluation (a project's first results are a baseline, not news), history findings by their
+    repository's first history scan (enabled later than the first scan, it must not flood either)."""
+    if finding.scanner == "posture":
+        return finding.project_id
+    return f"{HISTORY}:{finding.repository_id}" if finding.scanner == HISTORY else finding.repository_id
 
 
 def summarize_findings(rows, first_scans: dict, failed_runs, since, until) -> FindingsSummary:
@@ -118,6 +127,7 @@ def summarize_findings(rows, first_scans: dict, failed_runs, since, until) -> Fi
     of that repository's first scan or that project's first posture evaluation."""
     new, fixed, open_, baseline = Counter(), Counter(), Counter(), Counter()
     baseline_repos, top = set(), []
+    in_history = 0
     for finding, repository in rows:
         active = finding.status in ("OPEN", "REOPENED")
         if active:
@@ -130,6 +140,7 @@ def summarize_findings(rows, first_scans: dict, failed_runs, since, until) -> Fi
                 baseline_repos.add(finding.repository_id)
         elif active and in_period and finding.first_seen_at <= until:
             new[finding.severity] += 1
+            in_history += finding.scanner == HISTORY
             top.append(
                 FindingLine(
                     finding.severity, finding.title, repository, finding.path, finding.line, finding.preview
@@ -140,7 +151,14 @@ def summarize_findings(rows, first_scans: dict, failed_runs, since, until) -> Fi
     top.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.repository, f.path, f.line or 0))
     failed = tuple(f"{name}: {run.error[:120]}" for run, name in failed_runs)
     return FindingsSummary(
-        dict(new), dict(fixed), dict(open_), tuple(top[:TOP_NEW]), len(baseline_repos), dict(baseline), failed
+        dict(new),
+        dict(fixed),
+        dict(open_),
+        tuple(top[:TOP_NEW]),
+        len(baseline_repos),
+        dict(baseline),
+        failed,
+        in_history,
     )
 
 
@@ -351,6 +369,7 @@ async def load_findings(
         )
     ).all()
     first_scans |= await first_posture_evaluations(session, projects)
+    first_scans |= await first_history_scans(session, ids)
     if not rows and not first_scans and not failed:
         return None
     return summarize_findings(
@@ -360,6 +379,24 @@ async def load_findings(
         since,
         until,
     )
+
+
+async def first_history_scans(session, repository_ids: list[str]) -> dict[str, datetime]:
+    """ "history:<repository id>" -> the end of the repository's first run that scanned its git history."""
+    from core.history.models import HistoryState
+
+    if not repository_ids:
+        return {}
+    rows = await session.exec(
+        select(ScanRun.repository_id, func.min(ScanRun.finished_at))
+        .join(HistoryState, HistoryState.repository_id == ScanRun.repository_id)
+        .where(
+            col(ScanRun.repository_id).in_(repository_ids),
+            col(ScanRun.finished_at) >= HistoryState.first_scanned_at,
+        )
+        .group_by(ScanRun.repository_id)
+    )
+    return {f"{HISTORY}:{repository_id}": finished for repository_id, finished in rows.all() if finished}
 
 
 async def first_posture_evaluations(session, projects: dict[str, tuple[str, str]]) -> dict[str, datetime]:

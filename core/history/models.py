@@ -27,6 +27,8 @@ class HistoryState(SQLModel, table=True):
     unreachable_commits: int = 0  # scanned commits that a force-push made unreachable
     note: str = Field(default="", max_length=500)  # what the last run did, in words
     scanned_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    # The first history scan: its findings are a baseline in digests, not news (core/digests/summary.py).
+    first_scanned_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
 
 
 class HistoryCommit(SQLModel, table=True):

@@ -259,6 +259,7 @@ async def store(services, repository_id: str, state: HistoryState | None, work: 
             row.last_run_commits = 0
         row.note = describe(work)[:500]
         row.scanned_at = now
+        row.first_scanned_at = row.first_scanned_at or now
         session.add(row)
 
 

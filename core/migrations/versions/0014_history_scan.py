@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("unreachable_commits", sa.Integer(), nullable=False),
         sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("scanned_at", UTCDateTime(), nullable=True),
+        sa.Column("first_scanned_at", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("repository_id"),
     )
     op.create_table(

@@ -249,3 +249,55 @@ async def test_a_hostile_repository_stops_at_the_limits_with_a_clear_reason(serv
         await scan_history(services, row, connection, b"k", limits=HistoryLimits(refs=10))
     assert refs.value.reason == "The repository has more than 10 branches."
     assert await all_rows(services, HistoryCommit) == []
+
+
+async def test_the_digest_counts_new_secrets_in_history_after_a_baseline(services, world):
+    from core.db.columns import utcnow
+    from core.digests.summary import load_findings
+
+    repo = payments_api(world)
+    set_history(repo, [Commit(files={"old.env": f"GITHUB_TOKEN={github_token()}\n"}, days_ago=5)])
+    _, row, _ = await connect(services)
+    assert (await scan(services, row)).status == "SUCCEEDED"
+    after_first = utcnow()
+    async with services.sessions() as session:
+        first = await load_findings(session, {row.id: row.name}, None, utcnow())
+    # The first history scan is a baseline: counted on the baseline line, not as news.
+    assert (first.new_in_history, first.baseline_repositories) == (0, 1)
+
+    # Two secrets pushed and deleted again since: news, and nothing in the head to show for it.
+    set_history(
+        repo,
+        [
+            *repo.history,
+            Commit(files={"a.env": f"GITHUB_TOKEN={github_token()}\n", "b.env": f"X={github_token()}\n"}),
+            Commit(files={"a.env": None, "b.env": None}),
+        ],
+    )
+    assert (await scan(services, row)).status == "SUCCEEDED"
+    async with services.sessions() as session:
+        later = await load_findings(session, {row.id: row.name}, after_first, utcnow())
+    assert later.new_in_history == 2
+
+
+def test_the_digest_says_how_many_new_secrets_were_found_in_history():
+    from datetime import UTC, datetime
+
+    from bot.digests import render_digest
+    from core.digests.summary import DigestSummary, FindingsSummary, RepositorySummary, Scope
+
+    until = datetime(2030, 1, 2, 9, 0, tzinfo=UTC)
+    message = render_digest(
+        DigestSummary(
+            day="2030-01-02",
+            scope=Scope(),
+            baseline=False,
+            since=datetime(2030, 1, 1, 9, 0, tzinfo=UTC),
+            until=until,
+            connections=(),
+            repositories=RepositorySummary(total=1),
+            findings=FindingsSummary(new_by_severity={"HIGH": 3}, new_in_history=3),
+        ),
+        "https://panoptica.example",
+    )
+    assert "3 new secrets found in history" in str(message["blocks"])
