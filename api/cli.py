@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 
+from api.cli_data import add_data_parsers
 from core.observability.logs import configure_logging
 from core.scans.scanner import SEVERITIES
 from core.settings import Settings, SettingsError, load_settings
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     osv_import.set_defaults(handler=osv_import_command)
 
     add_scan_parser(commands)
+    add_data_parsers(commands, accounts_commands)  # prune, accounts delete (api/cli_data.py)
 
     _, db_commands = add_group(commands, "db", "database maintenance")
     upgrade = db_commands.add_parser("upgrade", help="apply the schema migrations")

@@ -92,6 +92,23 @@ class Settings(BaseSettings):
     # How often the schedules (daily scans, digests) are looked at; must divide 60.
     periodic_seconds: int = Field(default=30, ge=1, le=60)
 
+    # --- retention (core/retention; README "Data retention") ------------------------------------------------
+    # How long rows are kept, in days. A periodic job deletes older rows in batches of retention_batch_size
+    # rows per statement, committing between batches, so no statement holds its locks for long.
+    # Expired OAuth states, sign-in and consent requests and Slack link codes go at once (they are unusable).
+    retention_jobs_days: int = Field(default=7, ge=1)  # finished (done or failed) jobs
+    retention_deliveries_days: int = Field(default=30, ge=1)  # Slack delivery keys, finished digest messages
+    # Scan runs older than this go, except the latest run of each repository for each scanner.
+    retention_scan_runs_days: int = Field(default=90, ge=1)
+    retention_posture_runs_days: int = Field(default=90, ge=1)  # except each connection's latest run
+    retention_audit_days: int = Field(default=400, ge=1)
+    # Fixed findings keep their occurrence details (line, commit, message, preview, history occurrences) this
+    # long after they were fixed; then only what trends count stays. Open findings are never pruned by age.
+    retention_fixed_findings_days: int = Field(default=90, ge=1)
+    retention_batch_size: int = Field(default=5000, ge=1, le=100_000)
+    # Off: nothing is pruned by the periodic job (`panoptica prune` still works).
+    retention_enabled: bool = True
+
     # --- dependency advisories ------------------------------------------------------------------------------
     # OSV-compatible API (querybatch + vulns). An imported OSV export (`panoptica osv import`) is used instead
     # when present; "off" uses neither (inventory only, and the console says so).

@@ -19,6 +19,7 @@ from core.history.models import HistoryCommit, HistoryOccurrence, HistoryState  
 from core.jobs.models import Job
 from core.ondemand.models import OndemandBudget
 from core.posture.models import PostureResult, PostureRun
+from core.retention.models import AccountDeletion  # noqa: F401 - and the retention indexes
 from core.scans.models import ScanRun
 from core.slack.models import (
     SlackAdmin,

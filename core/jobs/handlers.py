@@ -2,5 +2,6 @@
 
 import core.digests.delivery
 import core.posture.evaluate
+import core.retention.flows
 import core.scans.schedule
 import core.scans.service  # noqa: F401 - "scans.repository"

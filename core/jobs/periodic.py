@@ -1,4 +1,4 @@
-"""The periodic ticks of the embedded default: daily scans and daily digests.
+"""The periodic ticks of the embedded default: daily scans, daily digests and the hourly retention prune.
 
 Each tick only enqueues jobs with dedupe keys, so several processes ticking at once enqueue each slot once.
 """
@@ -10,10 +10,11 @@ import logging
 
 from core.db.columns import utcnow
 from core.digests import schedule as digests
+from core.retention import flows as retention
 from core.scans import schedule as scans
 
 log = logging.getLogger(__name__)
-TICKS = (("scans", scans.tick), ("digests", digests.tick))
+TICKS = (("scans", scans.tick), ("digests", digests.tick), ("retention", retention.tick))
 
 
 async def tick_all(services) -> None:

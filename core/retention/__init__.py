@@ -1,0 +1,1 @@
+"""Data lifecycle: retention of growing tables (`prune`) and complete deletion of an account (`accounts`)."""
