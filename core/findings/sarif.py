@@ -1,7 +1,9 @@
 """SARIF 2.1.0 export of a repository's findings, one run per scanner (GitHub code scanning's rules:
 stable rule ids, repository-relative paths, `partialFingerprints.primaryLocationLineHash`). Posture findings
 (the repository's and its project's) carry a logical location naming the Azure DevOps resource. `sarif_document`
-also writes `panoptica scan`'s findings (core/scans/local.py), with each scanner's completion as an invocation."""
+also writes `panoptica scan`'s findings (core/scans/local.py), with each scanner's completion as an invocation.
+Code findings (category CODE) carry their rules' CWE ids: a `relationships` entry per CWE on the rule descriptor, GitHub's
+`external/cwe/cwe-N` tags, and the run's `taxonomies` lists the CWE entries it refers to (SARIF 2.1.0 §3.19.3, §3.52)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,34 @@ from sqlmodel import col, select
 from core.discovery.models import AzureProject, AzureRepository
 from core.findings.models import Finding
 from core.findings.service import ACTIVE
+from core.scanners import sast_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning", "LOW": "note", "INFO": "note"}
-SECURITY_SEVERITY = {"CRITICAL": "9.5", "HIGH": "8.0", "MEDIUM": "5.5", "LOW": "3.0", "INFO": "1.0"}
+# shared/reference/scanning.md §7: GitHub reads security-severity as a CVSS-like score; INFO has none.
+SECURITY_SEVERITY = {"CRITICAL": "9.5", "HIGH": "8.0", "MEDIUM": "5.5", "LOW": "2.0"}
+CWE_TAXONOMY = {
+    "name": "CWE",
+    "organization": "MITRE",
+    "version": "4.16",
+    "informationUri": "https://cwe.mitre.org/data/published/cwe_v4.16.pdf",
+    "shortDescription": {"text": "The MITRE Common Weakness Enumeration"},
+}
+
+
+def security_severity(severity: str) -> dict:
+    return {"security-severity": SECURITY_SEVERITY[severity]} if severity in SECURITY_SEVERITY else {}
+
+
+def cwe_ids(finding) -> tuple[str, ...]:
+    """The numbers of the CWE entries a code finding's rule names ("89"); none for other categories."""
+    if finding.category != "CODE":
+        return ()
+    return tuple(cwe.removeprefix("CWE-") for cwe in sast_rules.cwe_of(finding.rule_id))
 
 
 def rule_descriptor(finding: Finding) -> dict:
+    cwes = cwe_ids(finding)
     return {
         "id": finding.rule_id,
         "name": finding.rule_id[:255],
@@ -29,10 +52,30 @@ def rule_descriptor(finding: Finding) -> dict:
         "help": {"text": finding.remediation or finding.title or finding.rule_id},
         "defaultConfiguration": {"level": LEVEL[finding.severity]},
         "properties": {
-            "tags": ["security", finding.category.lower()],
-            "security-severity": SECURITY_SEVERITY[finding.severity],
+            "tags": ["security", finding.category.lower(), *(f"external/cwe/cwe-{cwe}" for cwe in cwes)],
+            **security_severity(finding.severity),
         },
         **({"helpUri": finding.help_uri} if finding.help_uri else {}),
+        **(
+            {
+                "relationships": [
+                    {"target": {"id": cwe, "toolComponent": {"name": "CWE"}}, "kinds": ["superset"]}
+                    for cwe in cwes
+                ]
+            }
+            if cwes
+            else {}
+        ),
+    }
+
+
+def cwe_taxonomy(cwes: set[str]) -> dict:
+    return {
+        **CWE_TAXONOMY,
+        "taxa": [
+            {"id": cwe, "helpUri": f"https://cwe.mitre.org/data/definitions/{cwe}.html"}
+            for cwe in sorted(cwes, key=int)
+        ],
     }
 
 
@@ -55,7 +98,7 @@ def result(finding: Finding, rule_index: int) -> dict:
         "locations": [location(finding)],
         "partialFingerprints": {"primaryLocationLineHash": f"{finding.fingerprint}:1"},
         "properties": {
-            "security-severity": SECURITY_SEVERITY[finding.severity],
+            **security_severity(finding.severity),
             # A stored finding's lifecycle status; a local scan's findings have none.
             **({"status": finding.status} if getattr(finding, "status", None) else {}),
         },
@@ -96,10 +139,14 @@ def sarif_document(findings: list, automation_prefix: str, runs: dict[str, RunIn
             "informationUri": "https://panoptica.app",
             "rules": descriptors,
         }
+        cwes = {cwe for finding in by_scanner[scanner] for cwe in cwe_ids(finding)}
+        if cwes:
+            driver["supportedTaxonomies"] = [{"name": "CWE"}]
         run = {
             "tool": {"driver": driver},
             "automationDetails": {"id": f"panoptica/{scanner}/{automation_prefix}"},
             "results": results,
+            **({"taxonomies": [cwe_taxonomy(cwes)]} if cwes else {}),
         }
         info = (runs or {}).get(scanner)
         if info is not None:

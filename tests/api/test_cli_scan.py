@@ -1,6 +1,6 @@
 """`panoptica scan PATH`, run as a user runs it: the installed command in a subprocess, the real scanners (real
-checkov from `.venv-checkov`, real detect-secrets) over the demo repositories written to a folder, in every
-format, with its exit codes, zip input and bad inputs."""
+checkov from `.venv-checkov`, real semgrep from `.venv-semgrep`, real detect-secrets) over the demo repositories
+written to a folder, in every format, with its exit codes, zip input and bad inputs."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from sandbox.scenario import demo_world
 
 PANOPTICA = Path(sys.executable).parent / "panoptica"  # .venv/bin/panoptica, as installed by `make`
 KEY = "test-secret-hash-key"
-ALL_SCANNERS = ["checkov", "dependencies", "pipelines", "secrets"]
+ALL_SCANNERS = ["checkov", "dependencies", "pipelines", "secrets", "semgrep"]
 # Planted in the demo repositories (sandbox/scenarios), one or more per scanner.
 DEMO_EXPECTED = {
     ("CKV_AZURE_59", "infra-terraform/main.tf"),  # public storage account
@@ -37,6 +37,8 @@ DEMO_EXPECTED = {
     ("SECRET-GITHUB-TOKEN", "planted/ci.env"),  # ours, generated below
     ("GHSA-jfh8-c2jp-5v3q", "mfa-bridge/pom.xml"),  # log4j-core 2.14.1
     ("GHSA-8q59-q68h-6hv4", "payments-api/requirements.txt"),  # PyYAML 5.3
+    ("CODE-CS-001", "merchant-portal/src/Api/Controllers/OrdersController.cs"),  # SQL injection
+    ("CODE-PY-009", "payments-api/app/views.py"),  # yaml.load with yaml.Loader
 }
 
 
@@ -384,7 +386,7 @@ def bad_zip(path: Path, entries: list[tuple[str, bytes]]) -> Path:
         ("traversal", "Archive entry climbs out of the repository: '../evil.txt'."),
         ("bomb", "Compression ratio above 200 (a zip bomb?): 'zeros.bin'."),
         ("broken", "The archive is not a valid zip file"),
-        ("scanner", "unknown scanner(s): nope (known: checkov, dependencies, pipelines, secrets)"),
+        ("scanner", "unknown scanner(s): nope (known: checkov, dependencies, pipelines, secrets, semgrep)"),
         ("advisories", "--advisories"),
     ],
 )
