@@ -34,7 +34,6 @@ from sandbox.identity import (
     can_read_code,
     find_project,
     identity_descriptor,
-    project_group,
     subject_descriptor,
     visible_projects,
 )
@@ -475,7 +474,11 @@ def build_app(context) -> Response:
             return caller
         if "security" in caller.membership.refused_apis + caller.org.refused_apis:
             return access_denied(caller, "Security")
-        return lambda namespace, token: principal_bits(caller, namespace, token)
+        with context.holder.lock:
+            groups = {name.lower(): group for name, group in caller.membership.projects.items()}
+            # Once per request, not per token: project id (lowercase) -> (project, its group).
+            projects = {p.id.lower(): (p, groups[p.name.lower()]) for p in visible_projects(caller)}
+        return lambda namespace, token: principal_bits(caller, projects, namespace, token)
 
     async def permissions(request: Request, person, org: str, namespace: str, bits: str) -> Response:
         """The caller's own effective permissions (Security REST API), one boolean per token."""
@@ -602,20 +605,24 @@ def person_bits(person, namespace: str, token: str) -> int:
     return 0
 
 
-def principal_bits(caller: Caller, namespace: str, token: str) -> int:
+def principal_bits(
+    caller: Caller, projects: dict[str, tuple[Project, str]], namespace: str, token: str
+) -> int:
     """Our service principal's rights: none in the Collection namespace; in Git Repositories, its project
-    group's bits on the projects it was added to, less an explicit Deny of Read (`read_denied`)."""
+    group's bits on the projects it was added to (`projects`: lowercase id -> project and group; tokens
+    name projects by id),
+    less an explicit Deny of Read (`read_denied`)."""
     if namespace.lower() != GIT_NAMESPACE:
         return 0
     parts = token.split("/")
     if parts[0].lower() != "repov2" or len(parts) not in (2, 3):
         return 0  # "repoV2" alone is the organization's: project groups hold nothing there
-    project = find_project(caller, parts[1])
-    if project is None or parts[1].lower() != project.id.lower():
-        return 0  # tokens name projects by id; an unknown or invisible one holds nothing
+    project, group = projects.get(parts[1].lower(), (None, ""))
+    if project is None:
+        return 0
     if len(parts) == 3 and not any(r.id == parts[2].lower() for r in project.repositories):
         return 0
-    bits = GIT_GROUP_BITS.get(project_group(caller, project), 0)
+    bits = GIT_GROUP_BITS.get(group, 0)
     return bits & ~2 if project.name in caller.membership.read_denied else bits
 
 
