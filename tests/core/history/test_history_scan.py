@@ -301,3 +301,25 @@ def test_the_digest_says_how_many_new_secrets_were_found_in_history():
         "https://panoptica.example",
     )
     assert "3 new secrets found in history" in str(message["blocks"])
+
+
+async def test_the_first_scan_stops_at_the_commit_bound_and_says_so(settings, db, tmp_path, world):
+    bounded = settings.model_copy(
+        update={
+            "key_directory": str(tmp_path),
+            "posture_enabled": False,
+            "scanners": "secrets",
+            "history_enabled": True,
+            "history_max_commits": 5,
+        }
+    )
+    set_history(payments_api(world), [], generated=12)
+    async with open_services(bounded) as services:
+        _, row, _ = await connect(services)
+        assert (await scan(services, row)).status == "SUCCEEDED"
+        [state] = await all_rows(services, HistoryState)
+    assert (state.commits_scanned, state.bounded) == (5, True)
+    assert state.note == (
+        "5 new commit(s) scanned, 0 secret occurrence(s) found; stopped at the history bound (older commits not "
+        "scanned)."
+    )
