@@ -381,4 +381,26 @@ async def occurrences(session, repository_id: str, secret_hash: str) -> list[His
     )
 
 
+async def occurrences_of(
+    session, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], list[HistoryOccurrence]]:
+    """(repository id, secret hash) -> its occurrences, oldest first, for many findings in one statement (the
+    API's loader: a page of findings costs one query whatever its size)."""
+    found: dict[tuple[str, str], list[HistoryOccurrence]] = {key: [] for key in keys}
+    if not keys:
+        return found
+    rows = await session.exec(
+        select(HistoryOccurrence)
+        .where(
+            col(HistoryOccurrence.repository_id).in_(sorted({r for r, _ in keys})),
+            col(HistoryOccurrence.secret_hash).in_(sorted({h for _, h in keys})),
+        )
+        .order_by(HistoryOccurrence.committed_at, HistoryOccurrence.commit_id, HistoryOccurrence.path)
+    )
+    for row in rows.all():
+        if (row.repository_id, row.secret_hash) in found:
+            found[(row.repository_id, row.secret_hash)].append(row)
+    return found
+
+
 __all__ = ["NAME", "VERSION", "HistoryOutcome", "HistoryRejected", "occurrences", "scan_history"]

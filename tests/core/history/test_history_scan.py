@@ -323,3 +323,15 @@ async def test_the_first_scan_stops_at_the_commit_bound_and_says_so(settings, db
         "5 new commit(s) scanned, 0 secret occurrence(s) found; stopped at the history bound (older commits not "
         "scanned)."
     )
+
+
+async def test_object_and_time_limits_stop_the_fetch_with_their_reason(services, world):
+    set_history(payments_api(world), [], generated=20)
+    _, row, connection = await connect(services)
+    with pytest.raises(HistoryRejected) as objects:
+        await scan_history(services, row, connection, b"k", limits=HistoryLimits(objects=10))
+    assert objects.value.reason == "The repository's history has more than 10 objects."
+    with pytest.raises(HistoryRejected) as slow:
+        await scan_history(services, row, connection, b"k", limits=HistoryLimits(seconds=0))
+    assert slow.value.reason == "git took longer than 0 s: stopped."
+    assert await all_rows(services, HistoryCommit) == []
