@@ -105,8 +105,33 @@ def result(finding: Finding, rule_index: int) -> dict:
     }
 
 
-def build_sarif(repository: AzureRepository, findings: list[Finding]) -> dict:
-    return sarif_document(findings, f"{repository.organization}/{repository.name}/")
+def build_sarif(repository: AzureRepository, findings: list[Finding], history: dict | None = None) -> dict:
+    """`history`: fingerprint -> (introducing commit, in history only) of the secrets found in git history
+    (core/history), which their results carry as properties; every run names the repository and the scanned
+    commit in `versionControlProvenance` (SARIF 2.1.0 §3.14.21)."""
+    document = sarif_document(findings, f"{repository.organization}/{repository.name}/")
+    provenance = version_control(repository)
+    for run in document["runs"]:
+        if provenance:
+            run["versionControlProvenance"] = provenance
+        for item in run["results"]:
+            found = (history or {}).get(
+                item["partialFingerprints"]["primaryLocationLineHash"].rsplit(":", 1)[0]
+            )
+            if found is not None:
+                item["properties"] |= {"commit": found[0], "inHistoryOnly": found[1]}
+    return document
+
+
+def version_control(repository: AzureRepository) -> list[dict]:
+    if not repository.web_url:
+        return []
+    details = {"repositoryUri": repository.web_url}
+    if repository.scanned_commit:
+        details["revisionId"] = repository.scanned_commit
+    if repository.default_branch:
+        details["branch"] = repository.default_branch
+    return [details]
 
 
 @dataclass(frozen=True)
@@ -184,4 +209,23 @@ async def repository_sarif(session, account_id: str, repository_id: str) -> dict
         and_(Finding.project_id == project, col(Finding.repository_id).is_(None)),
     )
     findings = (await session.exec(select(Finding).where(owned, col(Finding.status).in_(ACTIVE)))).all()
-    return build_sarif(repository, list(findings))
+    return build_sarif(repository, list(findings), await history_provenance(session, findings))
+
+
+async def history_provenance(session, findings) -> dict[str, tuple[str, bool]]:
+    """Fingerprint -> (the commit that introduced the secret, whether it is only in history), one statement."""
+    from core.history.service import NAME, occurrences_of
+
+    keys = {
+        (f.repository_id, f.secret_hash): f.fingerprint
+        for f in findings
+        if f.scanner == NAME and f.secret_hash
+    }
+    if not keys:
+        return {}
+    found = await occurrences_of(session, list(keys))
+    return {
+        keys[key]: (rows[0].commit_id, not any(r.in_head for r in rows))
+        for key, rows in found.items()
+        if rows
+    }

@@ -17,6 +17,7 @@ from core.connections.models import AzureConnection
 from core.db import session_scope
 from core.discovery.models import AzureRepository
 from core.findings.models import Finding
+from core.findings.sarif import repository_sarif
 from core.history.fetch import HistoryLimits, HistoryRejected
 from core.history.models import HistoryCommit, HistoryOccurrence, HistoryState
 from core.history.service import scan_history
@@ -104,7 +105,7 @@ async def test_a_secret_removed_from_the_head_is_still_reported_with_its_commit(
         ],
     )
     introducing = gitrepos.build_history(repo).commits[0]
-    _, row, _ = await connect(services)
+    account_id, row, _ = await connect(services)
 
     run = await scan(services, row)
     assert run.status == "SUCCEEDED", run.error
@@ -135,6 +136,18 @@ async def test_a_secret_removed_from_the_head_is_still_reported_with_its_commit(
     assert run.status == "SUCCEEDED", run.error
     assert sandbox.context.git.fetches == packs
     assert [(f.status, f.scanner) for f in await all_rows(services, Finding)] == [("OPEN", "history")]
+
+    # SARIF: the repository and scanned commit as version control provenance, the introducing commit per result.
+    async with services.sessions() as session:
+        document = await repository_sarif(session, account_id, row.id)
+    [run_doc] = document["runs"]
+    assert run_doc["tool"]["driver"]["name"] == "panoptica-history"
+    assert run_doc["versionControlProvenance"] == [
+        {"repositoryUri": row.web_url, "revisionId": repo.head_commit, "branch": "refs/heads/main"}
+    ]
+    [result] = run_doc["results"]
+    assert (result["properties"]["commit"], result["properties"]["inHistoryOnly"]) == (introducing, True)
+    assert token not in str(document)
 
 
 async def test_the_second_scan_scans_only_the_new_commits_and_a_secret_still_in_the_head(
