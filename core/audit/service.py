@@ -19,6 +19,34 @@ def record(
     )
 
 
+def record_change(
+    session: AsyncSession,
+    account_id: str,
+    actor: str,
+    action: str,
+    subject: str,
+    before: dict,
+    after: dict,
+    **details,
+) -> bool:
+    """The audit log records changes, not repetitions: an event only when `after` differs from `before`
+    (the event says what changed, from what). A repeated check that changes nothing leaves the log as it was
+    (its time is kept on the row it checked, e.g. AzureConnection.last_verified_at). True when recorded."""
+    changed = {key: value for key, value in after.items() if before.get(key) != value}
+    if not changed:
+        return False
+    record(
+        session,
+        account_id,
+        actor,
+        action,
+        subject,
+        **details,
+        changed={key: {"from": before.get(key), "to": value} for key, value in changed.items()},
+    )
+    return True
+
+
 async def list_events(session: AsyncSession, account_id: str, first: int | None, after: str | None) -> Page:
     """Newest first, keyset on (created_at, id)."""
     size = page_size(first)

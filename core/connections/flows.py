@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import select
 
 from core.accounts.service import Principal
-from core.audit.service import record
+from core.audit.service import record, record_change
 from core.azure.errors import AzureError
 from core.connections import service, signin
 from core.connections.diagnosis import Diagnosis, Findings, diagnose
@@ -79,6 +79,7 @@ async def connect(services: Services, principal: Principal, connection_id: str, 
         connection = await session.get(AzureConnection, connection_id)
         if connection is None:  # disconnected meanwhile
             return None
+        before = verification_state(connection)
         apply_diagnosis(connection, diagnosis, now)
         summary = None
         if diagnosis.ok:
@@ -90,16 +91,30 @@ async def connect(services: Services, principal: Principal, connection_id: str, 
             connection.discovered_at = now
         session.add(connection)
         outcome = "succeeded" if diagnosis.ok else "failed"
-        record(
-            session,
+        event = (
             principal.account_id,
             principal.user_email,
             f"connection.{action}.{outcome}",
             connection.organization,
-            connection_id=connection.id,
-            failed=[c.code for c in diagnosis.checks if c.status == "FAIL"],
         )
+        failed = [c.code for c in diagnosis.checks if c.status == "FAIL"]
+        if action == "verify":  # the daily re-verification: an event only when something changed
+            after = verification_state(connection, summary)
+            record_change(session, *event, before, after, connection_id=connection.id, failed=failed)
+        else:
+            record(session, *event, connection_id=connection.id, failed=failed)
     return ConnectResult(connection, diagnosis, summary)
+
+
+def verification_state(connection: AzureConnection, summary: Summary | None = None) -> dict:
+    """What a re-verification can change: the status, which checks fail, and what discovery found."""
+    state = {
+        "status": str(connection.status),
+        "failed": sorted(c["code"] for c in (connection.checks or []) if c.get("status") == "FAIL"),
+    }
+    changes = {k: getattr(summary, k) for k in ("added", "renamed", "removed", "restored")} if summary else {}
+    state.update({f"repositories_{k}": v for k, v in changes.items() if v})
+    return state
 
 
 async def require_proof(services: Services, connection: AzureConnection) -> None:
