@@ -15,7 +15,6 @@ repository while git writes it and ends git's whole process group past the bound
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
@@ -325,7 +324,3 @@ def directory_bytes(path: Path) -> int:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(directory, name)).st_size
     return total
-
-
-async def in_thread(function, *args):
-    return await asyncio.to_thread(function, *args)

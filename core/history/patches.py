@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from core.scanners import secrets as head_scan
-from core.scans.scanner import RawFinding
 
 HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 BATCH_FILES = 2000
@@ -37,7 +36,6 @@ class Occurrence:
     line: int | None
     committed_at: datetime
     author: str
-    finding: RawFinding  # the head scanner's finding (rule, message) for this value
 
 
 @dataclass
@@ -191,7 +189,6 @@ def scan_batch(batch: list[AddedFile], key: bytes, deadline: float | None) -> li
                 line,
                 added.committed_at,
                 added.author,
-                raw,
             )
         )
     return occurrences
