@@ -21,6 +21,7 @@ from core.db.columns import utcnow
 from core.discovery import service as discovery
 from core.jobs import service as jobs
 from core.posture import service as posture
+from core.slack import feedback
 from core.slack import service as slack
 from core.slack.client import installation_store, oauth_state_store, web_client
 from core.slack.commands import Command, Usage, parse
@@ -126,7 +127,8 @@ async def read_command(services, account_id: str, team_id: str, parsed: Command)
         if parsed.name == "status":
             views = await connection_queries.list_connections(session, account_id)
             wanted = parsed.args["organization"]
-            return blocks.status([v for v in views if wanted in (None, v.connection.organization)])
+            problems = await feedback.scan_problems(session, account_id)
+            return blocks.status([v for v in views if wanted in (None, v.connection.organization)], problems)
         if parsed.name == "posture":
             overview = await posture.posture_overview(session, account_id, parsed.args["organization"])
             return blocks.posture(overview, services.settings.public_url)
@@ -138,7 +140,12 @@ async def read_command(services, account_id: str, team_id: str, parsed: Command)
             )
             page = await discovery.list_repositories(session, account_id, flt, 10, None)
             return blocks.repositories(page, services.settings.public_url)
-        return blocks.subscriptions(await slack.list_subscriptions(session, account_id, team_id))
+        digest_time = services.settings.digest_time
+        return blocks.subscriptions(
+            await slack.list_subscriptions(session, account_id, team_id),
+            digest_time,
+            feedback.next_digest_at(digest_time),
+        )
 
 
 def origin_of_command(command: dict, account_id: str | None) -> dict:

@@ -129,7 +129,10 @@ def check_result(
     )
 
 
-def status(connections: list) -> dict:
+def status(connections: list, problems: dict | None = None) -> dict:
+    """`problems`: per connection id, core.slack.feedback.ScanProblems (repositories whose latest scan failed
+    or was partial)."""
+    problems = problems or {}
     if not connections:
         return plain(
             "No Azure DevOps organization is connected yet. Try `/panoptica connect azure <organization>`."
@@ -145,8 +148,29 @@ def status(connections: list) -> dict:
         )
         if failing:
             text += f"\nFailing: {', '.join(failing)}"
+        if (trouble := problems.get(getattr(c, "id", None))) is not None:
+            text += f"\n:warning: Latest scan failed for {trouble.failed}, partial for {trouble.partial} repositories"
+            for name, state, reason in trouble.examples:
+                text += f"\n• `{escape(name)}` {state.lower()}: {escape(reason[:200])}"
         blocks.append(section(text))
     return message("Connections", blocks)
+
+
+def scan_outcome(outcome, console_url: str) -> dict:
+    """A `/panoptica scan` that ended (core.slack.feedback.ScanOutcome)."""
+    name = escape(outcome.repository)
+    open_ = ", ".join(f"{n} {s.lower()}" for s, n in outcome.open_by_severity.items()) or "none"
+    counts = f"{outcome.new_findings} new, {outcome.fixed_findings} fixed; open now: {open_}"
+    if outcome.status == "SUCCEEDED":
+        text = f":white_check_mark: Scan of `{name}` finished: {counts}."
+    elif outcome.status == "PARTIAL":
+        text = f":warning: Scan of `{name}` is partial ({escape(outcome.reason[:300])}): {counts}."
+    elif outcome.status == "FAILED":
+        text = f":x: Scan of `{name}` failed: {escape(outcome.reason[:300])}."
+    else:
+        text = f":hourglass: Scan of `{name}` is still {outcome.status.lower()} after a day; see the console."
+    link = f"<{console_url}/findings|Open in console>"
+    return message(text, [section(text), ContextBlock(elements=[MarkdownTextObject(text=link)])])
 
 
 def posture(overview: list, console_url: str) -> dict:
@@ -191,7 +215,7 @@ def repositories(page, console_url: str) -> dict:
     )
 
 
-def subscriptions(rows: list) -> dict:
+def subscriptions(rows: list, digest_time: str = "09:00", next_at=None) -> dict:
     if not rows:
         return plain("No digest subscriptions in this workspace. Try `/panoptica subscribe`.")
     lines = []
@@ -203,7 +227,12 @@ def subscriptions(rows: list) -> dict:
         "Digest subscriptions",
         [
             section("*Digest subscriptions*\n" + "\n".join(lines)),
-            ContextBlock(elements=[MarkdownTextObject(text="Sent daily.")]),
+            ContextBlock(elements=[MarkdownTextObject(text=sent_at(digest_time, next_at))]),
             DividerBlock(),
         ],
     )
+
+
+def sent_at(digest_time: str, next_at) -> str:
+    text = f"Sent daily at {digest_time} UTC, with the findings at or above each threshold"
+    return text + (f" (next: {next_at:%Y-%m-%d %H:%M} UTC)." if next_at is not None else ".")

@@ -14,6 +14,7 @@ from core.jobs.runner import handler
 from core.ondemand.budget import RateLimited
 from core.pagination import InvalidInput
 from core.scans import requests as scan_requests
+from core.slack import feedback
 from core.slack import service as slack
 from core.slack.client import client_for_team
 from core.slack.models import SlackConnectOrigin
@@ -159,9 +160,28 @@ async def scan(services, payload: dict, args: dict) -> dict:
     except RateLimited as error:  # the same budget as the console's on-demand scans
         return blocks.plain(f":hourglass: {error.message}")
     name = blocks.escape(matches[0].name)
+    if asked.run is not None:  # the outcome is reported to whoever asked, when the run ends
+        async with session_scope(services.sessions) as session:
+            await feedback.watch_scan(session, asked.run.id, reply_target(payload))
+        services.wake_jobs()
     if asked.already_queued:
-        return blocks.plain(f":mag: A scan of `{name}` is already queued or running.")
-    return blocks.plain(f":mag: Scan of `{name}` queued.")
+        return blocks.plain(
+            f":mag: A scan of `{name}` is already queued or running; I will tell you how it ends."
+        )
+    return blocks.plain(f":mag: Scan of `{name}` queued; I will tell you how it ends.")
+
+
+def reply_target(payload: dict) -> dict:
+    """What `reply` needs to answer this person later (their response_url while fresh, else a DM)."""
+    keys = ("account_id", "team_id", "user_id", "channel_id", "response_url", "issued_at")
+    return {k: payload.get(k, "") for k in keys}
+
+
+@handler(feedback.SCAN_OUTCOME)
+async def scan_outcome_job(services, payload: dict) -> None:
+    await feedback.follow_scan(
+        services, payload, lambda o: blocks.scan_outcome(o, services.settings.public_url), reply
+    )
 
 
 COMMANDS = {
