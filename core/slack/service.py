@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import weakref
 from datetime import timedelta
 
 from sqlalchemy import delete, update
@@ -68,6 +69,7 @@ async def link_workspace(session: AsyncSession, code: str, team_id: str, team_na
             "That link code is invalid, expired or already used. Create a new one in the console."
         )
     link = (await session.exec(select(SlackLinkCode).where(SlackLinkCode.code_hash == code_hash(code)))).one()
+    forget_workspace(session, team_id)  # installed or linked: look it up again
     existing = await session.get(SlackWorkspace, team_id)
     if existing is not None and existing.account_id != link.account_id:
         raise SlackError("This workspace is already linked to another Panoptica account.")
@@ -88,9 +90,37 @@ async def link_workspace(session: AsyncSession, code: str, team_id: str, team_na
     return link.account_id
 
 
+# team id -> account id, per database engine (each app has its own), so that a slash command's
+# acknowledgement costs no statement to find its account. Only links are cached: a link never moves to
+# another account (link_workspace refuses) and is never deleted, so a cached one cannot go stale across API
+# processes; a workspace not linked yet is looked up every time, so a link made anywhere is seen at once.
+# Installing or uninstalling the app forgets the team all the same.
+TEAM_ACCOUNTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+TEAM_CACHE_SIZE = 10_000
+
+
+def _team_cache(session: AsyncSession) -> dict[str, str]:
+    engine = session.bind.sync_engine if session.bind is not None else None
+    if engine is None:
+        return {}
+    return TEAM_ACCOUNTS.setdefault(engine, {})
+
+
+def forget_workspace(session: AsyncSession, team_id: str) -> None:
+    _team_cache(session).pop(team_id, None)
+
+
 async def workspace_account(session: AsyncSession, team_id: str) -> str | None:
+    cache = _team_cache(session)
+    if team_id in cache:
+        return cache[team_id]
     workspace = await session.get(SlackWorkspace, team_id)
-    return workspace.account_id if workspace else None
+    if workspace is None:
+        return None
+    if len(cache) >= TEAM_CACHE_SIZE:
+        cache.clear()
+    cache[team_id] = workspace.account_id
+    return workspace.account_id
 
 
 async def is_allowed_admin(session: AsyncSession, account_id: str, user_id: str) -> bool:
@@ -128,7 +158,9 @@ async def first_delivery(session: AsyncSession, key: str) -> bool:
 async def record_uninstall(session: AsyncSession, team_id: str) -> None:
     """The app was removed from a workspace: the linked account's audit log says so (the link stays, so a
     reinstall resumes where it was)."""
+    forget_workspace(session, team_id)
     account_id = await workspace_account(session, team_id)
+    forget_workspace(session, team_id)
     if account_id is not None:
         record(session, account_id, "slack", "slack.app_uninstalled", team_id)
 
