@@ -144,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     osv_import.set_defaults(handler=osv_import_command)
 
     add_scan_parser(commands)
+
+    _, slack_commands = add_group(commands, "slack", "the Slack app")
+    slack_manifest = slack_commands.add_parser(
+        "manifest", help="the Slack app manifest (YAML) to create the app from, with this service's URLs"
+    )
+    slack_manifest.add_argument("--public-url", help="default: PANOPTICA_PUBLIC_URL")
+    slack_manifest.set_defaults(handler=slack_manifest_command)
     add_data_parsers(commands, accounts_commands)  # prune, accounts delete (api/cli_data.py)
 
     _, db_commands = add_group(commands, "db", "database maintenance")
@@ -318,6 +325,18 @@ def write_replacing(path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def slack_manifest_command(args) -> int:
+    from bot import manifest
+
+    public_url = load_settings(**({"public_url": args.public_url} if args.public_url else {})).public_url
+    if not public_url.startswith("https://") and args.public_url is None:
+        print(
+            f"panoptica: note: PANOPTICA_PUBLIC_URL is {public_url}; Slack needs https URLs", file=sys.stderr
+        )
+    sys.stdout.write(manifest.render(public_url))
+    return 0
 
 
 def worker_command(args) -> int:

@@ -13,7 +13,7 @@ from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
-from bot import blocks
+from bot import blocks, manifest
 from bot import jobs as _jobs  # noqa: F401 - registers the Slack jobs
 from core.connections import queries as connection_queries
 from core.db import session_scope
@@ -28,7 +28,7 @@ from core.slack.commands import Command, Usage, parse
 
 log = logging.getLogger(__name__)
 READ_ONLY = ("help", "status", "posture", "repos", "subscriptions")
-SCOPES = ["commands", "chat:write", "users:read", "channels:read", "groups:read", "im:write"]
+SCOPES = manifest.BOT_SCOPES  # bot/manifest.py: the Slack app manifest is generated from the same names
 
 
 def build_slack_app(services) -> AsyncApp | None:
@@ -57,7 +57,7 @@ def build_slack_app(services) -> AsyncApp | None:
                 scopes=SCOPES,
                 installation_store=store,
                 state_store=oauth_state_store(services.engine),
-                redirect_uri=f"{settings.public_url}/slack/oauth_redirect",
+                redirect_uri=f"{settings.public_url}{manifest.OAUTH_REDIRECT_PATH}",
             ),
         )
     register(app, services)
@@ -75,11 +75,11 @@ def register(app: AsyncApp, services) -> None:
                     return BoltResponse(status=200, body="")  # a repeat: acknowledged, handled nothing
         return await next()
 
-    @app.command("/panoptica")
+    @app.command(manifest.COMMAND)
     async def panoptica(ack, command):
         await ack(**await answer_command(services, command))
 
-    @app.action("check_connection")
+    @app.action(manifest.CHECK_CONNECTION)
     async def check_connection(ack, body, action):
         await durable(
             services,
@@ -89,11 +89,11 @@ def register(app: AsyncApp, services) -> None:
         )
         await ack()
 
-    @app.action("open_consent")
+    @app.action(manifest.OPEN_CONSENT)
     async def open_consent(ack):
         await ack()  # a link button: Slack still tells us it was pressed
 
-    @app.event("app_uninstalled")
+    @app.event(manifest.APP_UNINSTALLED)
     async def uninstalled(body):
         async with session_scope(services.sessions) as session:
             await slack.record_uninstall(session, str(body.get("team_id", ""))[:32])
