@@ -15,6 +15,12 @@ def add_data_parsers(commands, accounts_commands) -> None:
     )
     prune.set_defaults(handler=prune_command)
 
+    delete = accounts_commands.add_parser(
+        "delete", help="delete an account and every row of it (asks for its name to confirm)"
+    )
+    delete.add_argument("account_id")
+    delete.set_defaults(handler=accounts_delete_command)
+
 
 def with_sessions(work):
     """Run `work(sessions, settings)` against the configured database; the work commits its own batches."""
@@ -42,6 +48,26 @@ def prune_command(args) -> int:
         lambda sessions, settings: flows.prune_now(sessions, settings, dry_run=args.dry_run)
     )
     print(flows.render(report))
+    return 0
+
+
+def accounts_delete_command(args) -> int:
+    from core.retention import accounts
+
+    print("This deletes the account and everything stored for it; it cannot be undone.", file=sys.stderr)
+    print("Type the account's name to confirm: ", end="", file=sys.stderr, flush=True)
+    typed = sys.stdin.readline()
+
+    def run(sessions, settings):
+        return accounts.delete_account(sessions, settings, args.account_id, typed, actor="cli")
+
+    try:
+        done = with_sessions(run)
+    except LookupError as error:
+        return fail(str(error).strip("'"))
+    except accounts.ConfirmationMismatch as error:
+        return fail(f"{error}; nothing was deleted")
+    print(accounts.render(done))
     return 0
 
 

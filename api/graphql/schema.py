@@ -13,6 +13,7 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from api.graphql import types as t
+from api.graphql.accounts import AccountsMutation
 from api.graphql.console import ConsoleMutation, ConsoleQuery
 from api.graphql.context import Context
 from api.graphql.errors import BadArgument
@@ -278,7 +279,8 @@ schema = Schema(
     # Implementations reached only through an interface (node(id:), ScanQueued.run) must still be in the SDL.
     types=[t.Repository, t.Finding, t.ScanRun, t.AzureConnection, t.ConnectionScan, PostureRun],
     mutation=merge_types(
-        "Mutation", (Mutation, ScansMutation, PostureMutation, SlackMutation, ConsoleMutation)
+        "Mutation",
+        (Mutation, ScansMutation, PostureMutation, SlackMutation, ConsoleMutation, AccountsMutation),
     ),
     extensions=[
         lambda: MaxTokensLimiter(max_token_count=5000),

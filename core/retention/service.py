@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import Tuple
 
 from core.accounts.session_models import ConsoleSignIn
 from core.audit.models import AuditEvent
@@ -129,7 +130,8 @@ async def delete_batches(context: Context, result: TableResult, table, key, wher
             result.timed(time.perf_counter() - started)
         return result
     while True:
-        chosen = select(key).where(where).limit(context.batch)
+        columns = key.clauses if isinstance(key, Tuple) else [key]  # a composite key: its columns
+        chosen = select(*columns).where(where).limit(context.batch)
         async with session_scope(context.sessions) as session:
             started = time.perf_counter()
             deleted = (await session.execute(delete(table).where(key.in_(chosen)))).rowcount

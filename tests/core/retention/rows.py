@@ -26,8 +26,8 @@ def value_for(column):
         return secrets.randbelow(1_000_000)
     if isinstance(kind, Float):
         return 0.0
-    if isinstance(kind, DateTime):
-        return utcnow()
+    if isinstance(kind, DateTime):  # a naive column (Bolt's) stores naive UTC
+        return utcnow() if kind.timezone or column.type is not kind else utcnow().replace(tzinfo=None)
     if isinstance(kind, Date):
         return date.today()
     if isinstance(kind, String):
