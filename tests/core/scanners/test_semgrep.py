@@ -179,3 +179,27 @@ def test_the_version_names_semgrep_and_the_rule_pack(tmp_path):
     target = copy / "python" / "CODE-PY-008.yaml"
     target.write_text(target.read_text().replace("pickle.loads(...)", "pickle.loads($X)"))
     assert sast_rules.digest.__wrapped__(copy) != before
+
+
+async def test_every_extension_we_count_as_scanned_is_scanned_by_semgrep(tmp_path):
+    """Our completeness check expects semgrep to select these files: if it did not, every scan of such a
+    repository would fail. Hidden and vendored directories, spaces in names, a NUL byte: scanned too."""
+    snippets = {
+        "python": 'import hashlib\nhashlib.md5(b"x")\n',
+        "javascript": 'const crypto = require("crypto");\ncrypto.createHash("md5");\n',
+        "typescript": 'const crypto = require("crypto");\ncrypto.createHash("md5");\n',
+        "go": 'package main\n\nimport "crypto/md5"\n\nfunc f() {\n\tmd5.Sum(nil)\n}\n',
+        "java": 'class A { void m() throws Exception { MessageDigest.getInstance("MD5"); } }\n',
+        "csharp": "class A { void M() { var h = MD5.Create(); } }\n",
+    }
+    expected = set()
+    for language, extensions in sast_rules.LANGUAGES.items():
+        for extension in extensions:
+            path = f".github/{language} dir/a.{extension}"
+            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path).write_text(snippets[language])
+            expected.add(path)
+    (tmp_path / "node_modules" / "x").mkdir(parents=True)
+    (tmp_path / "node_modules" / "x" / "nul.py").write_text("x = 1\0\n")
+    found = await SCANNER.scan(context(tmp_path))
+    assert {f.path for f in found if f.rule.id != "CODE-PARSE"} == expected
