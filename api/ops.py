@@ -13,6 +13,7 @@ from api.graphql.app import bearer_token
 from core.db.migrate import schema_revisions
 from core.observability import metrics
 from core.observability.logs import correlated
+from core.retention import sizes as table_sizes
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ async def metrics_endpoint(request: Request) -> Response:
         )
     async with request.app.state.services.sessions() as session:
         body = await metrics.render(session)
+        body += (await table_sizes.render(session)).encode()
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
