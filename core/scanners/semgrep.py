@@ -23,8 +23,9 @@ Complete or say so:
   MAX_TARGET_BYTES become CODE-PARSE findings ("too large"); every other file of a scanned language must appear in
   `paths.scanned` (or in an error), else ScannerError;
 - per-file errors (syntax errors, partial parsing, a rule that timed out or ran out of memory on the file) become
-  one CODE-PARSE finding per file, LOW: rules did not (all) run there. An error that names no file (a rule that
-  failed, a fatal error) is a ScannerError;
+  one CODE-PARSE finding per file, LOW: rules did not (all) run there (an error type we do not know, on a file of
+  the repository, too: named, never quoted). An error that names no file of the repository (a rule that failed,
+  a fatal error) is a ScannerError;
 - killed by a signal (Semgrep's troubleshooting page: -9 / -11 under memory pressure), an exit status other than
   0/1, output that is not semgrep's JSON: ScannerError, so the run is PARTIAL and previous findings stay open.
 
@@ -329,6 +330,11 @@ def error_kind(error: dict) -> str:
     return str(kind or "error")
 
 
+def safe_kind(kind: str) -> str:
+    """semgrep's error type, never anything else of the error (its messages can quote source)."""
+    return re.sub(r"[^A-Za-z0-9 _-]", "", kind)[:60] or "error"
+
+
 def file_problems(report: dict, root: Path) -> dict[str, set[str]]:
     """Per file, what went wrong there (a reason each). An error that names no file: ScannerError."""
     problems: dict[str, set[str]] = {}
@@ -340,11 +346,15 @@ def file_problems(report: dict, root: Path) -> dict[str, set[str]]:
         if not path:
             spans = error.get("spans") or []
             path = spans[0].get("file") if spans and isinstance(spans[0], dict) else None
-        if not path or kind not in ERROR_KINDS:
-            # A rule or the engine failed: which findings are missing is unknown. Nothing of the message is
-            # quoted (it can carry source text).
-            raise ScannerError(f"semgrep reported an error ({kind[:60]}): its report would be incomplete")
-        problems.setdefault(relative_path(str(path), root), set()).add(ERROR_KINDS[kind])
+        inside = bool(path) and str(path).startswith(str(root).rstrip("/") + "/")
+        if not inside:
+            # A rule (its path is our rule file) or the engine failed: which findings are missing is unknown.
+            # Nothing of the message is quoted (it can carry source text).
+            raise ScannerError(
+                f"semgrep reported an error ({safe_kind(kind)}): its report would be incomplete"
+            )
+        reason = ERROR_KINDS.get(kind) or f"semgrep reported an error on it ({safe_kind(kind)})"
+        problems.setdefault(relative_path(str(path), root), set()).add(reason)
     return problems
 
 

@@ -116,21 +116,36 @@ async def test_a_too_large_file_is_a_finding_and_a_broken_one_is_still_matched(t
     assert {("CODE-PY-008", "ok.py"), ("CODE-PY-008", "broken.py")} <= {(f.rule.id, f.path) for f in found}
 
 
-async def test_a_syntax_error_semgrep_reports_is_a_finding(tmp_path):
-    """semgrep's per-file errors (here as semgrep 1.185 prints a syntax error) become CODE-PARSE findings."""
+async def test_per_file_errors_semgrep_reports_are_findings(tmp_path):
+    """semgrep's per-file errors (as semgrep 1.185 prints them) become CODE-PARSE findings, one per file; an
+    error type we do not know, on a file of the repository, too (named, never quoted)."""
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "ok.py").write_text(VULNERABLE_PY)
-    error = {"code": 3, "level": "warn", "type": "Syntax error", "path": f"{repo}/ok.py"}
-    (tmp_path / "out.json").write_text(
-        json.dumps({"results": [], "errors": [error], "paths": {"scanned": []}})
-    )
+    (repo / "slow.py").write_text(VULNERABLE_PY)
+    errors = [
+        {"code": 3, "level": "warn", "type": "Syntax error", "path": f"{repo}/ok.py", "message": "def x(:"},
+        {"code": 3, "level": "warn", "type": ["PartialParsing", [{"path": "x"}]], "path": f"{repo}/ok.py"},
+        {
+            "code": 2,
+            "level": "warn",
+            "type": "Fixpoint timeout",
+            "path": f"{repo}/slow.py",
+            "message": "pickle",
+        },
+    ]
+    report = {"results": [], "errors": errors, "paths": {"scanned": [f"{repo}/slow.py"]}}
+    (tmp_path / "out.json").write_text(json.dumps(report))
     fake = tmp_path / "semgrep"
     fake.write_text(f"#!/bin/sh\ncat {tmp_path / 'out.json'}\n")
     fake.chmod(0o755)
-    [finding] = await SCANNER.scan(context(repo, semgrep_bin=str(fake)))
-    assert (finding.rule.id, finding.path, finding.rule.severity) == ("CODE-PARSE", "ok.py", "LOW")
-    assert finding.message == "semgrep could not fully analyse this file: it could not be parsed"
+    found = await SCANNER.scan(context(repo, semgrep_bin=str(fake)))
+    assert [(f.rule.id, f.path, f.rule.severity, f.message) for f in found] == [
+        ("CODE-PARSE", "ok.py", "LOW",
+         "semgrep could not fully analyse this file: it could not be parsed; parts of it could not be parsed"),
+        ("CODE-PARSE", "slow.py", "LOW",
+         "semgrep could not fully analyse this file: semgrep reported an error on it (Fixpoint timeout)"),
+    ]  # fmt: skip
 
 
 async def test_the_whole_run_timeout_is_a_scanner_error(tmp_path):
