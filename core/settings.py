@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     consent_propagation_window_seconds: float = Field(default=600.0, ge=0)
     consent_retry_budget_seconds: float = Field(default=120.0, ge=0)
     consent_retry_delay_seconds: float = Field(default=10.0, gt=0)
+    # How long refreshAzureConnection waits for its verification; past that it answers VERIFICATION_RUNNING and
+    # the verification goes on (a refresh asked again joins it), so a slow or refusing Azure never holds a
+    # request for the whole retry budget.
+    refresh_wait_seconds: float = Field(default=20.0, gt=0)
 
     # --- scans --------------------------------------------------------------------------------------------
     # Cron (UTC) of the daily scans; each connection is spread by a stable jitter within the first hour.

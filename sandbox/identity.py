@@ -121,6 +121,12 @@ def authenticate(context, request: Request, org: Organization) -> Caller | Respo
     with context.holder.lock:
         membership = org.member(app_id)
         app = context.world.app(app_id)
+        tenant = context.world.tenant(tenant_id)
+        principal = tenant.principal(app_id) if tenant is not None else None
+    if principal is None:
+        # Consent revoked (the enterprise application deleted): a token issued before still verifies, but
+        # Azure DevOps no longer resolves its identity.
+        return not_authorized(context, org, object_id)
     if membership is None or membership.status != "active":
         return wrapped_error(
             401,
