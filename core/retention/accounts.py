@@ -136,7 +136,7 @@ async def delete_account(
             )
     async with session_scope(sessions) as session:
         # Anything written for the account while the batches ran goes with it (foreign keys cascade).
-        gone = (await session.execute(delete(Account).where(Account.id == account_id))).rowcount
+        gone = (await session.exec(delete(Account).where(Account.id == account_id))).rowcount
         done.tables.append(TableResult(Account.__tablename__, "owned", rows=gone, statements=1))
         session.add(
             AccountDeletion(

@@ -125,7 +125,7 @@ async def delete_batches(context: Context, result: TableResult, table, key, wher
         async with context.sessions() as session:
             started = time.perf_counter()
             result.rows = (
-                await session.execute(select(func.count()).select_from(table).where(where))
+                await session.exec(select(func.count()).select_from(table).where(where))
             ).scalar_one()
             result.timed(time.perf_counter() - started)
         return result
@@ -134,7 +134,7 @@ async def delete_batches(context: Context, result: TableResult, table, key, wher
         chosen = select(*columns).where(where).limit(context.batch)
         async with session_scope(context.sessions) as session:
             started = time.perf_counter()
-            deleted = (await session.execute(delete(table).where(key.in_(chosen)))).rowcount
+            deleted = (await session.exec(delete(table).where(key.in_(chosen)))).rowcount
             result.timed(time.perf_counter() - started)
         result.rows += deleted
         if deleted < context.batch:
@@ -240,7 +240,7 @@ async def prune_scan_runs(context: Context) -> TableResult:
             started = time.perf_counter()
             repositories = list(
                 (
-                    await session.execute(
+                    await session.exec(
                         select(ScanRun.repository_id)
                         .where(ScanRun.created_at < cutoff, ScanRun.repository_id > after)
                         .group_by(ScanRun.repository_id)
@@ -252,7 +252,7 @@ async def prune_scan_runs(context: Context) -> TableResult:
             if not repositories:
                 return result
             runs = (
-                await session.execute(
+                await session.exec(
                     select(
                         ScanRun.id,
                         ScanRun.repository_id,
@@ -270,7 +270,7 @@ async def prune_scan_runs(context: Context) -> TableResult:
                 chunk = doomed[start : start + context.batch]
                 async with session_scope(context.sessions) as session:
                     started = time.perf_counter()
-                    await session.execute(delete(ScanRun).where(ScanRun.id.in_(chunk)))
+                    await session.exec(delete(ScanRun).where(ScanRun.id.in_(chunk)))
                     result.timed(time.perf_counter() - started)
         after = repositories[-1]
 
@@ -337,7 +337,7 @@ async def prune_fixed_findings(context: Context) -> list[TableResult]:
         async with session_scope(context.sessions) as session:
             started = time.perf_counter()
             changed = (
-                await session.execute(update(Finding).where(Finding.id.in_(chosen)).values(**cleared))
+                await session.exec(update(Finding).where(Finding.id.in_(chosen)).values(**cleared))
             ).rowcount
             details.timed(time.perf_counter() - started)
         details.rows += changed

@@ -24,12 +24,12 @@ POSTGRES_ESTIMATES = text(
 
 async def table_rows(session: AsyncSession) -> dict[str, int]:
     if session.bind.dialect.name == "postgresql":
-        rows = (await session.execute(POSTGRES_ESTIMATES)).all()
+        rows = (await session.exec(POSTGRES_ESTIMATES)).all()
         return {name: int(estimate) for name, estimate in rows}
     tables = [*SQLModel.metadata.sorted_tables, *BOLT_METADATA.sorted_tables]
     counts = {}
     for table in tables:
-        counts[table.name] = (await session.execute(select(func.count()).select_from(table))).scalar_one()
+        counts[table.name] = (await session.exec(select(func.count()).select_from(table))).scalar_one()
     return dict(sorted(counts.items()))
 
 

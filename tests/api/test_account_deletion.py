@@ -77,7 +77,7 @@ async def every_row(db) -> dict[str, list[tuple]]:
         connection = await session.connection()
         metadata = await connection.run_sync(reflect)
         return {
-            name: [tuple(row) for row in (await session.execute(select(table))).all()]
+            name: [tuple(row) for row in (await session.exec(select(table))).all()]
             for name, table in metadata.tables.items()
         }
 

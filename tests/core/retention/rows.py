@@ -54,5 +54,5 @@ async def insert(session, table, **given) -> dict:
     """Insert one row (a Table or a model class) and return its values."""
     table = table if isinstance(table, Table) else table.__table__
     values = row_values(table, **given)
-    await session.execute(table.insert().values(**values))
+    await session.exec(table.insert().values(**values))
     return values

@@ -120,7 +120,7 @@ async def test_procrastinate_rows_of_finished_jobs_go_and_of_queued_jobs_stay(
         return
     async with db() as session:
         rows = (
-            await session.execute(text("SELECT args->>'job_id', status::text FROM procrastinate_jobs"))
+            await session.exec(text("SELECT args->>'job_id', status::text FROM procrastinate_jobs"))
         ).all()
     assert [job_id for job_id, _ in rows] == [queued.id]
     assert result.rows == 1 and finished.id not in {job_id for job_id, _ in rows}

@@ -31,7 +31,7 @@ def days(n: float) -> timedelta:
 async def ids(db, model) -> set:
     key = model.__table__.primary_key.columns.values()[0]
     async with db() as session:
-        return set((await session.execute(select(key))).scalars())
+        return set((await session.exec(select(key))).scalars())
 
 
 async def seed_windows(db, owned, now) -> dict[str, dict[str, set]]:
@@ -162,7 +162,7 @@ async def table_ids(db, table: str) -> set:
     sa_table = tables[table]
     key = next(iter(sa_table.primary_key.columns))
     async with db() as session:
-        return set((await session.execute(select(key))).scalars())
+        return set((await session.exec(select(key))).scalars())
 
 
 async def seed_findings(db, owned, now) -> dict[str, str]:
@@ -209,8 +209,8 @@ async def test_open_findings_survive_and_fixed_ones_keep_what_trends_count(
     await prune(db, retention_settings, now)
 
     async with db() as session:
-        rows = {f.id: f for f in (await session.execute(select(Finding))).scalars()}
-        occurrences = set((await session.execute(select(HistoryOccurrence.secret_hash))).scalars())
+        rows = {f.id: f for f in (await session.exec(select(Finding))).scalars()}
+        occurrences = set((await session.exec(select(HistoryOccurrence.secret_hash))).scalars())
         trend_after = await daily_trend(session, owned.account_id, 90, today)
     assert set(rows) == set(found.values()), "no finding row is deleted"
     for name in ("open_old", "reopened_old", "suppressed_old", "fixed_within"):
@@ -237,5 +237,5 @@ async def test_prune_with_nothing_old_deletes_nothing(db, owned, now, retention_
     report = await prune(db, retention_settings, now)
     assert report.rows == 0
     async with db() as session:
-        assert (await session.execute(select(func.count()).select_from(Job))).scalar_one() == 1
+        assert (await session.exec(select(func.count()).select_from(Job))).scalar_one() == 1
     assert col(Job.id) is not None

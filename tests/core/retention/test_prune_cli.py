@@ -12,7 +12,7 @@ from tests.core.retention.rows import insert
 
 async def count_jobs(db) -> int:
     async with db() as session:
-        return (await session.execute(select(func.count()).select_from(Job))).scalar_one()
+        return (await session.exec(select(func.count()).select_from(Job))).scalar_one()
 
 
 def line_of(output: str, table: str) -> list[str]:
