@@ -15,6 +15,7 @@ import io
 from sqlalchemy import MetaData, select
 
 from api.cli import main
+from core.accounts.models import Account
 from core.db import session_scope
 from core.db.models import SQLModel
 from core.jobs import service as jobs
@@ -162,3 +163,17 @@ async def test_cli_deletes_only_after_the_name_is_typed(db, http, database_url, 
     async with db() as session:
         record = (await session.exec(select(AccountDeletion))).scalars().one()
     assert record.deleted_by == "cli"
+
+
+async def test_a_console_member_cannot_delete_the_account(app, settings, db, world):
+    """Only the owner (an API token) may: a member signed in to the console gets FORBIDDEN, nothing goes."""
+    from tests.api.test_console_session import console_sign_in, csrf_of, gql, new_account
+    from tests.worlds import ADMIN
+
+    account_id = await new_account(db, world, "Acme Corp", ADMIN, "marker")
+    member = await console_sign_in(app, settings, ADMIN)
+    query = 'mutation { deleteAccount(confirmName: "Acme Corp") { __typename ... on UserError { code } } }'
+    response = await gql(member, query, csrf=await csrf_of(member))
+    assert response.json()["data"]["deleteAccount"] == {"__typename": "ForbiddenError", "code": "FORBIDDEN"}
+    async with db() as session:
+        assert await session.get(Account, account_id) is not None
