@@ -587,13 +587,14 @@ def serve_command(args) -> int:
     port = args.port if args.port is not None else default_port()
     listener = bind_port(args.host, port)
     stop_on_terminate()
-    running = None
+    running = keeper = None
     try:
-        load_settings()  # every setting, before the emulator starts
-        check_database(load_settings())
+        settings = load_settings()  # every setting, before the emulator starts
+        check_database(settings)
         overrides: dict = {}
         if args.sandbox:
-            running, overrides = start_sandbox(base_port=8440)
+            # The emulator's world is kept beside the database, so a restarted demo is the same world.
+            running, overrides, keeper = start_sandbox(8440, settings.home / "sandbox" / "world.json")
             overrides["public_url"] = f"http://{args.host}:{port}"
         settings = load_settings(**overrides)
         if running is not None:
@@ -607,6 +608,8 @@ def serve_command(args) -> int:
         pass
     finally:
         listener.close()
+        if keeper is not None:
+            keeper.stop()  # the world as it is now, for the next start
         if running is not None:
             running.stop()
     return 0
@@ -704,11 +707,15 @@ Walkthrough (the emulator's pages use its own CA: accept the browser's certifica
      is refused: not a Project Collection Administrator), then press Accept on the consent page: you land on
      our callback page with the next steps.
   3. On the emulator's admin page {running.urls["admin"]}/ press "Add the service principal as Basic" for {organization}.
-  4. Press Connect on the callback page (or: mutation {{ connectAzureOrganization(connectionId: "<id>") {{ __typename }} }}).
+  4. Press Connect on the callback page (or: mutation {{ connectAzureOrganization(connectionId: "<id>") {{ ... on ConnectAzureOrganizationSuccess {{ ok connection {{ status }} checks {{ code status message remediation }} }} ... on UserError {{ code message }} }} }}).
   5. query {{ repositories(first: 50) {{ totalCount edges {{ node {{ name project excludedReason }} }} }} }}
-  6. mutation {{ scanConnection(id: "<id>") {{ __typename }} }}: secrets, IaC, pipelines, dependencies and CI/CD
-     posture; then query {{ findings(first: 20) {{ totalCount edges {{ node {{ category ruleId severity path }} }} }} }}
+  6. mutation {{ scanConnection(id: "<id>") {{ ... on ScanQueued {{ message run {{ id status }} }} ... on UserError {{ code message }} }} }}: secrets,
+     IaC, SAST, pipelines, dependencies and CI/CD posture; follow it with query {{ node(id: "<run id>") {{ ... on ConnectionScan {{ status phase repositoriesDone repositoriesTotal }} }} }},
+     then query {{ findings(first: 20) {{ totalCount edges {{ node {{ category ruleId severity path }} }} }} }}
      and query {{ postureChecks(connectionId: "<id>") {{ summary {{ passed failed notEvaluated }} }} }}
+After a restart the emulator's world (consent, memberships) is the one saved in {settings.home}/sandbox: step 1 answers
+ALREADY_CONNECTED for a connected organization; re-check it with
+     mutation {{ refreshAzureConnection(connectionId: "<id>") {{ ... on ConnectAzureOrganizationSuccess {{ ok connection {{ status }} }} ... on UserError {{ code message }} }} }}
 """,
         flush=True,
     )
@@ -744,12 +751,17 @@ def stop_on_terminate() -> None:
     signal.signal(signal.SIGHUP, interrupt)
 
 
-def start_sandbox(base_port: int):
-    """Start the emulator with the demo scenario; return it and the settings that point at it."""
-    from sandbox.scenario import demo_world
+def start_sandbox(base_port: int, state_path):
+    """Start the emulator with the demo scenario, or the world saved at `state_path` from it (sandbox/state.py);
+    return it, the settings that point at it, and the keeper that saves its world."""
+    from sandbox import state
+    from sandbox.scenario import DEMO_SCENARIO
 
-    running = _start(demo_world(), base_port)
+    loaded = state.load(state_path, DEMO_SCENARIO)
+    running = _start(loaded.world, base_port)
+    keeper = state.Keeper(running.holder, state_path, DEMO_SCENARIO).start()
     print_sandbox(running)
+    print(f"  world: {loaded.note}", flush=True)
     app = running.world.apps[0]
     overrides = {
         "entra_client_id": app.client_id,
@@ -759,7 +771,7 @@ def start_sandbox(base_port: int):
         "ca_bundle": running.ca_path,
         "osv_url": running.osv_url,
     }
-    return running, overrides
+    return running, overrides, keeper
 
 
 def _start(world, base_port: int):

@@ -322,5 +322,8 @@ def load_world(path: str | Path) -> World:
     return World.model_validate(data or {})
 
 
+DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.yaml"
+
+
 def demo_world() -> World:
-    return load_world(Path(__file__).parent / "scenarios" / "demo.yaml")
+    return load_world(DEMO_SCENARIO)

@@ -200,11 +200,16 @@ def read_until(process: subprocess.Popen, marker: str, seconds: float = 120) -> 
 def test_serve_with_the_emulator_leaves_no_temporary_files_on_sigterm_or_ctrl_c(tmp_path):
     port = free_port()
     env = environment(tmp_path, PANOPTICA_HOME=str(tmp_path / "home"), PORT=str(port))
-    for stop in (signal.SIGTERM, signal.SIGINT):
+    world = tmp_path / "home" / "sandbox" / "world.json"
+    for stop, note in (
+        (signal.SIGTERM, "  world: fresh from demo.yaml"),
+        (signal.SIGINT, "  world: restored from"),
+    ):
         process = start(env, "serve", "--sandbox")
         try:
-            lines = read_until(process, f"serving on http://127.0.0.1:{port}")
+            lines = read_until(process, "Application startup complete")  # uvicorn's, after our banner
             assert any(line.startswith(f"Console:   http://127.0.0.1:{port}/") for line in lines)
+            assert any(line.startswith(note) for line in lines), lines  # the second start is the same world
             sandbox_dirs = list((tmp_path / "tmp").glob("panoptica-sandbox-*"))
             assert len(sandbox_dirs) == 1 and (sandbox_dirs[0] / "key.pem").is_file()
         finally:
@@ -213,7 +218,7 @@ def test_serve_with_the_emulator_leaves_no_temporary_files_on_sigterm_or_ctrl_c(
         assert process.returncode == 0, rest
         assert "Traceback" not in rest
         assert list((tmp_path / "tmp").iterdir()) == []
-    assert (tmp_path / "home" / "panoptica.db").is_file()  # the data stays in PANOPTICA_HOME
+    assert (tmp_path / "home" / "panoptica.db").is_file() and world.is_file()  # both in PANOPTICA_HOME
 
 
 def test_the_emulator_alone_removes_its_folder_on_sigterm(tmp_path):
