@@ -24,7 +24,8 @@ FROM python:3.11-slim-bookworm AS runtime
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends git ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --user-group --home-dir /var/lib/panoptica --create-home panoptica
+    && groupadd --system --gid 10001 panoptica \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/panoptica --create-home panoptica
 COPY --from=build /app /app
 WORKDIR /app
 ENV PATH=/app/.venv/bin:$PATH \
