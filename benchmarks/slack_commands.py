@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import socket
 import statistics
 import sys
@@ -100,6 +101,10 @@ async def fire(port: int, count: int) -> list[float]:
         return list(await asyncio.gather(*(one(n) for n in range(count))))
 
 
+def fire_in_process(port: int, count: int) -> list[float]:
+    return asyncio.run(fire(port, count))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=100)
@@ -124,12 +129,14 @@ def main() -> None:
         server, port = serve(app)
         statements: list[str] = []
         try:
-            asyncio.run(fire(port, 5))  # warm up
-            engine = app.state.services.engine.sync_engine
-            event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-            cpu = time.process_time()
-            times = sorted(asyncio.run(fire(port, args.commands)))
-            cpu = time.process_time() - cpu
+            # The load comes from another process: this one's CPU time is then the API's own.
+            with multiprocessing.get_context("spawn").Pool(1) as load:
+                load.apply(fire_in_process, (port, 5))  # warm up
+                engine = app.state.services.engine.sync_engine
+                event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+                cpu = time.process_time()
+                times = sorted(load.apply(fire_in_process, (port, args.commands)))
+                cpu = time.process_time() - cpu
         finally:
             server.should_exit = True
     p50, p99 = statistics.median(times), times[max(0, int(len(times) * 0.99) - 1)]
@@ -141,8 +148,8 @@ def main() -> None:
     inserts = sum(1 for s in statements if s.lstrip().upper().startswith("INSERT"))
     print(
         f"SQL statements per command {len(statements) / args.commands:.2f} (INSERTs {inserts}, one per write "
-        f"command); CPU of this process (API and its load generator) {cpu / args.commands * 1000:.2f} ms "
-        "per command"
+        f"command); API process CPU {cpu / args.commands * 1000:.2f} ms per command (the load is sent "
+        "from another process)"
     )
 
 

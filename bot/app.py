@@ -28,6 +28,10 @@ from core.slack.commands import Command, Usage, parse
 
 log = logging.getLogger(__name__)
 READ_ONLY = ("help", "status", "posture", "repos", "subscriptions")
+# Our listeners acknowledge at their end (a read's answer, or "working on it" once the job is stored), so
+# the listener runs inside the request: otherwise Bolt starts it as a task and polls every 10 ms for the
+# acknowledgement, which under a burst of commands costs event-loop time and up to 10 ms per command.
+PROCESS_BEFORE_RESPONSE = True
 SCOPES = manifest.BOT_SCOPES  # bot/manifest.py: the Slack app manifest is generated from the same names
 
 
@@ -41,13 +45,16 @@ def build_slack_app(services) -> AsyncApp | None:
     secret = settings.slack_signing_secret.get_secret_value()
     if settings.slack_bot_token is not None:
         app = AsyncApp(
-            signing_secret=secret, client=web_client(settings, settings.slack_bot_token.get_secret_value())
+            signing_secret=secret,
+            client=web_client(settings, settings.slack_bot_token.get_secret_value()),
+            process_before_response=PROCESS_BEFORE_RESPONSE,
         )
     else:
         store = installation_store(settings, services.engine)
         app = AsyncApp(
             signing_secret=secret,
             client=web_client(settings, None),
+            process_before_response=PROCESS_BEFORE_RESPONSE,
             installation_store=store,
             oauth_settings=AsyncOAuthSettings(
                 client_id=settings.slack_client_id,

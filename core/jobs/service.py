@@ -8,6 +8,7 @@ in the same transaction, for the distributed workers (`core/jobs/distributed.py`
 
 from __future__ import annotations
 
+import functools
 import random
 from datetime import timedelta
 
@@ -51,10 +52,8 @@ async def enqueue(
         lock=lock,
     )
     values = {column: getattr(job, column) for column in JOB_COLUMNS}
-    statement = dialect_insert(session)(Job).values(**values).returning(col(Job.id))
-    if dedupe_key is not None:
-        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    if (await session.exec(statement)).first() is None:
+    statement = insert_statement(session, deduplicated=dedupe_key is not None)
+    if (await session.exec(statement, params=values)).first() is None:
         return None  # another enqueue (maybe concurrent) holds the dedupe key
     make_transient_to_detached(job)
     session.add(job)  # persistent as inserted: later changes to it are ordinary ORM updates
@@ -63,13 +62,22 @@ async def enqueue(
     return job
 
 
-JOB_COLUMNS = tuple(column.key for column in Job.__table__.columns)
+JOBS = Job.__table__
+JOB_COLUMNS = tuple(column.key for column in JOBS.columns)
 
 
-def dialect_insert(session: AsyncSession):
+@functools.cache
+def _insert_statement(dialect: str, deduplicated: bool):
+    # Built once per dialect, values bound at execution: on the table, not the entity (the ORM's
+    # bulk-values path and a new statement per call cost more CPU than the INSERT itself).
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(JOBS).returning(JOBS.c.id)
+    return statement.on_conflict_do_nothing(index_elements=["dedupe_key"]) if deduplicated else statement
+
+
+def insert_statement(session: AsyncSession, *, deduplicated: bool):
     """The dialect's INSERT, which knows ON CONFLICT (both of our databases have it)."""
-    name = session.bind.dialect.name if session.bind is not None else ""
-    return postgresql_insert if name == "postgresql" else sqlite_insert
+    return _insert_statement(session.bind.dialect.name if session.bind is not None else "", deduplicated)
 
 
 async def claim(session: AsyncSession, queues: tuple[str, ...], limit: int = 10) -> list[Job]:
