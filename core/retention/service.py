@@ -67,10 +67,12 @@ class TableResult:
     rows: int = 0
     statements: int = 0
     longest_statement_seconds: float = 0.0
+    statement_seconds: list[float] = field(default_factory=list, repr=False)  # each statement's, in order
 
     def timed(self, seconds: float) -> None:
         self.statements += 1
         self.longest_statement_seconds = max(self.longest_statement_seconds, seconds)
+        self.statement_seconds.append(seconds)
 
 
 @dataclass
