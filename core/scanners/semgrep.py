@@ -134,7 +134,6 @@ def cpu_budget(context: ScanContext) -> int:
 
 class SemgrepScanner:
     name = "semgrep"
-    rules = (PARSE_RULE,)  # and every rule of the pack (`all_rules`)
 
     @property
     def version(self) -> str:
@@ -142,7 +141,8 @@ class SemgrepScanner:
         return f"{installed_version(semgrep_bin())}+rules.{sast_rules.digest()}.handling.{HANDLING_REVISION}"
 
     @property
-    def all_rules(self) -> tuple[Rule, ...]:
+    def rules(self) -> tuple[Rule, ...]:
+        """CODE-PARSE and every rule of the pack."""
         return (PARSE_RULE, *(rule.rule for rule in sast_rules.catalog().values()))
 
     async def scan(self, context: ScanContext) -> list[RawFinding]:

@@ -187,6 +187,7 @@ async def test_no_source_file_means_no_run(tmp_path):
 
 
 def test_the_version_names_semgrep_and_the_rule_pack(tmp_path):
+    assert {rule.id for rule in SCANNER.rules} == {"CODE-PARSE", *sast_rules.catalog()}
     assert SCANNER.version.startswith("1.185.0+rules.") and sast_rules.digest() in SCANNER.version
     copy = tmp_path / "rules"
     shutil.copytree(RULES, copy)
