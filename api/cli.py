@@ -596,6 +596,11 @@ def serve_command(args) -> int:
             # The emulator's world is kept beside the database, so a restarted demo is the same world.
             running, overrides, keeper = start_sandbox(8440, settings.home / "sandbox" / "world.json")
             overrides["public_url"] = f"http://{args.host}:{port}"
+            # The emulated workspace's page sends its slash commands to us, signed with this run's secret.
+            running.context.slack_app = {
+                "url": f"{overrides['public_url']}/slack/events",
+                "signing_secret": overrides["slack_signing_secret"],
+            }
         settings = load_settings(**overrides)
         if running is not None:
             print_walkthrough(settings, running, demo_account_token(running.world))
@@ -697,6 +702,8 @@ def print_walkthrough(settings: Settings, running, token: str) -> None:
     print(
         f"""
 Console:   {settings.public_url}/  (sign in as {admin}: one click on the emulator's sign-in page)
+Slack:     {running.urls["slack"]}/  (the emulated workspace: type /panoptica help as an admin; link it with
+           /panoptica link CODE, the code from the console's Settings)
 GraphiQL:  {graphiql}
 API token for the demo account (add the header  Authorization: Bearer <token>  in GraphiQL):
   {token}
@@ -754,6 +761,8 @@ def stop_on_terminate() -> None:
 def start_sandbox(base_port: int, state_path):
     """Start the emulator with the demo scenario, or the world saved at `state_path` from it (sandbox/state.py);
     return it, the settings that point at it, and the keeper that saves its world."""
+    import secrets
+
     from sandbox import state
     from sandbox.scenario import DEMO_SCENARIO
 
@@ -770,6 +779,10 @@ def start_sandbox(base_port: int, state_path):
         "azure_devops_url": running.devops_url,
         "ca_bundle": running.ca_path,
         "osv_url": running.osv_url,
+        # Slack on, against the emulated workspace (its page: the slack URL's /).
+        "slack_bot_token": running.world.slack.bot_token,
+        "slack_signing_secret": secrets.token_hex(16),
+        "slack_api_url": running.slack_api_url,
     }
     return running, overrides, keeper
 

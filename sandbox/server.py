@@ -44,6 +44,9 @@ class SandboxContext:
     requests: list[RequestRecord] = field(default_factory=list)
     slack_calls: list[dict] = field(default_factory=list)
     git: GitStore | None = None  # the repositories served over git's smart HTTP (sandbox/gitserve.py)
+    # Where the emulated workspace sends slash commands, and the secret it signs them with (sandbox/slack_page.py):
+    # {"url": ".../slack/events", "signing_secret": ...}; empty, its page only shows messages.
+    slack_app: dict = field(default_factory=dict)
 
     @property
     def world(self) -> World:

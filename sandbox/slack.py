@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from sandbox import slack_page
 from sandbox.scenario import SlackWorkspace
 
 BLOCK_TYPES = {
@@ -119,12 +120,14 @@ def build_app(context) -> Starlette:
         context.slack_calls.append({**recorded, "ok": True, "error": None})
         return JSONResponse({"ok": True})
 
-    return Starlette(
-        routes=[
-            Route("/api/{method}", api, methods=["GET", "POST"]),
-            Route("/response/{id}", respond, methods=["POST"]),
-        ]
-    )
+    routes = [
+        Route("/api/{method}", api, methods=["GET", "POST"]),
+        Route("/response/{id}", respond, methods=["POST"]),
+    ]
+    slack_page.add_routes(
+        context, routes, response_url
+    )  # the workspace as a web page (sandbox/slack_page.py)
+    return Starlette(routes=routes)
 
 
 # --- request parsing -------------------------------------------------------------------------------

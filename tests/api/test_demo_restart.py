@@ -107,7 +107,9 @@ def test_a_changed_scenario_or_a_broken_file_starts_afresh(tmp_path):
 
 
 def printed_documents(settings) -> list[str]:
-    running = SimpleNamespace(world=demo_world(), urls={"admin": "https://127.0.0.1:8445"})
+    running = SimpleNamespace(
+        world=demo_world(), urls={"admin": "https://127.0.0.1:8445", "slack": "https://127.0.0.1:8444"}
+    )
     import contextlib
     import io
 
