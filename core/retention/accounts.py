@@ -28,6 +28,7 @@ from core.jobs.models import Job
 from core.retention.models import AccountDeletion
 from core.retention.service import PROCRASTINATE_JOBS, Context, TableResult, delete_batches, primary_key
 from core.settings import Settings
+from core.slack import service as slack
 from core.slack.models import SlackWorkspace
 from core.slack.stores import BOLT_METADATA, BOTS_TABLE, INSTALLATIONS_TABLE
 
@@ -121,6 +122,14 @@ async def delete_account(
         raise ConfirmationMismatch(
             f"the confirmation is not the account's name: type {account.name!r} exactly"
         )
+    async with sessions() as session:
+        teams = list(
+            (
+                await session.exec(
+                    select(SlackWorkspace.team_id).where(SlackWorkspace.account_id == account_id)
+                )
+            ).scalars()
+        )
     context = Context(sessions, settings, utcnow(), dry_run=False)
     owned = ownership(account_id)
     done = AccountDeleted(account_id, account.name)
@@ -146,6 +155,8 @@ async def delete_account(
                 rows={t.table: t.rows for t in done.tables if t.rows},
             )
         )
+        for team_id in teams:  # this process's cache of team -> account (core/slack/service.py)
+            slack.forget_workspace(session, team_id)
     return done
 
 
