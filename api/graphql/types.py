@@ -18,7 +18,8 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from core.pagination import TOTAL_COUNT_CAP, Count, Page
+from api.graphql.errors import BadArgument
+from core.pagination import TOTAL_COUNT_CAP, Count, InvalidInput, Page
 
 T = TypeVar("T")
 
@@ -176,8 +177,13 @@ class Repository(Node):
 
         ctx = info.context
         core = filter.to_core() if filter else findings.FindingFilter()
-        async with ctx.sessions() as session:
-            files, truncated = await findings.files_with_findings(session, ctx.account_id, str(self.id), core)
+        try:
+            async with ctx.sessions() as session:
+                files, truncated = await findings.files_with_findings(
+                    session, ctx.account_id, str(self.id), core
+                )
+        except InvalidInput as error:
+            raise BadArgument(str(error)) from None
         return FindingFiles(
             files=[
                 FindingFile(path=f.path, counts=FindingCounts(**{k.lower(): v for k, v in f.counts.items()}))
@@ -473,6 +479,15 @@ class ScanTrigger(Enum):
     MANUAL = "MANUAL"
 
 
+@strawberry.enum(description="A CODE finding's language (TypeScript is JAVASCRIPT: they share rules).")
+class CodeLanguage(Enum):
+    CSHARP = "CSHARP"
+    JAVA = "JAVA"
+    JAVASCRIPT = "JAVASCRIPT"
+    PYTHON = "PYTHON"
+    GO = "GO"
+
+
 @strawberry.input
 class FindingFilter:
     repository_id: strawberry.ID | None = None
@@ -490,6 +505,12 @@ class FindingFilter:
     path: str | None = strawberry.field(default=None, description="Exactly this file (see findingFiles).")
     organization: str | None = strawberry.field(default=None, description="The repository's organization.")
     project: str | None = strawberry.field(default=None, description="The repository's project.")
+    cwe: str | None = strawberry.field(
+        default=None, description='CODE findings whose rule has this CWE: "CWE-89" or "89".'
+    )
+    language: CodeLanguage | None = strawberry.field(
+        default=None, description="CODE findings of this language."
+    )
 
     def to_core(self):
         from core.findings import service as findings
@@ -503,6 +524,8 @@ class FindingFilter:
             path=self.path,
             organization=self.organization,
             project=self.project,
+            cwe=self.cwe,
+            language=self.language.value if self.language else None,
         )
         if self.statuses is not None:
             core.statuses = [status.value for status in self.statuses]
@@ -520,6 +543,8 @@ class FindingFilter:
             self.path,
             self.organization,
             self.project,
+            self.cwe,
+            self.language,
         )
 
 
@@ -552,6 +577,20 @@ class Finding(Node):
     suppressed_reason: str
     suppressed_until: datetime | None
     row: strawberry.Private[object] = None
+
+    @strawberry.field(
+        description='The CWE ids of a CODE finding\'s rule ("CWE-89"); empty for other findings.'
+    )
+    def cwe(self) -> list[str]:
+        from core.findings import service as findings
+
+        return findings.cwe_of(self.category.value, self.rule_id)
+
+    @strawberry.field(description="The OWASP Top 10 2021 category of a CODE finding's rule; null otherwise.")
+    def owasp(self) -> str | None:
+        from core.findings import service as findings
+
+        return findings.owasp_of(self.category.value, self.rule_id)
 
     @strawberry.field(description="The repository it was found in (null for a project's posture finding).")
     async def repository(self, info: strawberry.Info) -> Repository | None:

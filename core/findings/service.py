@@ -30,10 +30,20 @@ from core.pagination import (
     encode_cursor,
     page_size,
 )
+from core.scanners import sast_rules
 from core.scans.models import ScanRun
 from core.scans.scanner import SEVERITIES
 
 ACTIVE = (FindingStatus.OPEN, FindingStatus.REOPENED)
+# A CODE finding's language is its rule's: the rule pack names rules CODE-<LANG>-<NNN> (TypeScript shares the
+# JavaScript rules). CODE-PARSE findings (a file semgrep could not analyse) belong to no language.
+CODE_LANGUAGE_PREFIXES = {
+    "CSHARP": "CODE-CS-",
+    "JAVA": "CODE-JAVA-",
+    "JAVASCRIPT": "CODE-JS-",
+    "PYTHON": "CODE-PY-",
+    "GO": "CODE-GO-",
+}
 
 
 def at_least(severity: str) -> list[str]:
@@ -41,6 +51,40 @@ def at_least(severity: str) -> list[str]:
     if severity not in SEVERITIES:
         raise InvalidInput(f"severity must be one of {', '.join(SEVERITIES)}")
     return list(SEVERITIES[: SEVERITIES.index(severity) + 1])
+
+
+# --- CODE findings: CWE and OWASP from the rule pack, by rule id (not stored: a new pack relabels old findings) --
+
+
+def cwe_of(category: str, rule_id: str) -> list[str]:
+    """The CWE ids ("CWE-89") of a CODE finding's rule; none for any other finding."""
+    return list(sast_rules.cwe_of(rule_id)) if category == sast_rules.CATEGORY else []
+
+
+def owasp_of(category: str, rule_id: str) -> str | None:
+    """The OWASP Top 10 2021 category ("A03:2021 - Injection") of a CODE finding's rule; None otherwise."""
+    return (sast_rules.owasp_of(rule_id) or None) if category == sast_rules.CATEGORY else None
+
+
+def normalized_cwe(text: str) -> str:
+    """ "CWE-89", "cwe-89" or "89" as "CWE-89"; anything else is the caller's mistake."""
+    number = text.strip().upper().removeprefix("CWE-")
+    if not number.isascii() or not number.isdigit() or len(number) > 6 or int(number) == 0:
+        raise InvalidInput(f'cwe must be a CWE id such as "CWE-89" or "89" (got {text[:40]!r})')
+    return f"CWE-{int(number)}"
+
+
+def rules_with_cwe(text: str) -> list[str]:
+    """The ids of the pack's rules tagged with this CWE (possibly none: a valid CWE no rule checks)."""
+    cwe = normalized_cwe(text)
+    return sorted(rule.id for rule in sast_rules.catalog().values() if cwe in rule.cwe)
+
+
+def language_condition(language: str):
+    prefix = CODE_LANGUAGE_PREFIXES.get(language)
+    if prefix is None:
+        raise InvalidInput(f"language must be one of {', '.join(CODE_LANGUAGE_PREFIXES)}")
+    return col(Finding.rule_id).startswith(prefix, autoescape=True)
 
 
 @dataclass
@@ -54,6 +98,8 @@ class FindingFilter:
     path: str | None = None  # exactly this file
     organization: str | None = None  # the repository's (case-insensitive)
     project: str | None = None
+    cwe: str | None = None  # "CWE-89" or "89": CODE findings whose rule has it
+    language: str | None = None  # a CODE_LANGUAGE_PREFIXES key
 
 
 def finding_conditions(account_id: str, flt: FindingFilter) -> list:
@@ -74,6 +120,12 @@ def finding_conditions(account_id: str, flt: FindingFilter) -> list:
         conditions.append(Finding.path == flt.path)
     if flt.organization or flt.project:
         conditions.append(col(Finding.repository_id).in_(repositories_of(account_id, flt)))
+    if flt.cwe is not None:
+        conditions.append(col(Finding.rule_id).in_(rules_with_cwe(flt.cwe)))
+        conditions.append(Finding.category == sast_rules.CATEGORY)
+    if flt.language is not None:
+        conditions.append(language_condition(flt.language))
+        conditions.append(Finding.category == sast_rules.CATEGORY)
     return conditions
 
 
