@@ -1,5 +1,5 @@
-// Findings across repositories: filters (severity, category, status, scanner, repository) and search,
-// kept in the URL; cursor paging.
+// Findings across repositories: filters (severity, category, status, scanner, repository, and for CODE findings
+// CWE and language) and search, kept in the URL; cursor paging.
 import { gql, graphql } from "../api.js";
 import { badge, field, h, plural, replace, select, when } from "../dom.js";
 
@@ -10,7 +10,7 @@ export const FINDINGS = gql`
       totalCountIsCapped
       pageInfo { hasNextPage endCursor }
       nodes {
-        id scanner ruleId title message severity category path line status firstSeenAt webUrl
+        id scanner ruleId title message severity category path line status firstSeenAt webUrl cwe owasp
         repository { id name organization project }
       }
     }
@@ -24,8 +24,11 @@ export const FINDING_CHOICES = gql`
 `;
 
 const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"];
-const CATEGORIES = ["SECRET", "IAC", "PIPELINE", "DEPENDENCY", "POSTURE"];
-const SCANNERS = ["secrets", "checkov", "pipelines", "dependencies", "posture"];
+const CATEGORIES = ["SECRET", "IAC", "PIPELINE", "DEPENDENCY", "POSTURE", "CODE"];
+const SCANNERS = ["secrets", "checkov", "pipelines", "dependencies", "posture", "semgrep"];
+const LANGUAGES = [["CSHARP", "C#"], ["JAVA", "Java"], ["JAVASCRIPT", "JavaScript / TypeScript"], ["PYTHON", "Python"], ["GO", "Go"]];
+// What the API accepts ("CWE-89" or "89"): the browser refuses anything else before it is sent.
+const CWE_PATTERN = "\\s*([Cc][Ww][Ee]-)?[0-9]{1,6}\\s*";
 const STATUSES = ["OPEN", "REOPENED", "SUPPRESSED", "FIXED"];
 
 function filterOf(params) {
@@ -36,6 +39,8 @@ function filterOf(params) {
   if (params.get("status")) filter.statuses = [params.get("status")];
   if (params.get("repository")) filter.repositoryId = params.get("repository");
   if (params.get("q")) filter.search = params.get("q");
+  if (params.get("cwe")) filter.cwe = params.get("cwe");
+  if (params.get("language")) filter.language = params.get("language");
   return filter;
 }
 
@@ -52,6 +57,7 @@ export async function render(main, { params, navigate, isCurrent }) {
     navigate(`/findings?${next}`);
   };
   const search = h("input", { type: "search", name: "q", value: params.get("q") || "", placeholder: "CVE, package, rule, path, title" });
+  const cwe = h("input", { type: "text", name: "cwe", value: params.get("cwe") || "", placeholder: "CWE-89", pattern: CWE_PATTERN, size: 9, title: "A CWE id: CWE-89 or 89" });
   const change = (name) => (e) => go({ [name]: e.target.value });
   const data = await graphql(FINDINGS, { first: 50, after: params.get("after") || null, filter: filterOf(params) });
   if (!isCurrent()) return;
@@ -61,12 +67,14 @@ export async function render(main, { params, navigate, isCurrent }) {
     h("h1", {}, "Findings"),
     h(
       "form",
-      { class: "filters", role: "search", "aria-label": "Filter findings", onsubmit: (e) => { e.preventDefault(); go({ q: search.value.trim() }); } },
+      { class: "filters", role: "search", "aria-label": "Filter findings", onsubmit: (e) => { e.preventDefault(); go({ q: search.value.trim(), cwe: cwe.value.trim() }); } },
       field("Search", search),
       field("Minimum severity", select("severity", [["", "Any severity"], ...SEVERITIES.map((s) => [s, s.toLowerCase()])], params.get("severity") || "", { onchange: change("severity") })),
       field("Category", select("category", [["", "Any category"], ...CATEGORIES.map((c) => [c, c.toLowerCase()])], params.get("category") || "", { onchange: change("category") })),
       field("Status", select("status", [["", "Open and reopened"], ...STATUSES.map((s) => [s, s.toLowerCase()])], params.get("status") || "", { onchange: change("status") })),
       field("Scanner", select("scanner", [["", "Any scanner"], ...SCANNERS.map((s) => [s, s])], params.get("scanner") || "", { onchange: change("scanner") })),
+      field("CWE (code)", cwe),
+      field("Language (code)", select("language", [["", "Any language"], ...LANGUAGES], params.get("language") || "", { onchange: change("language") })),
       field("Repository", select("repository", [["", "All repositories"], ...repositories.map((r) => [r.id, names.get(r.id)]), ...(more ? [["-", "(the first 100 are listed: open a repository from Repositories for the others)", true]] : [])], params.get("repository") || "", { onchange: change("repository") })),
       h("button", { type: "submit" }, "Search")
     ),
@@ -87,7 +95,7 @@ export async function render(main, { params, navigate, isCurrent }) {
                   "tr",
                   {},
                   h("td", {}, badge(f.severity, f.severity.toLowerCase())),
-                  h("th", { scope: "row" }, f.title, h("div", { class: "code" }, `${f.scanner} · ${f.ruleId}`), h("div", { class: "muted" }, f.message)),
+                  h("th", { scope: "row" }, f.title, h("div", { class: "code" }, `${f.scanner} · ${f.ruleId}`), taxonomy(f), h("div", { class: "muted" }, f.message)),
                   h("td", {}, f.repository ? h("a", { href: `/repositories/${encodeURIComponent(f.repository.id)}?file=${encodeURIComponent(f.path)}` }, `${f.repository.organization} / ${f.repository.project} / ${f.repository.name}`) : "project-wide"),
                   h("td", { class: "code" }, f.path ? (f.webUrl ? h("a", { href: f.webUrl, target: "_blank", rel: "noopener" }, `${f.path}${f.line ? ":" + f.line : ""}`) : `${f.path}${f.line ? ":" + f.line : ""}`) : "—"),
                   h("td", {}, f.status.toLowerCase()),
@@ -106,4 +114,11 @@ export async function render(main, { params, navigate, isCurrent }) {
         )
       : h("div", { class: "empty" }, h("p", {}, "No findings match."))
   );
+}
+
+// A CODE finding's CWE ids (each linked to MITRE's definition) and OWASP Top 10 category; nothing for others.
+export function taxonomy(f) {
+  if (!f.cwe.length && !f.owasp) return null;
+  const links = f.cwe.map((id, i) => [i ? ", " : "", h("a", { href: `https://cwe.mitre.org/data/definitions/${encodeURIComponent(id.replace(/^CWE-/, ""))}.html`, target: "_blank", rel: "noopener" }, id)]);
+  return h("div", { class: "muted" }, ...links, f.cwe.length && f.owasp ? " · " : "", f.owasp ? `OWASP ${f.owasp}` : "");
 }

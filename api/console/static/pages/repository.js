@@ -2,6 +2,7 @@
 // unsuppress with a reason and an expiry), "Scan now" with the run's progress, and the run history.
 import { gql, graphql } from "../api.js";
 import { announce, badge, field, h, replace, when } from "../dom.js";
+import { taxonomy } from "./findings.js";
 import { followRun, runsTable } from "./scans.js";
 
 // The page: the repository, its files with findings (the tree), its runs; then the chosen file's findings.
@@ -30,7 +31,7 @@ export const FILE_FINDINGS = gql`
         pageInfo { hasNextPage endCursor }
         nodes {
           id scanner ruleId title message description remediation severity category path line
-          preview commit status suppressedReason suppressedUntil firstSeenAt webUrl
+          preview commit status suppressedReason suppressedUntil firstSeenAt webUrl cwe owasp
         }
       }
     }
@@ -207,6 +208,7 @@ function findingCard(f, reload) {
     { class: `finding ${f.severity.toLowerCase()}`, "aria-label": `${f.severity} ${f.title}` },
     h("header", {}, badge(f.severity, f.severity.toLowerCase()), " ", h("strong", {}, f.title), " ", h("span", { class: "code" }, f.ruleId), " ", suppressed ? badge("SUPPRESSED", "suppressed") : null),
     h("p", {}, f.message),
+    taxonomy(f),
     f.preview ? h("p", { class: "code" }, `Value: ${f.preview}`) : null,
     h("p", { class: "muted" }, `${f.scanner} · ${f.category} · ${location}`, f.webUrl ? [" · ", h("a", { href: f.webUrl, target: "_blank", rel: "noopener" }, f.line ? `Line ${f.line} in Azure DevOps` : "Open in Azure DevOps")] : null, ` · first seen ${when(f.firstSeenAt)}`),
     suppressed ? h("p", { class: "muted" }, `Suppressed: ${f.suppressedReason}${f.suppressedUntil ? ` (until ${when(f.suppressedUntil)})` : ""}`) : null,
