@@ -1,6 +1,11 @@
 """CODE (SAST) findings over GraphQL: CWE and OWASP from the rule pack, filters by CWE and language, each account
 seeing only its own."""
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 from sqlmodel import select
 
 from core.db import session_scope
@@ -119,3 +124,26 @@ async def test_an_invalid_cwe_is_a_clear_error(alice, db):
             assert error["path"][-1] == field.split("(")[0]
     unknown = await alice.graphql(FINDINGS, filter={"language": "COBOL"})
     assert unknown["errors"] and "COBOL" in unknown["errors"][0]["message"]
+
+
+async def test_panoptica_export_sarif_carries_a_code_findings_cwe(alice, db, database_url, tmp_path):
+    """The operator's `panoptica export sarif REPO`, the installed command on the same database: the CODE
+    finding's rule names its CWE (relationship and tag) and the run lists the CWE taxonomy."""
+    await seed(db, alice.account_id, ALICE)
+    async with session_scope(db) as session:
+        repo = (
+            await session.exec(select(AzureRepository).where(AzureRepository.account_id == alice.account_id))
+        ).one()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PANOPTICA_DATABASE_URL": database_url}
+    command = [str(Path(sys.executable).with_name("panoptica")), "export", "sarif", repo.id]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    runs = {run["tool"]["driver"]["name"]: run for run in json.loads(done.stdout)["runs"]}
+    code = runs["panoptica-semgrep"]
+    results = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r for r in code["results"]}
+    assert results["app/db.py"]["ruleId"] == "CODE-PY-001"
+    rules = {r["id"]: r for r in code["tool"]["driver"]["rules"]}
+    assert rules["CODE-PY-001"]["relationships"][0]["target"]["id"] == "89"
+    assert "external/cwe/cwe-89" in rules["CODE-PY-001"]["properties"]["tags"]
+    assert "relationships" not in rules["CODE-PARSE"]
+    assert {t["id"] for t in code["taxonomies"][0]["taxa"]} == {"89", "327", "328"}

@@ -157,3 +157,37 @@ def test_header_limit_is_enforced_by_the_block_models():
 
     with pytest.raises(SlackObjectFormationError):
         HeaderBlock(text="x" * 151).to_dict()
+
+
+def test_a_code_finding_is_listed_like_any_other():
+    """A SAST (CODE) finding read from a scan's rows reaches the digest's new findings with its file and line."""
+    from datetime import timedelta
+
+    from core.digests.summary import summarize_findings
+    from core.findings.models import Finding
+
+    finding = Finding(
+        account_id="a",
+        repository_id="r",
+        scanner="semgrep",
+        rule_id="CODE-PY-001",
+        title="SQL query built from untrusted input",
+        severity="HIGH",
+        category="CODE",
+        path="app/db.py",
+        line=14,
+        fingerprint="f",
+        first_seen_at=SINCE + timedelta(hours=1),
+    )
+    findings = summarize_findings(
+        [(finding, "merchant-portal")], {"r": SINCE - timedelta(days=1)}, [], SINCE, UNTIL
+    )
+    message = render_digest(summary(findings=findings, min_severity="HIGH"), CONSOLE)
+    check_limits(message)
+    body = text_of(message)
+    assert "new 1 high" in body
+    assert (
+        "SQL query built from untrusted input" in body
+        and "`app/db.py:14`" in body
+        and "merchant-portal" in body
+    )
