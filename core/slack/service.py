@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import weakref
 from datetime import timedelta
 
@@ -90,16 +91,18 @@ async def link_workspace(session: AsyncSession, code: str, team_id: str, team_na
     return link.account_id
 
 
-# team id -> account id, per database engine (each app has its own), so that a slash command's
-# acknowledgement costs no statement to find its account. Only links are cached: a link never moves to
-# another account (link_workspace refuses) and is never deleted, so a cached one cannot go stale across API
-# processes; a workspace not linked yet is looked up every time, so a link made anywhere is seen at once.
-# Installing or uninstalling the app forgets the team all the same.
+# team id -> (account id, until when), per database engine (each app has its own), so that a slash command's
+# acknowledgement costs no statement to find its account. Only links are cached, and for TEAM_CACHE_SECONDS:
+# a link never moves to another account (link_workspace refuses), but deleting the account (possibly in
+# another process: `panoptica accounts delete`) removes it, and a later link may name a new account, so
+# another API process's cached link is trusted for a minute at most. A workspace not linked yet is looked up
+# every time, so a new link is seen at once. Linking, uninstalling and deleting here forget the team at once.
 TEAM_ACCOUNTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 TEAM_CACHE_SIZE = 10_000
+TEAM_CACHE_SECONDS = 60.0
 
 
-def _team_cache(session: AsyncSession) -> dict[str, str]:
+def _team_cache(session: AsyncSession) -> dict[str, tuple[str, float]]:
     engine = session.bind.sync_engine if session.bind is not None else None
     if engine is None:
         return {}
@@ -112,14 +115,16 @@ def forget_workspace(session: AsyncSession, team_id: str) -> None:
 
 async def workspace_account(session: AsyncSession, team_id: str) -> str | None:
     cache = _team_cache(session)
-    if team_id in cache:
-        return cache[team_id]
+    cached = cache.get(team_id)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
     workspace = await session.get(SlackWorkspace, team_id)
     if workspace is None:
+        cache.pop(team_id, None)
         return None
     if len(cache) >= TEAM_CACHE_SIZE:
         cache.clear()
-    cache[team_id] = workspace.account_id
+    cache[team_id] = (workspace.account_id, time.monotonic() + TEAM_CACHE_SECONDS)
     return workspace.account_id
 
 

@@ -94,3 +94,14 @@ async def test_uninstalling_forgets_the_cached_workspace(bot):
     with counted(bot) as statements:
         await acknowledged(bot, "subscriptions", "trigger-3")
     assert any("FROM SLACK_WORKSPACES" in s for s in statements)  # looked up again
+
+
+async def test_a_cached_workspace_is_trusted_for_a_bounded_time(bot, monkeypatch):
+    # Another process may delete the account (and so the link): a cached link is looked up again once
+    # TEAM_CACHE_SECONDS have passed (here none), where within them it costs nothing (the test above).
+    monkeypatch.setattr(slack, "TEAM_CACHE_SECONDS", 0.0)
+    await bot.link()
+    await acknowledged(bot, "subscriptions", "trigger-4")
+    with counted(bot) as statements:
+        await acknowledged(bot, "subscriptions", "trigger-5")
+    assert any("FROM SLACK_WORKSPACES" in s for s in statements), statements
