@@ -461,10 +461,11 @@ def _category_enum():
 
 
 def _scanner_enum():
+    from core.history.service import NAME as HISTORY
     from core.posture.findings import SCANNER as POSTURE
     from core.scans.scanner import all_scanners
 
-    names = sorted({s.name for s in all_scanners()} | {POSTURE})
+    names = sorted({s.name for s in all_scanners()} | {POSTURE, HISTORY})
     # Values are the scanners' own names (lower case), as stored and as the API always answered them.
     return strawberry.enum(Enum("Scanner", {n: n for n in names}), description="What found it.")
 
@@ -548,6 +549,64 @@ class FindingFilter:
         )
 
 
+@strawberry.type(
+    description="Where a secret found in git history was added: the commit, file and line, when, and who (the "
+    "author's name as git recorded it)."
+)
+class SecretOccurrence:
+    commit: str
+    path: str
+    line: int | None
+    committed_at: datetime
+    author_name: str
+    in_head: bool = strawberry.field(
+        description="The secret is still in this file at the default branch's head."
+    )
+    reachable: bool = strawberry.field(
+        description="False once rewritten history (a force-push) left the commit unreachable; the secret was "
+        "published all the same."
+    )
+
+    @classmethod
+    def from_row(cls, row) -> SecretOccurrence:
+        return cls(
+            commit=row.commit_id,
+            path=row.path,
+            line=row.line,
+            committed_at=row.committed_at,
+            author_name=row.author_name,
+            in_head=row.in_head,
+            reachable=row.reachable,
+        )
+
+
+def history_occurrences(info: strawberry.Info):
+    """Per request, a loader of history findings' occurrences: a page of findings costs one statement."""
+    context = info.context
+    loader = getattr(context, "_history_occurrences", None)
+    if loader is None:
+        from strawberry.dataloader import DataLoader
+
+        from core.history.service import occurrences_of
+
+        async def load(keys: list[tuple[str, str]]) -> list[list]:
+            async with context.sessions() as session:
+                found = await occurrences_of(session, list(keys))
+            return [found[key] for key in keys]
+
+        loader = DataLoader(load)
+        context._history_occurrences = loader
+    return loader
+
+
+async def finding_occurrences(info: strawberry.Info, row) -> list | None:
+    from core.history.service import NAME as HISTORY
+
+    if row is None or row.scanner != HISTORY or not row.secret_hash or not row.repository_id:
+        return None
+    return await history_occurrences(info).load((row.repository_id, row.secret_hash))
+
+
 @strawberry.type
 class Finding(Node):
     id: strawberry.ID
@@ -591,6 +650,22 @@ class Finding(Node):
         from core.findings import service as findings
 
         return findings.owasp_of(self.category.value, self.rule_id)
+
+    @strawberry.field(
+        description="For a secret found in git history (scanner history): each commit that added it, oldest "
+        "first. Empty for other findings."
+    )
+    async def occurrences(self, info: strawberry.Info) -> list[SecretOccurrence]:
+        rows = await finding_occurrences(info, self.row)
+        return [SecretOccurrence.from_row(r) for r in rows or []]
+
+    @strawberry.field(
+        description="For a secret found in git history: true when no file at the default branch's head still "
+        "holds it (it must be rotated all the same). Null for other findings."
+    )
+    async def in_history_only(self, info: strawberry.Info) -> bool | None:
+        rows = await finding_occurrences(info, self.row)
+        return None if rows is None else not any(r.in_head for r in rows)
 
     @strawberry.field(description="The repository it was found in (null for a project's posture finding).")
     async def repository(self, info: strawberry.Info) -> Repository | None:
