@@ -383,8 +383,6 @@ async def load_findings(
 
 async def first_history_scans(session, repository_ids: list[str]) -> dict[str, datetime]:
     """ "history:<repository id>" -> the end of the repository's first run that scanned its git history."""
-    from core.history.models import HistoryState
-
     if not repository_ids:
         return {}
     rows = await session.exec(
