@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import os
@@ -57,7 +56,7 @@ from pathlib import Path
 
 import yaml
 
-from core.scanners import checkov_severity
+from core.scanners import checkov_severity, tool_venv
 from core.scans.scanner import RawFinding, Rule, ScanContext, ScannerError
 
 log = logging.getLogger(__name__)
@@ -106,21 +105,11 @@ PARSE_RULE = Rule(
 
 
 def checkov_bin(context: ScanContext | None = None) -> Path:
-    configured = (context.options.get("checkov_bin") if context else None) or os.environ.get(
-        "PANOPTICA_CHECKOV_BIN"
-    )
-    return Path(configured) if configured else DEFAULT_BIN
+    return tool_venv.tool_bin(context, "checkov_bin", "PANOPTICA_CHECKOV_BIN", DEFAULT_BIN)
 
 
-@functools.lru_cache(maxsize=8)
 def installed_version(binary: Path) -> str:
-    """checkov's version from the package metadata of the virtualenv the executable belongs to."""
-    venv = binary.resolve().parent.parent
-    for info in sorted(venv.glob("lib/python*/site-packages/checkov-*.dist-info")):
-        match = re.fullmatch(r"checkov-(.+)\.dist-info", info.name)
-        if match:
-            return match.group(1)
-    return "unknown"
+    return tool_venv.installed_version(binary, "checkov")
 
 
 class CheckovScanner:

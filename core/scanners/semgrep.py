@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
 
-from core.scanners import sast_rules
+from core.scanners import sast_rules, tool_venv
 from core.scanners.checkov import MemoryWatch, kill_session, watch_memory
 from core.scans.scanner import RawFinding, Rule, ScanContext, ScannerError
 
@@ -104,21 +104,11 @@ PARSE_RULE = Rule(
 
 
 def semgrep_bin(context: ScanContext | None = None) -> Path:
-    configured = (context.options.get("semgrep_bin") if context else None) or os.environ.get(
-        "PANOPTICA_SEMGREP_BIN"
-    )
-    return Path(configured) if configured else DEFAULT_BIN
+    return tool_venv.tool_bin(context, "semgrep_bin", "PANOPTICA_SEMGREP_BIN", DEFAULT_BIN)
 
 
-@functools.lru_cache(maxsize=8)
 def installed_version(binary: Path) -> str:
-    """semgrep's version from the package metadata of the virtualenv the executable belongs to."""
-    venv = binary.resolve().parent.parent
-    for info in sorted(venv.glob("lib/python*/site-packages/semgrep-*.dist-info")):
-        match = re.fullmatch(r"semgrep-(.+)\.dist-info", info.name)
-        if match:
-            return match.group(1)
-    return "unknown"
+    return tool_venv.installed_version(binary, "semgrep")
 
 
 def cpu_budget(context: ScanContext) -> int:
