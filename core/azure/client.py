@@ -172,8 +172,13 @@ class AzureDevOpsClient:
     # --- anonymous: existence and tenant -------------------------------------------------------------
     async def find_tenant(self) -> OrganizationTenant:
         """Does the organization exist, and which Entra tenant is it connected to? No token needed."""
-        # Both anonymous requests go together: one round trip.
-        location, headers = await asyncio.gather(self._core_location(), self._tenant_probe())
+        # Both anonymous requests go together: one round trip. Both are awaited to their end even when one fails,
+        # so no request is left running behind the answer.
+        answers = await asyncio.gather(self._core_location(), self._tenant_probe(), return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+        location, headers = answers
         tenant = headers.get("x-vss-resourcetenant", "").strip().lower()
         if not tenant:
             raise UnexpectedResponse(detail="no X-VSS-ResourceTenant header on the anonymous probe")
