@@ -375,6 +375,12 @@ async def test_acquire_through_the_azure_client_against_the_emulator(settings, w
                 }
                 assert stat.S_IMODE(root.parent.stat().st_mode) == 0o700
             assert list(scratch.iterdir()) == []
+            # A scanner that crashes inside: the downloaded repository is removed all the same.
+            with pytest.raises(RuntimeError, match="scanner crashed"):
+                async with acquire(org, repo.id, repo.default_branch) as root:
+                    assert (root / "main.tf").is_file()
+                    raise RuntimeError("scanner crashed")
+            assert list(scratch.iterdir()) == []
             # An archive over the download limit: the client refuses it, nothing is left.
             with pytest.raises(ArchiveTooLarge):
                 async with acquire(org, repo.id, repo.default_branch, Limits(archive_bytes=50)):
