@@ -11,7 +11,7 @@ import contextlib
 import signal
 
 import core.jobs.handlers  # noqa: F401 - registers core's jobs
-from core.jobs.distributed import run_worker
+from core.jobs.worker import run_worker
 from core.services import open_services
 from core.settings import SettingsError, load_settings
 

@@ -1,4 +1,4 @@
-"""Distributed workers on PostgreSQL: our durable jobs, run by procrastinate.
+"""The queue primitive of distributed workers on PostgreSQL: our durable jobs, handed to procrastinate.
 
 The `jobs` table stays the record of every job on both databases (enqueued in the caller's transaction,
 deduplicated by key, counted by `/metrics`). On PostgreSQL each enqueue also defers a procrastinate job in the
@@ -6,25 +6,20 @@ same transaction (its SQL function, so a rollback takes both back), carrying onl
 worker` processes run procrastinate workers: LISTEN/NOTIFY wake-ups, `lock` so one repository is never
 scanned twice at once, a periodic tick deduplicated across workers, and recovery of the jobs of a worker that
 died (no heartbeat). The task runs the same handler functions as the in-process runner of the SQLite default.
+The worker itself (its procrastinate app) is built in `core/jobs/worker.py`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import logging
 from datetime import datetime
 
-from procrastinate import App, PsycopgConnector
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.jobs.models import Job
 
-log = logging.getLogger(__name__)
 TASK = "panoptica.job"
-QUICK_CONCURRENCY = 8
 
 DEFER = text(
     "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, :lock, NULL, CAST(:args AS jsonb), :at)"
@@ -52,77 +47,3 @@ def conninfo(database_url: str) -> str:
     """psycopg wants a libpq URL: our SQLAlchemy URL without its driver."""
     scheme, rest = database_url.split("://", 1)
     return f"postgresql://{rest}" if scheme.startswith("postgresql") else database_url
-
-
-def build_app(services) -> App:
-    """The procrastinate app of a worker process: one task that runs our jobs, and two periodic ones."""
-    from core.jobs import periodic
-    from core.jobs.runner import run_job_by_id
-
-    settings = services.settings
-    app = App(connector=PsycopgConnector(conninfo=conninfo(settings.database_url), min_size=1, max_size=4))
-
-    @app.task(name=TASK, pass_context=False)
-    async def run(job_id: str) -> None:
-        await run_job_by_id(services, job_id)
-
-    every = f"* * * * * */{settings.periodic_seconds}"
-
-    @app.periodic(cron=every, periodic_id="tick")
-    @app.task(name="panoptica.tick", queue="quick")
-    async def tick(timestamp: int) -> None:
-        # Only one worker gets each timestamp (procrastinate's periodic defers are unique).
-        await periodic.tick_all(services)
-
-    @app.periodic(cron=every, periodic_id="recover")
-    @app.task(name="panoptica.recover_stalled", queue="quick")
-    async def recover(timestamp: int) -> None:
-        await recover_stalled(app, settings.worker_stalled_seconds)
-
-    @app.periodic(cron="17 * * * *", periodic_id="prune")
-    @app.task(name="panoptica.prune", queue="quick")
-    async def prune(timestamp: int) -> None:
-        # procrastinate's rows of finished jobs, after a day (ours stay in `jobs`).
-        await app.job_manager.delete_old_jobs(nb_hours=24, include_failed=True)
-
-    return app
-
-
-async def recover_stalled(app: App, seconds: float) -> int:
-    """Jobs left `doing` by a worker without a heartbeat for `seconds` (killed, machine lost) run again."""
-    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds))
-    for job in stalled:
-        log.warning("job %s of a dead worker is retried", job.id)
-        await app.job_manager.retry_job(job)
-    await app.job_manager.prune_stalled_workers(seconds_since_heartbeat=seconds)
-    return len(stalled)
-
-
-async def run_worker(services, queues: list[str], concurrency: int) -> None:
-    """One procrastinate worker per queue, each with its own concurrency: long scans never hold quick jobs."""
-    app = build_app(services)
-    settings = services.settings
-    options = {
-        "wait": True,
-        "install_signal_handlers": False,
-        "update_heartbeat_interval": max(1.0, settings.worker_stalled_seconds / 3),
-        "stalled_worker_timeout": settings.worker_stalled_seconds,
-    }
-    sizes = {"quick": QUICK_CONCURRENCY, "long": concurrency}
-    async with app.open_async():
-        workers = [
-            asyncio.create_task(
-                app.run_worker_async(
-                    queues=[q], concurrency=sizes.get(q, concurrency), name=f"panoptica-{q}", **options
-                )
-            )
-            for q in queues
-        ]
-        try:
-            await asyncio.gather(*workers)
-        finally:
-            for task in workers:
-                task.cancel()
-            for task in workers:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
