@@ -19,10 +19,11 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import StrictBool
 
 from core.azure.errors import (
     ArchiveTooLarge,
@@ -30,6 +31,21 @@ from core.azure.errors import (
     OrganizationNotFound,
     UnexpectedResponse,
     token_rejected,
+)
+from core.azure.models import (
+    ConnectionDataAnswer,
+    GitRef,
+    GraphDescriptor,
+    GraphGroup,
+    GraphMembership,
+    PermissionEvaluationBatch,
+    Project,
+    Repository,
+    ResourceArea,
+    ServicePrincipalEntitlement,
+    collection_items,
+    parse,
+    parse_collection,
 )
 from core.azure.organization import parse_organization, path_segment
 from core.azure.tokens import TokenProvider
@@ -57,6 +73,7 @@ DEFAULT_MAX_ARCHIVE_BYTES = 2 * 1024**3
 MAX_PAGES = 10_000  # a safety net against a server that never stops handing out continuation tokens
 ANONYMOUS_OK = frozenset({203, 302, 401, 403})  # an anonymous probe is refused, but names the tenant
 HOST = "_host"  # pacing/concurrency key for requests not tied to an organization
+M = TypeVar("M")
 
 
 @dataclass(frozen=True)
@@ -80,7 +97,6 @@ class ConnectionData:
     descriptor: str
     display_name: str
     instance_id: str  # the organization's id
-    raw: dict = field(repr=False, default_factory=dict)
 
 
 @dataclass
@@ -231,6 +247,47 @@ class AzureDevOpsClient:
         request = self._request(path, params, api_version, base)
         return await self.session.transport.call(request, self._credentials(), read_json)
 
+    async def get_as(
+        self,
+        model: type[M],
+        path: str,
+        params: dict | None = None,
+        *,
+        api_version: str = API_VERSION,
+        base: str | None = None,
+    ) -> M:
+        """GET one object and parse it as `model` (AzureUnexpectedAnswer when its shape is not ours)."""
+        body = await self.get_json(path, params, api_version=api_version, base=base)
+        return parse(model, body, _endpoint(path))
+
+    async def list_as(
+        self,
+        model: type[M],
+        path: str,
+        params: dict | None = None,
+        *,
+        api_version: str = API_VERSION,
+        base: str | None = None,
+    ) -> list[M]:
+        """GET a collection that is not paged, every item parsed as `model`."""
+        body = await self.get_json(path, params, api_version=api_version, base=base)
+        return parse_collection(model, body, _endpoint(path))
+
+    async def paged_as(
+        self,
+        model: type[M],
+        path: str,
+        params: dict | None = None,
+        *,
+        api_version: str = API_VERSION,
+        page_size: int | None = 100,
+    ) -> AsyncIterator[M]:
+        """Every item of a paged collection, parsed as `model` page by page."""
+        index = 0
+        async for item in self.paged(path, params, api_version=api_version, page_size=page_size):
+            yield parse(model, item, _endpoint(path), f"value.{index}")
+            index += 1
+
     async def paged(
         self,
         path: str,
@@ -256,26 +313,25 @@ class AzureDevOpsClient:
             body, headers = await self.session.transport.call(
                 request, self._credentials(), read_json_and_headers
             )
-            for item in _items(body):
+            for item in collection_items(body, _endpoint(path)):
                 yield item
-            token = headers.get("x-ms-continuationtoken") or (body.get("continuationToken") if body else None)
+            token = headers.get("x-ms-continuationtoken") or (
+                body.get("continuationToken") if isinstance(body, dict) else None
+            )
             if not token:
                 return
         raise UnexpectedResponse(detail=f"more than {MAX_PAGES} pages from {path}")
 
     # --- organization and identity ---------------------------------------------------------------------
     async def connection_data(self) -> ConnectionData:
-        body = await self.get_json("_apis/connectionData", api_version=PREVIEW)
-        user = (body or {}).get("authenticatedUser") or {}
-        if not user.get("id"):
-            raise UnexpectedResponse(detail="connectionData without authenticatedUser.id")
+        answer = await self.get_as(ConnectionDataAnswer, "_apis/connectionData", api_version=PREVIEW)
+        user = answer.authenticated_user
         return ConnectionData(
-            user_id=user["id"],
-            subject_descriptor=user.get("subjectDescriptor", ""),
-            descriptor=user.get("descriptor", ""),
-            display_name=user.get("providerDisplayName", ""),
-            instance_id=body.get("instanceId", ""),
-            raw=body,
+            user_id=user.id,
+            subject_descriptor=user.subject_descriptor,
+            descriptor=user.descriptor,
+            display_name=user.provider_display_name,
+            instance_id=answer.instance_id,
         )
 
     async def area_url(self, area_id: str) -> str:
@@ -284,56 +340,58 @@ class AzureDevOpsClient:
         key = area_id.lower()
         async with state.area_lock:
             if key not in state.area_urls:
-                body = await self.get_json(f"_apis/resourceAreas/{path_segment(key)}", api_version=PREVIEW)
-                state.area_urls[key] = self._trusted_location(body.get("locationUrl") if body else None)
+                path = f"_apis/resourceAreas/{path_segment(key)}"
+                area = await self.get_as(ResourceArea, path, api_version=PREVIEW)
+                state.area_urls[key] = self._trusted_location(area.location_url or None)
             return state.area_urls[key]
 
-    async def get_service_principal_entitlement(self, identity_id: str) -> dict:
+    async def get_service_principal_entitlement(self, identity_id: str) -> ServicePrincipalEntitlement:
         """Access level, status and project groups of our service principal (id: connectionData user id)."""
         base = await self.area_url(ENTITLEMENT_AREA)
         path = f"_apis/serviceprincipalentitlements/{path_segment(identity_id)}"
-        return await self.get_json(path, api_version=PREVIEW, base=base)
+        return await self.get_as(ServicePrincipalEntitlement, path, api_version=PREVIEW, base=base)
 
-    async def list_memberships(self, subject_descriptor: str, direction: str = "up") -> list[dict]:
+    async def list_memberships(self, subject_descriptor: str, direction: str = "up") -> list[GraphMembership]:
         """Direct Graph memberships (depth 1 is all the service supports)."""
         base = await self.area_url(GRAPH_AREA)
         path = f"_apis/graph/Memberships/{path_segment(subject_descriptor)}"
-        body = await self.get_json(path, {"direction": direction, "depth": 1}, api_version=PREVIEW, base=base)
-        return list(_items(body))
+        params = {"direction": direction, "depth": 1}
+        return await self.list_as(GraphMembership, path, params, api_version=PREVIEW, base=base)
 
-    async def get_group(self, descriptor: str) -> dict:
+    async def get_group(self, descriptor: str) -> GraphGroup:
         base = await self.area_url(GRAPH_AREA)
-        return await self.get_json(
-            f"_apis/graph/groups/{path_segment(descriptor)}", api_version=PREVIEW, base=base
-        )
+        path = f"_apis/graph/groups/{path_segment(descriptor)}"
+        return await self.get_as(GraphGroup, path, api_version=PREVIEW, base=base)
 
     async def get_descriptor(self, storage_key: str) -> str:
         base = await self.area_url(GRAPH_AREA)
-        body = await self.get_json(f"_apis/graph/descriptors/{path_segment(storage_key)}", base=base)
-        return str((body or {}).get("value", ""))
+        path = f"_apis/graph/descriptors/{path_segment(storage_key)}"
+        return (await self.get_as(GraphDescriptor, path, base=base)).value
 
     # --- projects and repositories ---------------------------------------------------------------------
-    def list_projects(self, *, page_size: int = 100, state_filter: str | None = None) -> AsyncIterator[dict]:
+    def list_projects(
+        self, *, page_size: int = 100, state_filter: str | None = None
+    ) -> AsyncIterator[Project]:
         params = {"stateFilter": state_filter} if state_filter else None
-        return self.paged("_apis/projects", params, page_size=page_size)
+        return self.paged_as(Project, "_apis/projects", params, page_size=page_size)
 
-    async def list_repositories(self, project: str | None = None) -> list[dict]:
+    async def list_repositories(self, project: str | None = None) -> list[Repository]:
         """All Git repositories of the organization (or of one project) in one call: not paged."""
         prefix = f"{path_segment(project)}/" if project else ""
-        return list(_items(await self.get_json(f"{prefix}_apis/git/repositories")))
+        return await self.list_as(Repository, f"{prefix}_apis/git/repositories")
 
-    async def list_refs(self, repo_id: str, filter: str = "", *, page_size: int = 1000) -> list[dict]:
+    async def list_refs(self, repo_id: str, filter: str = "", *, page_size: int = 1000) -> list[GitRef]:
         """Refs whose name starts with `refs/{filter}` (e.g. "heads/" for branches)."""
         path = f"_apis/git/repositories/{path_segment(repo_id)}/refs"
         params = {"filter": filter} if filter else None
-        return [ref async for ref in self.paged(path, params, page_size=page_size)]
+        return [ref async for ref in self.paged_as(GitRef, path, params, page_size=page_size)]
 
     async def branch_head(self, repo_id: str, branch: str) -> str | None:
         """The commit id a branch points at, None when the branch does not exist."""
         name = _branch_name(branch)
         for ref in await self.list_refs(repo_id, f"heads/{name}"):
-            if ref.get("name") == f"refs/heads/{name}":
-                return ref.get("objectId")
+            if ref.name == f"refs/heads/{name}":
+                return ref.object_id
         return None
 
     async def download_archive(
@@ -364,14 +422,12 @@ class AzureDevOpsClient:
     async def caller_has_permission(self, bearer: str, namespace_id: str, bits: int, token: str) -> bool:
         """Whether the token's owner holds `bits` on `token`: Azure DevOps evaluates the caller's own
         effective permission, groups nested as it resolves them (Security REST API, permissions)."""
+        path = f"_apis/permissions/{path_segment(namespace_id)}/{int(bits)}"
         request = self._request(
-            f"_apis/permissions/{path_segment(namespace_id)}/{int(bits)}",
-            {"tokens": token, "alwaysAllowAdministrators": "false"},
-            API_VERSION,
-            None,
+            path, {"tokens": token, "alwaysAllowAdministrators": "false"}, API_VERSION, None
         )
         body = await self.session.transport.call(request, _PersonCredentials(bearer), read_json)
-        values = _items(body)
+        values = parse_collection(StrictBool, body, _endpoint(path))
         return len(values) == 1 and values[0] is True
 
     async def evaluate_permissions(self, namespace_id: str, bits: int, tokens: list[str]) -> dict[str, bool]:
@@ -395,11 +451,8 @@ class AzureDevOpsClient:
             body={"alwaysAllowAdministrators": False, "evaluations": evaluations},
         )
         body = await self.session.transport.call(request, self._credentials(), read_json)
-        answered = {
-            str(e.get("token")): e.get("value") is True
-            for e in (body or {}).get("evaluations") or []
-            if isinstance(e, dict)
-        }
+        batch = parse(PermissionEvaluationBatch, body, "POST _apis/security/permissionevaluationbatch")
+        answered = {e.token: e.value for e in batch.evaluations}
         missing = [token for token in tokens if token not in answered]
         if missing:
             raise UnexpectedResponse(
@@ -447,13 +500,9 @@ async def _headers_of(response: httpx.Response) -> httpx.Headers:
     return response.headers
 
 
-def _items(body: Any) -> list:
-    """`{count, value}` collections, `{items, continuationToken}` (userentitlements) or a bare list."""
-    if isinstance(body, list):
-        return body
-    if isinstance(body, dict):
-        return body.get("value") or body.get("items") or []
-    return []
+def _endpoint(path: str, method: str = "GET") -> str:
+    """How an AzureUnexpectedAnswer names the call: its method and path (ids, never a query or a token)."""
+    return f"{method} {path.partition('?')[0]}"
 
 
 def _branch_name(branch: str) -> str:

@@ -249,6 +249,29 @@ class UnexpectedResponse(AzureError):
     default_message = "Azure DevOps answered in an unexpected way."
 
 
+class AzureUnexpectedAnswer(UnexpectedResponse):
+    """A success whose body does not have the shape we read (a field missing, of another type): Microsoft changed
+    an answer. Raised in one place, the client boundary (core/azure/models.py), naming the endpoint and the
+    field, never a value. Retrying gives the same answer, so it is not retryable."""
+
+    code = "unexpected_answer"
+    audience = "operator"
+    default_remediation = (
+        "Nothing to change on your side: Azure DevOps changed the shape of this answer and our operators "
+        "have been alerted."
+    )
+
+    def __init__(self, endpoint: str, field: str, problem: str) -> None:
+        self.endpoint = shorten(endpoint, 120)
+        self.field = shorten(field, 120)
+        where = f"field '{self.field}'" if self.field else "the body"
+        message = (
+            f"Azure DevOps answered {self.endpoint} in a shape the service does not understand "
+            f"({where}: {shorten(problem, 80)})."
+        )
+        super().__init__(message, detail=f"{self.endpoint} {where}: {problem}")
+
+
 class ArchiveTooLarge(AzureError):
     code = "archive_too_large"
     audience = "customer"

@@ -39,6 +39,7 @@ from core.azure.errors import (
     TokenError,
     Unauthorized,
 )
+from core.azure.models import Project, Repository, ServicePrincipalEntitlement
 from core.azure.organization import path_segment
 from core.db.columns import utcnow
 from core.settings import Settings
@@ -75,10 +76,10 @@ class Findings:
     consented_at: datetime | None = None
     tenant_id: str = ""
     me: ConnectionData | None = None
-    entitlement: dict | None = None
+    entitlement: ServicePrincipalEntitlement | None = None
     entitlement_refused: str = ""
-    projects: list[dict] = field(default_factory=list)
-    repositories: list[dict] | None = None
+    projects: list[Project] = field(default_factory=list)
+    repositories: list[Repository] | None = None
     # project name -> "ok" | "denied" | "none", from reading one repository's refs (probe_code)
     probes: dict[str, str] = field(default_factory=dict)
     # project name -> True/False: Git Read as the Security API evaluated it; absent where it refused
@@ -254,11 +255,11 @@ async def service_principal_member(ctx: Context) -> Check:
 async def access_level_basic(ctx: Context) -> Check:
     if await read_entitlement(ctx) is None:
         return await access_level_by_probe(ctx)
-    level = (ctx.findings.entitlement or {}).get("accessLevel") or {}
-    license_type = str(level.get("accountLicenseType") or "none")
-    msdn = str(level.get("msdnLicenseType") or "none")
-    status = str(level.get("status") or "active")
-    shown = level.get("licenseDisplayName") or license_type
+    level = ctx.findings.entitlement.access_level
+    license_type = level.account_license_type or "none"
+    msdn = level.msdn_license_type or "none"
+    status = level.status or "active"
+    shown = level.license_display_name or license_type
     if status != "active":
         return Check(
             "ACCESS_LEVEL_BASIC",
@@ -288,11 +289,9 @@ async def access_level_by_probe(ctx: Context) -> Check:
     permissions = await read_permissions(ctx)
     candidates = await probe_candidates(ctx)
     private = [
-        p["name"]
+        p.name
         for p in ctx.findings.projects
-        if p.get("visibility", "private") == "private"
-        and p["name"] in candidates
-        and permissions.get(p["name"]) is not False
+        if p.visibility == "private" and p.name in candidates and permissions.get(p.name) is not False
     ]
     probes = await probe_code(ctx, private[:PROBED_FOR_ACCESS_LEVEL])
     denied = sorted(name for name, result in probes.items() if result == "denied" and name in private)
@@ -330,7 +329,7 @@ async def project_membership(ctx: Context) -> Check:
     return Check(
         "PROJECT_MEMBERSHIP",
         PASS,
-        f"Sees {len(projects)} project(s): {names([p['name'] for p in projects])}.",
+        f"Sees {len(projects)} project(s): {names([p.name for p in projects])}.",
     )
 
 
@@ -343,7 +342,7 @@ async def contributors_group(ctx: Context) -> Check:
             "Could not read the service principal's project groups (the entitlement and Graph APIs refused).",
             "Make sure the service principal is in each project's Contributors group.",
         )
-    visible = [p["name"] for p in ctx.findings.projects]
+    visible = [p.name for p in ctx.findings.projects]
     missing = sorted(name for name in visible if "contributor" not in groups.get(name.lower(), "").lower())
     if missing:
         seen = ", ".join(f"{name} ({groups.get(name.lower()) or 'no group'})" for name in missing[:10])
@@ -361,7 +360,7 @@ async def can_read_code(ctx: Context) -> Check:
     one repository where it refused. The message says which way each project was judged."""
     projects, _ = await asyncio.gather(list_projects(ctx), list_repositories(ctx))
     permissions = await read_permissions(ctx)
-    unjudged = [p["name"] for p in projects if p["name"] not in permissions]
+    unjudged = [p.name for p in projects if p.name not in permissions]
     probes = await probe_code(ctx, unjudged)
     denied_by_acl = sorted(name for name, allowed in permissions.items() if not allowed)
     denied_by_probe = sorted(name for name in unjudged if probes.get(name) == "denied")
@@ -474,16 +473,16 @@ def first_failure(checks: list[Check]) -> str:
 # --- what the checks read, fetched once -------------------------------------------------------------
 
 
-async def list_projects(ctx: Context) -> list[dict]:
-    async def fetch() -> list[dict]:
+async def list_projects(ctx: Context) -> list[Project]:
+    async def fetch() -> list[Project]:
         ctx.findings.projects = [p async for p in ctx.org.list_projects(page_size=1000)]
         return ctx.findings.projects
 
     return ctx.findings.projects or await ctx.once("projects", fetch)
 
 
-async def list_repositories(ctx: Context) -> list[dict]:
-    async def fetch() -> list[dict]:
+async def list_repositories(ctx: Context) -> list[Repository]:
+    async def fetch() -> list[Repository]:
         ctx.findings.repositories = await ctx.org.list_repositories()
         return ctx.findings.repositories
 
@@ -492,10 +491,10 @@ async def list_repositories(ctx: Context) -> list[dict]:
     return await ctx.once("repositories", fetch)
 
 
-async def read_entitlement(ctx: Context) -> dict | None:
+async def read_entitlement(ctx: Context) -> ServicePrincipalEntitlement | None:
     """The service principal's entitlement; None (and why, in findings) when the API refuses us."""
 
-    async def fetch() -> dict | None:
+    async def fetch() -> ServicePrincipalEntitlement | None:
         try:
             ctx.findings.entitlement = await ctx.org.get_service_principal_entitlement(
                 ctx.findings.me.user_id
@@ -513,7 +512,7 @@ async def read_permissions(ctx: Context) -> dict[str, bool]:
 
     async def fetch() -> dict[str, bool]:
         projects = await list_projects(ctx)
-        tokens = {f"repoV2/{p['id']}": p["name"] for p in projects if p.get("id")}
+        tokens = {f"repoV2/{p.id}": p.name for p in projects if p.id}
         try:
             values = await ctx.org.evaluate_permissions(GIT_REPOSITORIES_NAMESPACE, GIT_READ, list(tokens))
         except REFUSED as error:
@@ -525,13 +524,12 @@ async def read_permissions(ctx: Context) -> dict[str, bool]:
     return await ctx.once("permissions", fetch)
 
 
-async def probe_candidates(ctx: Context) -> dict[str, dict]:
+async def probe_candidates(ctx: Context) -> dict[str, Repository]:
     """Project name -> one non-empty, enabled repository to read."""
-    candidates: dict[str, dict] = {}
+    candidates: dict[str, Repository] = {}
     for repo in await list_repositories(ctx):
-        project = (repo.get("project") or {}).get("name", "")
-        if repo.get("defaultBranch") and not repo.get("isDisabled") and not repo.get("isInMaintenance"):
-            candidates.setdefault(project, repo)
+        if repo.default_branch and not repo.is_disabled and not repo.is_in_maintenance:
+            candidates.setdefault(repo.project.name, repo)
     return candidates
 
 
@@ -544,7 +542,7 @@ async def probe_code(ctx: Context, project_names: list[str]) -> dict[str, str]:
         repo = candidates.get(name)
         if repo is None:
             return name, "none"
-        path = f"_apis/git/repositories/{path_segment(repo['id'])}/refs"
+        path = f"_apis/git/repositories/{path_segment(repo.id)}/refs"
         try:
             await ctx.org.get_json(path, {"filter": "heads/", "$top": 1})
         except CannotReadRepository:
@@ -560,20 +558,15 @@ async def project_groups(ctx: Context) -> dict[str, str] | None:
     """Project name (lowercase) -> group, from the entitlement or else Graph; None when both refuse."""
     entitlement = await read_entitlement(ctx)
     if entitlement is not None:
-        return {
-            str((e.get("projectRef") or {}).get("name", "")).lower(): str(
-                (e.get("group") or {}).get("groupType", "")
-            )
-            for e in entitlement.get("projectEntitlements") or []
-        }
+        return {e.project_ref.name.lower(): e.group.group_type for e in entitlement.project_entitlements}
     try:
         memberships = await ctx.org.list_memberships(ctx.findings.me.subject_descriptor)
-        groups = await asyncio.gather(*(ctx.org.get_group(m["containerDescriptor"]) for m in memberships))
+        groups = await asyncio.gather(*(ctx.org.get_group(m.container_descriptor) for m in memberships))
     except REFUSED:
         return None
     result: dict[str, str] = {}
     for group in groups:
-        principal = str(group.get("principalName", ""))  # "[Project]\\Contributors"
+        principal = group.principal_name  # "[Project]\\Contributors"
         if principal.startswith("[") and "]\\" in principal:
             project, _, name = principal[1:].partition("]\\")
             result[project.lower()] = "projectContributor" if name == "Contributors" else name

@@ -14,6 +14,7 @@ from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.azure.models import Project, Repository
 from core.connections.models import AzureConnection
 from core.db.columns import new_id
 from core.discovery.models import AzureProject, AzureRepository
@@ -45,31 +46,30 @@ class Summary:
     restored: int = 0
 
 
-def excluded_reason(repo: dict) -> str | None:
-    if repo.get("isDisabled"):
+def excluded_reason(repo: Repository) -> str | None:
+    if repo.is_disabled:
         return "DISABLED"
-    if repo.get("isInMaintenance"):
+    if repo.is_in_maintenance:
         return "IN_MAINTENANCE"
-    if not repo.get("defaultBranch"):
+    if not repo.default_branch:
         return "EMPTY"
     return None
 
 
-def repository_values(organization: str, repo: dict) -> dict:
-    project = repo.get("project") or {}
+def repository_values(organization: str, repo: Repository) -> dict:
     return {
         "organization": organization,
-        "name": str(repo["name"])[:256],
-        "project_ado_id": str(project.get("id", "")),
-        "project_name": str(project.get("name", ""))[:64],
-        "default_branch": repo.get("defaultBranch"),
-        "web_url": str(repo.get("webUrl") or "")[:1024],
-        "size_bytes": int(repo.get("size") or 0),
-        "visibility": str(project.get("visibility") or "private"),
-        "is_fork": bool(repo.get("isFork")),
-        "is_disabled": bool(repo.get("isDisabled")),
-        "is_empty": not repo.get("defaultBranch"),
-        "is_in_maintenance": bool(repo.get("isInMaintenance")),
+        "name": repo.name[:256],
+        "project_ado_id": repo.project.id,
+        "project_name": repo.project.name[:64],
+        "default_branch": repo.default_branch,
+        "web_url": repo.web_url[:1024],
+        "size_bytes": repo.size,
+        "visibility": repo.project.visibility or "private",
+        "is_fork": repo.is_fork,
+        "is_disabled": repo.is_disabled,
+        "is_empty": not repo.default_branch,
+        "is_in_maintenance": repo.is_in_maintenance,
         "excluded_reason": excluded_reason(repo),
     }
 
@@ -77,8 +77,8 @@ def repository_values(organization: str, repo: dict) -> dict:
 async def reconcile(
     session: AsyncSession,
     connection: AzureConnection,
-    projects: list[dict],
-    repositories: list[dict],
+    projects: list[Project],
+    repositories: list[Repository],
     now: datetime,
 ) -> Summary:
     summary = Summary(projects=len(projects), repositories=len(repositories))
@@ -92,7 +92,7 @@ async def reconcile(
     inserts, updates = [], []
     for repo in repositories:
         values = repository_values(connection.organization, repo)
-        row = existing.get(str(repo["id"]))
+        row = existing.get(repo.id)
         if row is None:
             inserts.append(
                 {
@@ -100,7 +100,7 @@ async def reconcile(
                     "id": new_id(),
                     "account_id": connection.account_id,
                     "connection_id": connection.id,
-                    "ado_id": str(repo["id"]),
+                    "ado_id": repo.id,
                     "selected": True,
                     "discovered_at": now,
                     "updated_at": now,
@@ -111,7 +111,7 @@ async def reconcile(
         summary.restored += row.removed_at is not None
         if row.removed_at is not None or any(getattr(row, f) != values[f] for f in REPOSITORY_FIELDS):
             updates.append({**values, "id": row.id, "removed_at": None, "updated_at": now})
-    seen = {str(repo["id"]) for repo in repositories}
+    seen = {repo.id for repo in repositories}
     gone = [row.id for ado_id, row in existing.items() if ado_id not in seen and row.removed_at is None]
     summary.added, summary.removed = len(inserts), len(gone)
     if inserts:
@@ -135,7 +135,7 @@ def chunks(ids: list[str], size: int = 5000):
 
 
 async def reconcile_projects(
-    session, connection: AzureConnection, projects: list[dict], now: datetime
+    session, connection: AzureConnection, projects: list[Project], now: datetime
 ) -> None:
     existing = {
         row.ado_id: row
@@ -145,18 +145,15 @@ async def reconcile_projects(
     }
     inserts, updates = [], []
     for project in projects:
-        values = {
-            "name": str(project["name"])[:64],
-            "visibility": str(project.get("visibility") or "private"),
-        }
-        row = existing.get(str(project["id"]))
+        values = {"name": project.name[:64], "visibility": project.visibility or "private"}
+        row = existing.get(project.id)
         if row is None:
             inserts.append(
                 {
                     **values,
                     "id": new_id(),
                     "connection_id": connection.id,
-                    "ado_id": str(project["id"]),
+                    "ado_id": project.id,
                     "discovered_at": now,
                 }
             )
@@ -164,7 +161,7 @@ async def reconcile_projects(
             row.removed_at is not None or row.name != values["name"] or row.visibility != values["visibility"]
         ):
             updates.append({**values, "id": row.id, "removed_at": None})
-    seen = {str(p["id"]) for p in projects}
+    seen = {p.id for p in projects}
     gone = [row.id for ado_id, row in existing.items() if ado_id not in seen and row.removed_at is None]
     if inserts:
         await session.exec(insert(AzureProject), params=inserts)

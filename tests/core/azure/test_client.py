@@ -99,7 +99,7 @@ async def test_connection_data(contoso, world, sandbox):
 
 
 async def test_list_projects_follows_continuation_tokens(contoso, sandbox):
-    names = [p["name"] async for p in contoso.list_projects(page_size=1)]
+    names = [p.name async for p in contoso.list_projects(page_size=1)]
     assert set(names) == VISIBLE_PROJECTS
     pages = dev_requests(sandbox, "/_apis/projects")
     assert len(pages) == 3
@@ -109,14 +109,14 @@ async def test_list_projects_follows_continuation_tokens(contoso, sandbox):
 
 async def test_empty_pages_with_a_token_do_not_stop_paging(contoso, world, sandbox):
     world.faults.append(Fault(host="dev", route="/_apis/projects$", empty_pages=1, count=2))
-    names = [p["name"] async for p in contoso.list_projects()]
+    names = [p.name async for p in contoso.list_projects()]
     assert set(names) == VISIBLE_PROJECTS
     assert len(dev_requests(sandbox, "/_apis/projects")) == 3
 
 
 async def test_list_repositories_in_one_call(contoso, sandbox):
     repos = await contoso.list_repositories()
-    assert {r["name"] for r in repos} == {
+    assert {r.name for r in repos} == {
         "payments-api",
         "payments-web",
         "empty-repo",
@@ -124,7 +124,7 @@ async def test_list_repositories_in_one_call(contoso, sandbox):
         "old-infra",
         "oss-lib",
     }
-    assert "defaultBranch" not in next(r for r in repos if r["name"] == "empty-repo")
+    assert next(r for r in repos if r.name == "empty-repo").default_branch is None
     assert len(dev_requests(sandbox, "/_apis/git/repositories")) == 1
 
 
@@ -139,7 +139,7 @@ async def test_project_names_are_encoded_in_paths(contoso, sandbox):
 async def test_refs_and_branch_head(contoso, world):
     repo = repo_id(world, "Payments", "payments-api")
     refs = await contoso.list_refs(repo, "heads/")
-    assert [r["name"] for r in refs] == ["refs/heads/main"]
+    assert [r.name for r in refs] == ["refs/heads/main"]
     head = contoso_org(world).project("Payments").repositories[0].head_commit
     assert await contoso.branch_head(repo, "refs/heads/main") == head
     assert await contoso.branch_head(repo, "no-such-branch") is None
@@ -203,8 +203,8 @@ async def test_untrusted_resource_area_location_is_refused(contoso):
 async def test_service_principal_entitlement(contoso):
     me = await contoso.connection_data()
     entitlement = await contoso.get_service_principal_entitlement(me.user_id)
-    assert entitlement["accessLevel"]["accountLicenseType"] == "express"
-    groups = {e["projectRef"]["name"]: e["group"]["groupType"] for e in entitlement["projectEntitlements"]}
+    assert entitlement.access_level.account_license_type == "express"
+    groups = {e.project_ref.name: e.group.group_type for e in entitlement.project_entitlements}
     assert groups["Payments"] == "projectContributor"
 
 
@@ -212,8 +212,8 @@ async def test_graph_memberships(contoso):
     me = await contoso.connection_data()
     memberships = await contoso.list_memberships(me.subject_descriptor)
     assert memberships
-    group = await contoso.get_group(memberships[0]["containerDescriptor"])
-    assert "principalName" in group
+    group = await contoso.get_group(memberships[0].container_descriptor)
+    assert group.principal_name.startswith("[")
 
 
 # --- authentication failures --------------------------------------------------------------------------
@@ -281,7 +281,7 @@ async def test_paths_must_stay_under_the_organization(contoso):
 async def test_429_then_success(contoso, world, sandbox):
     world.faults.append(Fault(host="dev", route="/_apis/projects$", status=429, count=1, retry_after=0.2))
     started = time.monotonic()
-    names = [p["name"] async for p in contoso.list_projects()]
+    names = [p.name async for p in contoso.list_projects()]
     assert set(names) == VISIBLE_PROJECTS
     assert time.monotonic() - started >= 0.2  # Retry-After honoured
     assert [r.status for r in dev_requests(sandbox, "/_apis/projects")] == [429, 200]

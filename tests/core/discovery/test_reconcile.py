@@ -4,6 +4,7 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from core.accounts.service import create_account
+from core.azure.models import Project, Repository
 from core.connections.models import AzureConnection
 from core.db import session_scope
 from core.db.columns import utcnow
@@ -44,6 +45,9 @@ async def stored(db, connection_id: str) -> dict[str, AzureRepository]:
 
 
 async def run(db, connection, projects, repositories):
+    # Answers as the Azure client hands them over: parsed into its models.
+    projects = [Project.model_validate(p) for p in projects]
+    repositories = [Repository.model_validate(r) for r in repositories]
     async with session_scope(db) as session:
         return await reconcile(session, connection, projects, repositories, utcnow())
 
