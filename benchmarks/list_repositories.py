@@ -108,7 +108,7 @@ async def measure_ours(sandbox: Emulator, settings: Settings, tokens: TokenProvi
         repositories = await org.list_repositories()
     seconds = time.perf_counter() - start
     assert projects, "no projects listed"
-    return Result("ours", sandbox.devops_requests(), seconds, [r["id"] for r in repositories])
+    return Result("ours", sandbox.devops_requests(), seconds, [r.id for r in repositories])
 
 
 def measure_peer(sandbox: Emulator, token: str, crawl: bool) -> Result:
