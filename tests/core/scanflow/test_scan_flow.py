@@ -128,6 +128,17 @@ async def test_sarif_export_is_valid(services, world):
     )
 
 
+async def test_a_missing_checkov_makes_the_run_partial_not_failed(services, world, monkeypatch):
+    monkeypatch.setenv("PANOPTICA_CHECKOV_BIN", "/nonexistent/checkov")
+    await connected(services, world)
+    await daily(services, utcnow())
+    found_runs = await runs(services)
+    assert found_runs and {r.status for r in found_runs} == {"PARTIAL"}
+    assert all("checkov: checkov is not installed" in r.error for r in found_runs)
+    # The other scanners' results still count.
+    assert ("ADO-PIPE-10", "azure-pipelines.yml") in await findings(services)
+
+
 @pytest.fixture
 async def services_with_slack(settings, db, tmp_path, sandbox, world):
     """Digests are delivered to the emulator's Slack (a channel the app is in)."""

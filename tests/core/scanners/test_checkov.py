@@ -352,6 +352,7 @@ async def test_cancelling_the_scan_kills_checkov(tmp_path, monkeypatch):
     [
         ("echo 'not json'", "checkov printed no parseable JSON"),
         ("exit 1", "checkov printed no parseable JSON"),  # exit 1 means "checks failed" only with a report
+        ("exit 3", "checkov failed (exit code 3)"),  # silent: the exit code alone is the reason
         ("echo '{}'; exit 3", "checkov failed (exit code 3)"),
         ("echo '{}'; exit 2", "checkov failed (exit code 2)"),  # checkov's own catch-all
         ("echo 'MemoryError' >&2; exit 1", "checkov ran out of memory (MemoryError): " + INCOMPLETE),
