@@ -1,0 +1,1 @@
+"""Helpers shared by tests (and benchmarks): not test modules, so importing them collects no tests."""
