@@ -32,6 +32,15 @@ def _id_text(value: Any) -> Any:
 AdoId = Annotated[str, BeforeValidator(_id_text)]
 
 
+def _scalar_text(value: Any) -> Any:
+    # A variable's value is text in the spec; a boolean or number typed into a definition's JSON is read as the
+    # text it shows. Objects and lists stay errors.
+    return str(value) if isinstance(value, bool | int | float) else value
+
+
+ScalarText = Annotated[str, BeforeValidator(_scalar_text)]
+
+
 class AdoModel(BaseModel):
     """Microsoft's camelCase by alias, unknown fields ignored, `null` treated as an absent field."""
 
@@ -46,6 +55,8 @@ class AdoModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _nulls_are_absent(cls, data: Any) -> Any:
+        if data is None:
+            return {}
         if isinstance(data, dict):
             return {key: value for key, value in data.items() if value is not None}
         return data
@@ -258,7 +269,7 @@ class PolicyConfiguration(AdoModel):
 class Variable(AdoModel):
     """`BuildDefinitionVariable` / `VariableValue`: a secret's value is never returned."""
 
-    value: str | None = None
+    value: ScalarText | None = None
     is_secret: bool = False
     allow_override: bool = False
 
@@ -310,7 +321,7 @@ class PipelineGeneralSettings(AdoModel):
     @model_validator(mode="before")
     @classmethod
     def _nulls_are_absent(cls, data: Any) -> Any:
-        return data  # a null setting was reported (as not set): keep it
+        return {} if data is None else data  # a null setting was reported (as not set): keep it
 
     def reported(self, alias: str) -> bool:
         """Whether Azure DevOps' answer carried the field named `alias` (Microsoft's camelCase name)."""

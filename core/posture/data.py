@@ -16,6 +16,19 @@ from typing import Any
 
 from core.azure import path_segment
 from core.azure.errors import AzureError, Forbidden, NotFound, Unauthorized
+from core.azure.models import (
+    AgentQueue,
+    BuildDefinition,
+    CheckConfiguration,
+    Commit,
+    Environment,
+    PipelineGeneralSettings,
+    PolicyConfiguration,
+    ResourcePipelinePermissions,
+    SecureFile,
+    ServiceEndpoint,
+    VariableGroup,
+)
 from core.discovery.models import AzureProject, AzureRepository
 
 PREVIEW = "7.1-preview.1"
@@ -77,11 +90,10 @@ async def collect_project(
     prefix = f"{path_segment(project.ado_id)}/_apis"
     data = ProjectData(project, org.name, repositories, inactive_days=inactive_days, now=now)
 
-    async def listed(path: str, params: dict | None = None, *, paged: bool = True) -> list[dict]:
+    async def listed(model, path: str, params: dict | None = None, *, paged: bool = True) -> list:
         if not paged:
-            body = await org.get_json(f"{prefix}/{path}", params)
-            return list((body or {}).get("value", []))
-        return [item async for item in org.paged(f"{prefix}/{path}", params)]
+            return await org.list_as(model, f"{prefix}/{path}", params)
+        return [item async for item in org.paged_as(model, f"{prefix}/{path}", params)]
 
     (
         data.general_settings,
@@ -93,17 +105,23 @@ async def collect_project(
         data.queues,
         data.environments,
     ) = await asyncio.gather(
-        read("the project's pipeline settings", org.get_json(f"{prefix}/build/generalsettings")),
-        read("the project's branch policies", listed("policy/configurations")),
+        read(
+            "the project's pipeline settings",
+            org.get_as(PipelineGeneralSettings, f"{prefix}/build/generalsettings"),
+        ),
+        read("the project's branch policies", listed(PolicyConfiguration, "policy/configurations")),
         read(
             "the project's pipeline definitions",
-            listed("build/definitions", {"includeAllProperties": "true"}),
+            listed(BuildDefinition, "build/definitions", {"includeAllProperties": "true"}),
         ),
-        read("the project's service connections", listed("serviceendpoint/endpoints", paged=False)),
-        read("the project's variable groups", listed("distributedtask/variablegroups")),
-        read("the project's secure files", listed("distributedtask/securefiles", paged=False)),
-        read("the project's agent queues", listed("distributedtask/queues", paged=False)),
-        read("the project's environments", listed("distributedtask/environments")),
+        read(
+            "the project's service connections",
+            listed(ServiceEndpoint, "serviceendpoint/endpoints", paged=False),
+        ),
+        read("the project's variable groups", listed(VariableGroup, "distributedtask/variablegroups")),
+        read("the project's secure files", listed(SecureFile, "distributedtask/securefiles", paged=False)),
+        read("the project's agent queues", listed(AgentQueue, "distributedtask/queues", paged=False)),
+        read("the project's environments", listed(Environment, "distributedtask/environments")),
     )
     await asyncio.gather(
         read_permissions(org, prefix, data),
@@ -115,12 +133,10 @@ async def collect_project(
 
 def permission_targets(data: ProjectData) -> list[tuple[str, str]]:
     """The (resourceType, id) whose "open to all pipelines" flag a control reads."""
-    targets = [("endpoint", e["id"]) for e in (data.endpoints.value or [])]
-    targets += [
-        ("variablegroup", str(g["id"])) for g in (data.variable_groups.value or []) if holds_secrets(g)
-    ]
-    targets += [("securefile", f["id"]) for f in (data.secure_files.value or [])]
-    targets += [("queue", str(q["id"])) for q in (data.queues.value or []) if not is_hosted(q)]
+    targets = [("endpoint", e.id) for e in (data.endpoints.value or [])]
+    targets += [("variablegroup", g.id) for g in (data.variable_groups.value or []) if holds_secrets(g)]
+    targets += [("securefile", f.id) for f in (data.secure_files.value or [])]
+    targets += [("queue", q.id) for q in (data.queues.value or []) if not is_hosted(q)]
     return targets
 
 
@@ -130,8 +146,10 @@ async def read_permissions(org, prefix: str, data: ProjectData) -> None:
         *(
             read(
                 f"who may use {kind} {rid}",
-                org.get_json(
-                    f"{prefix}/pipelines/pipelinepermissions/{kind}/{path_segment(rid)}", api_version=PREVIEW
+                org.get_as(
+                    ResourcePipelinePermissions,
+                    f"{prefix}/pipelines/pipelinepermissions/{kind}/{path_segment(rid)}",
+                    api_version=PREVIEW,
                 ),
             )
             for kind, rid in targets
@@ -145,10 +163,11 @@ async def read_environment_checks(org, prefix: str, data: ProjectData) -> None:
     reads = await asyncio.gather(
         *(
             read(
-                f"the checks of environment {e.get('name', '')}",
-                org.get_json(
+                f"the checks of environment {e.name}",
+                org.list_as(
+                    CheckConfiguration,
                     f"{prefix}/pipelines/checks/configurations",
-                    {"resourceType": "environment", "resourceId": str(e["id"]), "$expand": "settings"},
+                    {"resourceType": "environment", "resourceId": e.id, "$expand": "settings"},
                     api_version=PREVIEW,
                 ),
             )
@@ -156,8 +175,7 @@ async def read_environment_checks(org, prefix: str, data: ProjectData) -> None:
         )
     )
     data.environment_checks = {
-        str(e["id"]): Read(list((r.value or {}).get("value", [])), r.error)
-        for e, r in zip(production, reads, strict=True)
+        e.id: Read(list(r.value or []), r.error) for e, r in zip(production, reads, strict=True)
     }
 
 
@@ -165,41 +183,43 @@ async def read_last_commits(org, prefix: str, data: ProjectData) -> None:
     repos = [r for r in data.repositories if r.default_branch]
 
     async def head_date(repo: AzureRepository) -> str | None:
-        body = await org.get_json(
+        commits = await org.list_as(
+            Commit,
             f"{prefix}/git/repositories/{path_segment(repo.ado_id)}/commits",
             {
                 "searchCriteria.$top": 1,
                 "searchCriteria.itemVersion.version": repo.default_branch.removeprefix("refs/heads/"),
             },
         )
-        commits = (body or {}).get("value", [])
-        return ((commits[0].get("committer") or {}).get("date")) if commits else None
+        return commits[0].committer.date if commits else None
 
     reads = await asyncio.gather(*(read(f"the history of {r.name}", head_date(r)) for r in repos))
     data.last_commits = {r.id: value for r, value in zip(repos, reads, strict=True)}
 
 
-def check_type(check: dict) -> str:
-    return str((check.get("type") or {}).get("name") or "")
+def check_type(check: CheckConfiguration) -> str:
+    return check.type.name
 
 
-def enabled_checks(checks: list[dict], type_name: str) -> tuple[list[dict], list[dict]]:
+def enabled_checks(
+    checks: list[CheckConfiguration], type_name: str
+) -> tuple[list[CheckConfiguration], list[CheckConfiguration]]:
     """The checks of that type (`Approval`, `Task Check` for branch control and business hours, `ExclusiveLock`…)
     split into (enabled, disabled). A check with `isDisabled: true` (CheckConfiguration) does not run: it is no
     protection, and every control that reads checks counts it as absent."""
     typed = [c for c in checks if check_type(c) == type_name]
-    return [c for c in typed if not c.get("isDisabled")], [c for c in typed if c.get("isDisabled")]
+    return [c for c in typed if not c.is_disabled], [c for c in typed if c.is_disabled]
 
 
-def holds_secrets(group: dict) -> bool:
-    if group.get("type") == "AzureKeyVault":
+def holds_secrets(group: VariableGroup) -> bool:
+    if group.type == "AzureKeyVault":
         return True  # every variable of a Key Vault group is a secret
-    return any((v or {}).get("isSecret") for v in (group.get("variables") or {}).values())
+    return any(v.is_secret for v in group.variables.values())
 
 
-def is_hosted(queue: dict) -> bool:
-    return bool((queue.get("pool") or {}).get("isHosted"))
+def is_hosted(queue: AgentQueue) -> bool:
+    return queue.pool.is_hosted
 
 
-def is_production(environment: dict) -> bool:
-    return bool(PRODUCTION.search(environment.get("name", "")))
+def is_production(environment: Environment) -> bool:
+    return bool(PRODUCTION.search(environment.name))

@@ -32,6 +32,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
+from core.azure.models import Variable
 from core.scanners.azure_detectors import looks_like_placeholder
 from core.scanners.secret_catalog import DETECTORS
 
@@ -211,17 +212,16 @@ def wordiness(text: str) -> float:
     return sum(len(w) for w in CAMEL_WORD.findall(text) if len(w) >= 4) / len(text)
 
 
-def secret_variables(variables: dict) -> Iterator[tuple[str, str]]:
+def secret_variables(variables: dict[str, Variable]) -> Iterator[tuple[str, str]]:
     """(name, what makes it a secret) for each variable not marked secret whose value is one, by name."""
-    for name, variable in sorted((variables or {}).items()):
-        variable = variable if isinstance(variable, dict) else {}
-        if variable.get("isSecret"):
+    for name, variable in sorted(variables.items()):
+        if variable.is_secret:
             continue  # Azure DevOps never returns a secret variable's value
-        why = plaintext_secret(name, variable.get("value"))
+        why = plaintext_secret(name, variable.value)
         if why:
             yield name, why
 
 
-def named_secrets(variables: dict) -> str:
+def named_secrets(variables: dict[str, Variable]) -> str:
     """ "dbPassword (a credential name with a password-like value), …" for a reason: names and why, no value."""
     return ", ".join(f"{name} ({why})" for name, why in secret_variables(variables))

@@ -7,6 +7,7 @@ Only enabled, blocking, non-deleted policies count: an optional policy protects 
 
 from __future__ import annotations
 
+from core.azure.models import PolicyConfiguration, PolicySettings
 from core.posture.control import Control, Resource, Status, control
 from core.posture.data import ProjectData
 
@@ -22,14 +23,14 @@ def branch_ref(repository) -> str:
     return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
 
 
-def applies(config: dict, repository_id: str, ref: str) -> bool:
-    for scope in (config.get("settings") or {}).get("scope") or []:
-        if scope.get("repositoryId") not in (None, repository_id):
+def applies(config: PolicyConfiguration, repository_id: str, ref: str) -> bool:
+    for scope in config.settings.scope:
+        if scope.repository_id not in (None, repository_id):
             continue
-        scope_ref = scope.get("refName")
+        scope_ref = scope.ref_name
         if scope_ref is None:
             return True
-        if (scope.get("matchKind") or "exact").lower() == "prefix":
+        if (scope.match_kind or "exact").lower() == "prefix":
             if ref.startswith(scope_ref):
                 return True
         elif ref.lower() == scope_ref.lower():
@@ -37,16 +38,16 @@ def applies(config: dict, repository_id: str, ref: str) -> bool:
     return False
 
 
-def enforced(data: ProjectData, repository, type_ids: tuple[str, ...]) -> list[dict]:
+def enforced(data: ProjectData, repository, type_ids: tuple[str, ...]) -> list[PolicyConfiguration]:
     """The enabled, blocking policies of these types on the repository's default branch."""
     ref = branch_ref(repository)
     return [
         c
         for c in data.policies.value or []
-        if (c.get("type") or {}).get("id") in type_ids
-        and c.get("isEnabled")
-        and c.get("isBlocking")
-        and not c.get("isDeleted")
+        if c.type.id in type_ids
+        and c.is_enabled
+        and c.is_blocking
+        and not c.is_deleted
         and applies(c, repository.ado_id, ref)
     ]
 
@@ -67,8 +68,8 @@ def per_branch(check, data: ProjectData, judge):
         yield judge(resource, repository)
 
 
-def reviewer_settings(data: ProjectData, repository) -> list[dict]:
-    return [(c.get("settings") or {}) for c in enforced(data, repository, (MIN_REVIEWERS,))]
+def reviewer_settings(data: ProjectData, repository) -> list[PolicySettings]:
+    return [c.settings for c in enforced(data, repository, (MIN_REVIEWERS,))]
 
 
 @control(
@@ -86,7 +87,7 @@ def reviewer_settings(data: ProjectData, repository) -> list[dict]:
 def minimum_reviewers(check: Control, data: ProjectData):
 
     def judge(resource, repository):
-        counts = [s.get("minimumApproverCount") or 0 for s in reviewer_settings(data, repository)]
+        counts = [s.minimum_approver_count for s in reviewer_settings(data, repository)]
         best = max(counts, default=0)
         branch = branch_ref(repository)
         return check.check(
@@ -116,10 +117,10 @@ def no_self_approval(check: Control, data: ProjectData):
 
     def judge(resource, repository):
         settings = reviewer_settings(data, repository)
-        safe = any(not s.get("creatorVoteCounts") and s.get("blockLastPusherVote") for s in settings)
+        safe = any(not s.creator_vote_counts and s.block_last_pusher_vote for s in settings)
         if not settings:
             why = "has no required minimum-reviewers policy, so authors merge alone"
-        elif any(s.get("creatorVoteCounts") for s in settings):
+        elif any(s.creator_vote_counts for s in settings):
             why = "counts the author's own vote"
         else:
             why = "lets the most recent pusher approve"
@@ -148,7 +149,7 @@ def reset_on_push(check: Control, data: ProjectData):
 
     def judge(resource, repository):
         settings = reviewer_settings(data, repository)
-        safe = any(s.get("resetOnSourcePush") or s.get("requireVoteOnLastIteration") for s in settings)
+        safe = any(s.reset_on_source_push or s.require_vote_on_last_iteration for s in settings)
         return check.check(
             resource,
             safe,

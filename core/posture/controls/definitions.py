@@ -7,6 +7,7 @@ reason: the variable's name (and what made it a secret) is enough to find it.
 
 from __future__ import annotations
 
+from core.azure.models import BuildDefinition
 from core.posture.control import Control, Resource, Status, control
 from core.posture.controls.pipeline_settings import project_resource
 from core.posture.data import ProjectData
@@ -19,10 +20,7 @@ def definitions(check: Control, data: ProjectData):
     """(resource, definition) for each definition, or one NOT_EVALUATED result when they are unreadable."""
     if not data.definitions.ok:
         return None, [check.result(project_resource(data), Status.NOT_EVALUATED, data.definitions.error)]
-    pairs = [
-        (Resource("definition", str(d.get("id")), d.get("name") or str(d.get("id"))), d)
-        for d in data.definitions.value or []
-    ]
+    pairs = [(Resource("definition", d.id, d.name or d.id), d) for d in data.definitions.value or []]
     return pairs, []
 
 
@@ -44,7 +42,7 @@ def plaintext_secrets(check: Control, data: ProjectData):
     pairs, unreadable = definitions(check, data)
     yield from unreadable
     for resource, definition in pairs or []:
-        found = named_secrets(definition.get("variables") or {})
+        found = named_secrets(definition.variables)
         yield check.check(
             resource,
             not found,
@@ -69,9 +67,7 @@ def queue_time_variables(check: Control, data: ProjectData):
     pairs, unreadable = definitions(check, data)
     yield from unreadable
     for resource, definition in pairs or []:
-        names = sorted(
-            n for n, v in (definition.get("variables") or {}).items() if (v or {}).get("allowOverride")
-        )
+        names = sorted(n for n, v in definition.variables.items() if v.allow_override)
         yield check.check(
             resource,
             not names,
@@ -105,17 +101,16 @@ def fork_build_secrets(check: Control, data: ProjectData):
         )
 
 
-def fork_trigger_problems(definition: dict) -> list[str]:
+def fork_trigger_problems(definition: BuildDefinition) -> list[str]:
     problems = []
-    for trigger in definition.get("triggers") or []:
-        if (trigger or {}).get("triggerType") != "pullRequest":
+    for trigger in definition.triggers:
+        if trigger.trigger_type != "pullRequest":
             continue
-        forks = trigger.get("forks") or {}
-        settings = trigger.get("pipelineTriggerSettings") or {}
-        if not forks.get("enabled") and not settings.get("buildsEnabledForForks"):
+        forks, settings = trigger.forks, trigger.pipeline_trigger_settings
+        if not forks.enabled and not settings.builds_enabled_for_forks:
             continue
-        if forks.get("allowSecrets") or settings.get("enforceNoAccessToSecretsFromForks") is False:
+        if forks.allow_secrets or settings.enforce_no_access_to_secrets_from_forks is False:
             problems.append("get the pipeline's secrets")
-        if forks.get("allowFullAccessToken") or settings.get("enforceJobAuthScopeForForks") is False:
+        if forks.allow_full_access_token or settings.enforce_job_auth_scope_for_forks is False:
             problems.append("get a full-scope token")
     return sorted(set(problems))

@@ -7,6 +7,7 @@ value is what this service principal can read, and the reason says which field d
 
 from __future__ import annotations
 
+from core.azure.models import PipelineGeneralSettings
 from core.posture.control import Control, Resource, Result, Status, control
 from core.posture.data import ProjectData
 
@@ -23,7 +24,7 @@ def unreadable_settings(check: Control, data: ProjectData, fields) -> Result | N
     resource = project_resource(data)
     if not data.general_settings.ok:
         return check.result(resource, Status.NOT_EVALUATED, data.general_settings.error)
-    missing = [name for name in fields if name not in (data.general_settings.value or {})]
+    missing = [name for name in fields if not data.general_settings.value.reported(name)]
     if missing:
         reason = f"{data.project.name}: the pipeline settings do not report {', '.join(missing)}."
         return check.result(resource, Status.NOT_EVALUATED, reason)
@@ -38,12 +39,12 @@ def judge_settings(check: Control, data: ProjectData, secure: dict[str, bool], m
         yield unreadable
         return
     values = data.general_settings.value
-    wrong = [name for name, want in secure.items() if bool(values[name]) != want]
+    wrong = [name for name, want in secure.items() if bool(values.setting(name)) != want]
     yield check.check(
         resource,
         not wrong,
         f"{data.project.name}: {meaning}.",
-        f"{data.project.name}: not {meaning} ({', '.join(f'{n}={values[n]}' for n in wrong)}).",
+        f"{data.project.name}: not {meaning} ({', '.join(f'{n}={values.setting(n)}' for n in wrong)}).",
     )
 
 
@@ -134,8 +135,11 @@ def settable_variables(check: Control, data: ProjectData):
     sources=("AzSK Project_DP_Disable_Creation_Of_Classic_Pipeline",),
 )
 def classic_pipelines(check: Control, data: ProjectData):
-    values = data.general_settings.value or {}
-    if "disableClassicBuildPipelineCreation" in values or "disableClassicReleasePipelineCreation" in values:
+    values = data.general_settings.value
+    if values is not None and (
+        values.reported("disableClassicBuildPipelineCreation")
+        or values.reported("disableClassicReleasePipelineCreation")
+    ):
         fields = {"disableClassicBuildPipelineCreation": True, "disableClassicReleasePipelineCreation": True}
     else:
         fields = {"disableClassicPipelineCreation": True}
@@ -189,16 +193,16 @@ def fork_builds(check: Control, data: ProjectData):
     )
 
 
-def fork_problems(values: dict) -> list[str]:
-    if not values.get("forkProtectionEnabled"):
+def fork_problems(values: PipelineGeneralSettings) -> list[str]:
+    if not values.fork_protection_enabled:
         return ["are not limited at all"]
-    if not values.get("buildsEnabledForForks"):
+    if not values.builds_enabled_for_forks:
         return []
     problems = []
-    if not values.get("enforceNoAccessToSecretsFromForks"):
+    if not values.enforce_no_access_to_secrets_from_forks:
         problems.append("get the pipeline's secrets")
-    if not values.get("enforceJobAuthScopeForForks"):
+    if not values.enforce_job_auth_scope_for_forks:
         problems.append("get a token with the regular scope")
-    if not values.get("isCommentRequiredForPullRequest"):
+    if not values.is_comment_required_for_pull_request:
         problems.append("start without a team member's comment")
     return problems

@@ -9,6 +9,7 @@ answer Azure DevOps gave, never PASS.
 
 from __future__ import annotations
 
+from core.azure.models import ServiceEndpoint
 from core.posture.control import Control, Resource, Status, control
 from core.posture.controls.pipeline_settings import project_resource
 from core.posture.data import ProjectData, Read, enabled_checks, holds_secrets, is_hosted, is_production
@@ -28,15 +29,15 @@ def open_to_all(
     for item in listed.value or []:
         if not select(item):
             continue
-        rid = str(item.get("id"))
-        resource = Resource(kind, rid, item.get("name") or rid)
+        rid = item.id
+        resource = Resource(kind, rid, item.name or rid)
         permission = data.permissions.get(
             f"{kind}/{rid}", Read(error=f"Who may use {noun} {resource.name} was not read.")
         )
         if not permission.ok:
             yield check.result(resource, Status.NOT_EVALUATED, permission.error)
             continue
-        everyone = bool(((permission.value or {}).get("allPipelines") or {}).get("authorized"))
+        everyone = permission.value.all_pipelines.authorized
         yield check.check(
             resource,
             not everyone,
@@ -135,8 +136,8 @@ def production_approvals(check: Control, data: ProjectData):
     for environment in data.environments.value or []:
         if not is_production(environment):
             continue
-        rid = str(environment.get("id"))
-        resource = Resource("environment", rid, environment.get("name") or rid)
+        rid = environment.id
+        resource = Resource("environment", rid, environment.name or rid)
         checks = data.environment_checks.get(rid, Read(error=f"The checks of {resource.name} were not read."))
         if not checks.ok:
             yield check.result(resource, Status.NOT_EVALUATED, checks.error)
@@ -168,10 +169,10 @@ def azure_endpoint_scope(check: Control, data: ProjectData):
         yield check.result(project_resource(data), Status.NOT_EVALUATED, data.endpoints.error)
         return
     for endpoint in data.endpoints.value or []:
-        kind = (endpoint.get("type") or "").lower()
+        kind = endpoint.type.lower()
         if kind not in ("azurerm", "azure"):
             continue
-        resource = Resource("endpoint", str(endpoint.get("id")), endpoint.get("name") or "")
+        resource = Resource("endpoint", endpoint.id, endpoint.name)
         problem = azure_scope_problem(endpoint)
         yield check.check(
             resource,
@@ -181,12 +182,11 @@ def azure_endpoint_scope(check: Control, data: ProjectData):
         )
 
 
-def azure_scope_problem(endpoint: dict) -> str | None:
-    if (endpoint.get("type") or "").lower() == "azure":
+def azure_scope_problem(endpoint: ServiceEndpoint) -> str | None:
+    if endpoint.type.lower() == "azure":
         return "is a classic Azure connection"
-    data = endpoint.get("data") or {}
-    scope = str(((endpoint.get("authorization") or {}).get("parameters") or {}).get("scope") or "")
-    level = (data.get("scopeLevel") or "").lower()
+    scope = endpoint.authorization.parameters.scope
+    level = endpoint.data.scope_level.lower()
     if "/resourcegroups/" in scope.lower():
         return None
     if level == "managementgroup":
@@ -213,11 +213,9 @@ def shared_endpoints(check: Control, data: ProjectData):
         yield check.result(project_resource(data), Status.NOT_EVALUATED, data.endpoints.error)
         return
     for endpoint in data.endpoints.value or []:
-        resource = Resource("endpoint", str(endpoint.get("id")), endpoint.get("name") or "")
-        projects = endpoint.get("serviceEndpointProjectReferences") or []
-        others = sorted(
-            {(p.get("projectReference") or {}).get("name") or "?" for p in projects} - {data.project.name}
-        )
+        resource = Resource("endpoint", endpoint.id, endpoint.name)
+        projects = endpoint.service_endpoint_project_references
+        others = sorted({p.project_reference.name or "?" for p in projects} - {data.project.name})
         yield check.check(
             resource,
             len(projects) <= 1,
@@ -245,11 +243,11 @@ def variable_group_secrets(check: Control, data: ProjectData):
         yield check.result(project_resource(data), Status.NOT_EVALUATED, data.variable_groups.error)
         return
     for group in data.variable_groups.value or []:
-        if group.get("type") == "AzureKeyVault":
+        if group.type == "AzureKeyVault":
             continue  # its variables are Key Vault secrets: Azure DevOps holds no value
-        rid = str(group.get("id"))
-        resource = Resource("variablegroup", rid, group.get("name") or rid)
-        found = named_secrets(group.get("variables") or {})
+        rid = group.id
+        resource = Resource("variablegroup", rid, group.name or rid)
+        found = named_secrets(group.variables)
         yield check.check(
             resource,
             not found,
