@@ -80,6 +80,9 @@ class FaultMiddleware:
             )
             await send({"type": "http.response.body", "body": b'{"count": 1', "more_body": True})
             raise ConnectionAbortedError("sandbox: dropped connection (fault)")
+        if fault.answer is not None:
+            await send_json(send, 200, fault.answer)
+            return True
         if fault.delay_only:
             scope.setdefault("state", {})["retry_after"] = fault.retry_after or 1
             return False
@@ -90,6 +93,12 @@ class FaultMiddleware:
                 await send_error(send, fault.status, fault.retry_after)
             return True
         return False
+
+
+async def send_json(send, status: int, body) -> None:
+    headers = [(b"content-type", b"application/json; charset=utf-8")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 
 
 async def send_error(send, status: int, retry_after: float | None) -> None:

@@ -167,6 +167,9 @@ class Fault(Model):
     delay_only: bool = False  # a 200 carrying Retry-After and X-RateLimit-Delay
     drop_connection: bool = False
     empty_pages: int = 0  # answer this many empty pages that still carry a continuation token
+    # Answer 200 with this JSON body instead: a success in a shape Microsoft changed (a field missing, renamed,
+    # of another type), for the client's model parsing.
+    answer: Any = None
     seen: int = 0
 
     def matches(self, host: str, method: str, path: str) -> bool:
