@@ -33,6 +33,11 @@ from core.azure.models import (
     parse_collection,
 )
 from core.connections.diagnosis import FAIL, PASS, SKIPPED, Findings, diagnose
+from core.db.columns import utcnow
+from core.discovery.models import AzureProject, AzureRepository
+from core.posture.control import Status, all_controls
+from core.posture.data import collect_project
+from tests.core.posture.worlds import payments_extras
 from tests.worlds import CONTOSO_TENANT, Fault
 
 SPECS = Path("/work/shared/specs/azure-devops")
@@ -321,3 +326,38 @@ async def test_connect_diagnosis_says_the_answer_was_not_understood(ado, setting
     assert "operators have been alerted" in member.remediation
     assert checks["CAN_READ_CODE"].status == SKIPPED
     assert not diagnosis.ok
+
+
+async def test_a_changed_posture_answer_leaves_its_controls_not_evaluated(contoso, world):
+    # Branch policies whose `settings.scope` became a text: the policy controls say why they could not judge,
+    # every other control still reads its own answers.
+    payments = world.organization("contoso").project("Payments")
+    payments.extras = payments_extras(*(r.id for r in payments.repositories[:2]))
+    bad_policy = {"type": {"id": "fa4e907d-c16b-4a4c-9dfa-4906e5d171dd"}, "settings": {"scope": "main"}}
+    answers(world, "/_apis/policy/configurations$", {"count": 1, "value": [bad_policy]})
+    project = AzureProject(connection_id="c", ado_id=payments.id, name=payments.name)
+    repositories = [
+        AzureRepository(
+            account_id="a",
+            connection_id="c",
+            ado_id=r.id,
+            organization="contoso",
+            project_ado_id=payments.id,
+            project_name=payments.name,
+            name=r.name,
+            default_branch="refs/heads/main",
+        )
+        for r in payments.repositories[:2]
+    ]
+    data = await collect_project(contoso, project, repositories, inactive_days=180, now=utcnow())
+    assert data.policies.error == (
+        "Azure DevOps did not return the project's branch policies (GET "
+        f"{payments.id}/_apis/policy/configurations field 'value.0.settings.scope': Input should be a valid "
+        "list)."
+    )
+    by_control: dict[str, set[str]] = {}
+    for check in all_controls():
+        for result in check.run(data):
+            by_control.setdefault(check.id, set()).add(result.status)
+    assert by_control["ADO-REPO-01"] == {Status.NOT_EVALUATED}
+    assert by_control["ADO-PIPE-01"] == {Status.FAIL}  # the planted enforceJobAuthScope: false, still read
