@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.scanners import checkov
 from core.scanners.checkov import FRAMEWORKS, SCANNER, kill_session, session_members, session_resident_bytes
 from core.scans.scanner import ScanContext
-from tests.core.scanners.test_checkov_completeness import write_sample
+from tests.support.iac_samples import write_sample
 
 MiB = 1024**2
 
