@@ -82,8 +82,8 @@ class Settings(BaseSettings):
     # Secrets in git history (core/history): every branch fetched over git, each commit's added lines scanned once.
     # The first scan of a repository goes back at most this many days and this many commits (whichever is
     # smaller; the run says when it stopped there); later scans read only the commits not scanned before.
-    # Off by default until the whole suite has run with it (its fetches change request counts): see README.
-    history_enabled: bool = False
+    # On by default (PANOPTICA_HISTORY_ENABLED=0 turns it off): a deleted secret is still in every clone.
+    history_enabled: bool = True
     history_max_days: int = Field(default=730, ge=1)
     history_max_commits: int = Field(default=10_000, ge=1)
 
