@@ -203,6 +203,14 @@ class Repository(Node):
         return cls(
             id=strawberry.ID(row.id),
             name=row.name,
+    @strawberry.field(
+        description="Its git history's scan (secrets in every commit): how far it read and whether it stopped "
+        "before the beginning (at the bound or a limit). Null until its history was scanned."
+    )
+    async def history_scan(self, info: strawberry.Info) -> HistoryScan | None:
+        summary = await history_summaries(info).load(str(self.id))
+        return HistoryScan.from_summary(summary) if summary is not None else None
+
             project=row.project_name,
             organization=row.organization,
             default_branch=row.default_branch,
@@ -517,6 +525,11 @@ class FindingFilter:
         from core.findings import service as findings
 
         core = findings.FindingFilter(
+    in_history_only: bool | None = strawberry.field(
+        default=None,
+        description="Secrets found in git history: true, those no longer in any file at the default branch's "
+        "head (only in history); false, those still in the head.",
+    )
             repository_id=self.repository_id,
             min_severity=self.min_severity.value if self.min_severity else None,
             category=self.category.value if self.category else None,
@@ -532,6 +545,7 @@ class FindingFilter:
             core.statuses = [status.value for status in self.statuses]
         return core
 
+            in_history_only=self.in_history_only,
     def key(self) -> tuple:
         """Hashable, for DataLoader keys: filters that are equal load together."""
         return (
@@ -551,9 +565,74 @@ class FindingFilter:
 
 @strawberry.type(
     description="Where a secret found in git history was added: the commit, file and line, when, and who (the "
+            self.in_history_only,
     "author's name as git recorded it)."
 )
 class SecretOccurrence:
+@strawberry.type(description="A repository's git history scan (core/history).")
+class HistoryScan:
+    commits_scanned: int = strawberry.field(
+        description="Commits whose added lines were scanned, over every run."
+    )
+    last_run_commits: int = strawberry.field(description="New commits scanned by the last run.")
+    stopped_at_bound: bool = strawberry.field(
+        description="The first scan stopped at the configured bound (days or commits): older history unscanned."
+    )
+    reason: str | None = strawberry.field(
+        description="Why the history was not read to its beginning: the bound, or the limit or refusal that "
+        "stopped the last run. Null when nothing stopped it."
+    )
+    last_commit: str | None = strawberry.field(
+        description="The oldest commit scanned: where a scan that stopped at the bound ended."
+    )
+    last_commit_at: datetime | None
+    unreachable_commits: int = strawberry.field(
+        description="Scanned commits that rewritten history (a force-push) left unreachable; findings kept."
+    )
+    note: str = strawberry.field(description="What the last run did, in words.")
+    scanned_at: datetime | None
+
+    @classmethod
+    def from_summary(cls, summary) -> HistoryScan:
+        return cls(
+            commits_scanned=summary.commits_scanned,
+            last_run_commits=summary.last_run_commits,
+            stopped_at_bound=summary.stopped_at_bound,
+            reason=summary.reason,
+            last_commit=summary.last_commit,
+            last_commit_at=summary.last_commit_at,
+            unreachable_commits=summary.unreachable_commits,
+            note=summary.note,
+            scanned_at=summary.scanned_at,
+        )
+
+
+def history_summaries(info: strawberry.Info):
+    """Per request, a loader of repositories' history scans: three statements for a whole page."""
+    context = info.context
+    loader = getattr(context, "_history_summaries", None)
+    if loader is None:
+        from strawberry.dataloader import DataLoader
+
+        from core.history import service as history
+
+        settings = context.services.settings
+
+        async def load(ids: list[str]) -> list:
+            async with context.sessions() as session:
+                found = await history.history_summaries(
+                    session,
+                    list(ids),
+                    max_days=settings.history_max_days,
+                    max_commits=settings.history_max_commits,
+                )
+            return [found.get(i) for i in ids]
+
+        loader = DataLoader(load)
+        context._history_summaries = loader
+    return loader
+
+
     commit: str
     path: str
     line: int | None

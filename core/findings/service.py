@@ -101,6 +101,7 @@ class FindingFilter:
     cwe: str | None = None  # "CWE-89" or "89": CODE findings whose rule has it
     language: str | None = None  # a CODE_LANGUAGE_PREFIXES key
 
+    in_history_only: bool | None = None  # history findings no longer (True) or still (False) in the head
 
 def finding_conditions(account_id: str, flt: FindingFilter) -> list:
     conditions = [Finding.account_id == account_id]
@@ -127,9 +128,30 @@ def finding_conditions(account_id: str, flt: FindingFilter) -> list:
         conditions.append(language_condition(flt.language))
         conditions.append(Finding.category == sast_rules.CATEGORY)
     return conditions
+    if flt.in_history_only is not None:
+        conditions.extend(history_only_conditions(flt.in_history_only))
 
 
 def repositories_of(account_id: str, flt: FindingFilter):
+def history_only_conditions(only: bool) -> list:
+    """A history finding is in the head when one of its occurrences still is (core/history, one per secret)."""
+    # Here, not at the top: core.history imports the scanners, which import this module.
+    from core.history.models import HistoryOccurrence
+    from core.history.service import NAME as HISTORY
+
+    in_head = (
+        select(HistoryOccurrence.id)
+        .where(
+            HistoryOccurrence.repository_id == Finding.repository_id,
+            HistoryOccurrence.secret_hash == Finding.secret_hash,
+            col(HistoryOccurrence.in_head).is_(True),
+        )
+        .correlate(Finding)  # explicit: the count's select(1).select_from(Finding) does not auto-correlate
+        .exists()
+    )
+    return [Finding.scanner == HISTORY, ~in_head if only else in_head]
+
+
     query = select(AzureRepository.id).where(AzureRepository.account_id == account_id)
     if flt.organization:
         query = query.where(func.lower(AzureRepository.organization) == flt.organization.lower())

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, update
+from sqlalchemy import and_, func, insert, update
 from sqlmodel import col, select
 
 from core.db import session_scope
@@ -34,6 +34,7 @@ from core.history.fetch import Git, HistoryLimits, HistoryRejected, clone_url
 from core.history.models import HistoryCommit, HistoryOccurrence, HistoryState
 from core.history.patches import Occurrence, PatchStats, added_files, scan_added, secrets_in_files
 from core.scanners import secrets as head_scan
+from core.scans.models import ScanRun
 from core.scans.scanner import RawFinding, Rule
 
 NAME = "history"
@@ -403,4 +404,111 @@ async def occurrences_of(
     return found
 
 
-__all__ = ["NAME", "VERSION", "HistoryOutcome", "HistoryRejected", "occurrences", "scan_history"]
+# --- what the console's repository page says about the history scan ---------------------------------------------
+@dataclass
+class HistorySummary:
+    """A repository's history scan: how much was read, whether it stopped before the repository's beginning
+    (at the configured bound, or at a limit: `reason`), and the oldest commit it read (where it stopped)."""
+
+    commits_scanned: int = 0
+    last_run_commits: int = 0
+    stopped_at_bound: bool = False
+    reason: str | None = None
+    last_commit: str | None = None
+    last_commit_at: datetime | None = None
+    unreachable_commits: int = 0
+    note: str = ""
+    scanned_at: datetime | None = None
+
+
+def bound_reason(max_days: int, max_commits: int) -> str:
+    return (
+        f"The first history scan stopped at the bound ({max_days:,} days or {max_commits:,} commits, whichever "
+        "came first: PANOPTICA_HISTORY_MAX_DAYS, PANOPTICA_HISTORY_MAX_COMMITS); older commits were not scanned."
+    )
+
+
+async def history_summaries(
+    session, repository_ids: list[str], *, max_days: int, max_commits: int
+) -> dict[str, HistorySummary]:
+    """Repository id -> its summary (absent: never scanned for history), in three statements for any number of
+    repositories: the states, the oldest commit scanned of each, and each one's latest finished run (whose
+    history error, a limit or a refusal, is the reason it stopped)."""
+    ids = sorted(set(repository_ids))
+    if not ids:
+        return {}
+    states = {
+        s.repository_id: s
+        for s in (
+            await session.exec(select(HistoryState).where(col(HistoryState.repository_id).in_(ids)))
+        ).all()
+    }
+    oldest = (
+        select(HistoryCommit.repository_id, func.min(HistoryCommit.committed_at).label("at"))
+        .where(col(HistoryCommit.repository_id).in_(ids))
+        .group_by(HistoryCommit.repository_id)
+        .subquery()
+    )
+    first_commits: dict[str, tuple[str, datetime]] = {}
+    for repository_id, commit, when in (
+        await session.exec(
+            select(HistoryCommit.repository_id, HistoryCommit.commit_id, HistoryCommit.committed_at)
+            .join(
+                oldest,
+                and_(
+                    HistoryCommit.repository_id == oldest.c.repository_id,
+                    HistoryCommit.committed_at == oldest.c.at,
+                ),
+            )
+            .order_by(HistoryCommit.commit_id)
+        )
+    ).all():
+        first_commits.setdefault(repository_id, (commit, when))
+    latest = (
+        select(ScanRun.repository_id, func.max(ScanRun.finished_at).label("at"))
+        .where(col(ScanRun.repository_id).in_(ids), col(ScanRun.finished_at).is_not(None))
+        .group_by(ScanRun.repository_id)
+        .subquery()
+    )
+    errors = {
+        repository_id: (scanner_errors or {}).get(NAME)
+        for repository_id, scanner_errors in (
+            await session.exec(
+                select(ScanRun.repository_id, ScanRun.scanner_errors).join(
+                    latest,
+                    and_(ScanRun.repository_id == latest.c.repository_id, ScanRun.finished_at == latest.c.at),
+                )
+            )
+        ).all()
+    }
+    found = {}
+    for repository_id in ids:
+        state, error = states.get(repository_id), errors.get(repository_id)
+        if state is None and not error:
+            continue
+        summary = HistorySummary(reason=error or None)
+        if state is not None:
+            commit, when = first_commits.get(repository_id, (None, None))
+            summary.commits_scanned = state.commits_scanned
+            summary.last_run_commits = state.last_run_commits
+            summary.stopped_at_bound = state.bounded
+            summary.last_commit, summary.last_commit_at = commit, when
+            summary.unreachable_commits = state.unreachable_commits
+            summary.note = state.note
+            summary.scanned_at = state.scanned_at
+            if summary.reason is None and state.bounded:
+                summary.reason = bound_reason(max_days, max_commits)
+        found[repository_id] = summary
+    return found
+
+
+__all__ = [
+    "NAME",
+    "VERSION",
+    "HistoryOutcome",
+    "HistoryRejected",
+    "HistorySummary",
+    "history_summaries",
+    "occurrences",
+    "scan_history",
+]
