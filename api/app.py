@@ -10,8 +10,6 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-import bot.digests  # noqa: F401 - registers the "digests.build" job
-import core.jobs.handlers  # noqa: F401 - registers core's jobs
 from api.console.auth import ConsoleGraphQL
 from api.console.routes import console_routes
 from api.graphql.app import GraphQLEndpoint
@@ -22,6 +20,7 @@ from api.ops import CorrelationMiddleware, healthz, metrics_endpoint, readyz
 from api.pages.consent import consent_callback, consent_connect, signin_callback
 from api.sarif import repository_sarif_endpoint
 from api.slack_http import slack_endpoint
+from api.wiring import build_registry
 from bot.app import build_slack_app
 from core.jobs.periodic import run_periodic
 from core.jobs.runner import JobRunner
@@ -31,12 +30,15 @@ from core.settings import Settings
 
 
 def create_app(settings: Settings, *, run_jobs: bool = True) -> Starlette:
-    """`run_jobs=False` leaves the jobs to another process (or, in tests, to `app.state.jobs.run_until_idle()`)."""
+    """`run_jobs=False` leaves the jobs to another process (or, in tests, to `app.state.jobs.run_until_idle()`).
+
+    Refuses (MissingHandlers) when a job kind that can be enqueued has no handler, before anything starts."""
+    registry = build_registry()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         configure_logging(settings.log_format, settings.log_level)
-        async with open_services(settings) as services:
+        async with open_services(settings, jobs=registry) as services:
             runner = JobRunner(services)
             services.wake_jobs = runner.wake
             app.state.services = services

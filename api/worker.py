@@ -10,16 +10,14 @@ import asyncio
 import contextlib
 import signal
 
-import core.jobs.handlers  # noqa: F401 - registers core's jobs
+from api.wiring import build_registry
 from core.jobs.worker import run_worker
 from core.services import open_services
 from core.settings import SettingsError, load_settings
 
 
 def worker_command(args) -> int:
-    import bot.digests
-    import bot.jobs  # noqa: F401 - registers the Slack follow-ups
-
+    registry = build_registry()  # a job kind without a handler: refused before any worker starts
     settings = load_settings()
     if not settings.distributed_jobs:
         raise SettingsError(
@@ -33,12 +31,12 @@ def worker_command(args) -> int:
             f"--queues takes quick and/or long, not {', '.join(sorted(unknown)) or 'nothing'}"
         )
     concurrency = args.concurrency or settings.scan_concurrency
-    asyncio.run(serve_jobs(settings, queues, concurrency))
+    asyncio.run(serve_jobs(settings, queues, concurrency, registry))
     return 0
 
 
-async def serve_jobs(settings, queues: list[str], concurrency: int) -> None:
-    async with open_services(settings) as services:
+async def serve_jobs(settings, queues: list[str], concurrency: int, registry) -> None:
+    async with open_services(settings, jobs=registry) as services:
         work = asyncio.create_task(run_worker(services, queues, concurrency))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

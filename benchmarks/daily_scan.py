@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import update
 
+from api.wiring import build_registry
 from benchmarks.list_repositories import CLIENT_ID, CLIENT_SECRET, TENANT_ID
 from core.accounts.service import Principal, create_account
 from core.connections import flows
@@ -117,7 +118,7 @@ async def main(args) -> None:
             scanners=args.scanners,
             key_directory=tempfile.mkdtemp(),
         )
-        async with open_services(settings) as services:
+        async with open_services(settings, jobs=build_registry()) as services:
             async with session_scope(services.sessions) as session:
                 account = await create_account(session, "Bench")
             principal = Principal(account.id, "bench@example.test", "")

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlmodel import func, select
 
+from api.wiring import build_registry
 from benchmarks.list_repositories import ADMIN, CLIENT_ID, CLIENT_SECRET, ORGANIZATION, build_world
 from core.accounts.service import Principal, create_account
 from core.connections import flows
@@ -65,7 +66,7 @@ async def run(args) -> None:
             ca_bundle=sandbox.ca_path,
             key_directory=tempfile.mkdtemp(),
         )
-        async with open_services(settings) as services:
+        async with open_services(settings, jobs=build_registry()) as services:
             async with session_scope(services.sessions) as session:
                 account = await create_account(session, "Bench")
             principal = Principal(account.id, "bench@example.test", "")

@@ -22,7 +22,6 @@ from slack_sdk.models.blocks import (
 
 from core.digests.outbox import build_day
 from core.digests.summary import SEVERITIES, DigestSummary, RepositoryChange
-from core.jobs.runner import handler
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -242,7 +241,6 @@ def render_digest(summary: DigestSummary, console_url: str) -> dict:
     return {"text": fallback_text(summary), "blocks": rendered}
 
 
-@handler("digests.build")
 async def build_digests(services, payload: dict) -> None:
     """Builds the day's digests into the outbox (idempotent per subscription and day) and asks for delivery."""
     await build_day(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
+from bot import blocks, digests
 from core.accounts.service import Principal
 from core.connections import flows
+from core.connections.jobs import CONSENT_FOLLOWUP
 from core.connections.models import AzureConnection
-from core.connections.service import ConnectError
 from core.db import session_scope
-from core.jobs.runner import handler
-from core.ondemand.budget import RateLimited
-from core.pagination import InvalidInput
+from core.digests.schedule import BUILD
+from core.errors import DomainError
+from core.jobs.registry import Registry
 from core.scans import requests as scan_requests
 from core.slack import feedback
 from core.slack import service as slack
@@ -45,7 +45,6 @@ async def slack_user(services, team_id: str, user_id: str) -> dict:
         raise  # rate limits and outages: the job runs again
 
 
-@handler("slack.command")
 async def command_job(services, payload: dict) -> None:
     if not await allowed(services, payload):
         await reply(services, payload, blocks.not_admin())
@@ -62,8 +61,8 @@ async def link(services, payload: dict, args: dict) -> dict:
             await slack.link_workspace(
                 session, args["code"], payload["team_id"], payload.get("team_domain", ""), payload["user_id"]
             )
-    except slack.SlackError as error:
-        return blocks.plain(f":x: {error}")
+    except DomainError as error:  # slack.SlackError: a code invalid, used, or another account's workspace
+        return blocks.refusal(error)
     return blocks.plain(":white_check_mark: This workspace is now linked to your Panoptica account.")
 
 
@@ -73,8 +72,8 @@ async def connect(services, payload: dict, args: dict) -> dict:
         started = await flows.start(
             services, principal(payload), args["organization"], bool(args.get("move"))
         )
-    except ConnectError as error:
-        return blocks.plain(f":x: {error.message}")
+    except DomainError as error:  # ConnectError
+        return blocks.refusal(error)
     async with session_scope(services.sessions) as session:
         await slack.remember_origin(
             session,
@@ -155,10 +154,8 @@ async def scan(services, payload: dict, args: dict) -> dict:
         )
     try:
         asked = await scan_requests.request_repository_scan(services, principal(payload), matches[0].id)
-    except InvalidInput as error:
-        return blocks.plain(f":x: {error}")
-    except RateLimited as error:  # the same budget as the console's on-demand scans
-        return blocks.plain(f":hourglass: {error.message}")
+    except DomainError as error:  # cannot be scanned, or RateLimited: the same budget as the console's
+        return blocks.refusal(error)
     name = blocks.escape(matches[0].name)
     if asked.run is not None:  # the outcome is reported to whoever asked, when the run ends
         async with session_scope(services.sessions) as session:
@@ -177,7 +174,6 @@ def reply_target(payload: dict) -> dict:
     return {k: payload.get(k, "") for k in keys}
 
 
-@handler(feedback.SCAN_OUTCOME)
 async def scan_outcome_job(services, payload: dict) -> None:
     await feedback.follow_scan(
         services, payload, lambda o: blocks.scan_outcome(o, services.settings.public_url), reply
@@ -193,7 +189,6 @@ COMMANDS = {
 }
 
 
-@handler("slack.consent_followup")
 async def consent_followup_job(services, payload: dict) -> None:
     async with services.sessions() as session:
         origin = await session.get(SlackConnectOrigin, payload["connection_id"])
@@ -212,7 +207,6 @@ async def consent_followup_job(services, payload: dict) -> None:
     await reply(services, target, content)
 
 
-@handler("slack.check_connection")
 async def check_connection_job(services, payload: dict) -> None:
     async with services.sessions() as session:
         payload["account_id"] = await slack.workspace_account(session, payload["team_id"])
@@ -224,8 +218,8 @@ async def check_connection_job(services, payload: dict) -> None:
         return
     try:
         result = await flows.connect(services, principal(payload), payload["connection_id"])
-    except ConnectError as error:
-        await reply(services, payload, blocks.plain(f":x: {error.message}"))
+    except DomainError as error:  # ConnectError
+        await reply(services, payload, blocks.refusal(error))
         return
     if result is None:
         await reply(services, payload, blocks.plain("That connection no longer exists."))
@@ -240,3 +234,12 @@ async def check_connection_job(services, payload: dict) -> None:
         summary.repositories if summary else 0,
     )
     await reply(services, payload, content)
+
+
+def register(registry: Registry) -> None:
+    """The Slack surface's jobs: its commands and follow-ups, and the digest build (rendered as Block Kit)."""
+    registry.add("slack.command", command_job)
+    registry.add("slack.check_connection", check_connection_job)
+    registry.add(feedback.SCAN_OUTCOME, scan_outcome_job)
+    registry.add(CONSENT_FOLLOWUP, consent_followup_job)
+    registry.add(BUILD, digests.build_digests)

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData
 
+from api.wiring import build_registry
 from core.db import create_engine, session_factory
 from core.db.migrate import upgrade_engine
 from core.db.models import SQLModel
+from core.services import open_services
 from core.settings import Settings
 from core.slack.stores import BOLT_METADATA
 from sandbox.scenario import World
@@ -52,6 +54,21 @@ def settings(sandbox, world, database_url) -> Settings:
         consent_retry_delay_seconds=0.05,
         consent_retry_budget_seconds=2,
     )
+
+
+@pytest.fixture
+def services_settings() -> dict:
+    """What a module's `services` change in `settings` (override this fixture in the module): {} by default."""
+    return {}
+
+
+@pytest.fixture
+async def services(settings, db, tmp_path, services_settings):
+    """A process's services over the emulator and the test database, with every job's handler (the same
+    registry `serve` and `worker` build), so `JobRunner(services)` runs any job core enqueues."""
+    settings = settings.model_copy(update={"key_directory": str(tmp_path), **services_settings})
+    async with open_services(settings, jobs=build_registry()) as opened:
+        yield opened
 
 
 # --- database ----------------------------------------------------------------------------------

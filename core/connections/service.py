@@ -24,8 +24,10 @@ from core.accounts.service import Principal
 from core.audit.service import record
 from core.azure.errors import AzureError, InvalidOrganization, OrganizationNotFound
 from core.azure.organization import parse_organization
+from core.connections.jobs import CONSENT_FOLLOWUP
 from core.connections.models import AzureConnection, ConnectionStatus, ConsentRequest, OrganizationBinding
 from core.db.columns import utcnow
+from core.errors import DomainError
 from core.jobs import service as jobs
 from core.settings import Settings
 from core.slack.models import SlackConnectOrigin
@@ -38,13 +40,12 @@ MAX_STATE_LENGTH = 200
 FindTenant = Callable[[str], Awaitable[str]]
 
 
-class ConnectError(Exception):
-    """A connection could not be started or changed; `code` is the GraphQL error code."""
+class ConnectError(DomainError):
+    """A connection could not be started or changed; `code` says why (the GraphQL error code)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-        self.message = message
 
 
 @dataclass
@@ -248,7 +249,7 @@ async def complete_consent(
         # Started from Slack: tell that person what comes next (a durable job, once per consent).
         await jobs.enqueue(
             session,
-            "slack.consent_followup",
+            CONSENT_FOLLOWUP,
             {"connection_id": connection.id},
             dedupe_key=f"consent-followup:{request.id}",
         )

@@ -37,7 +37,6 @@ from core.db import session_scope
 from core.db.columns import utcnow
 from core.digests.models import DigestOutbox
 from core.digests.outbox import due, ensure_delivery, seconds_until
-from core.jobs.runner import handler
 from core.slack.client import client_for_team
 from core.slack.models import SlackSubscription
 
@@ -452,7 +451,6 @@ async def disable(
 # --- the job ----------------------------------------------------------------------------------------------
 
 
-@handler("digests.deliver")
 async def deliver_job(services, payload: dict) -> None:
     """A delivery pass; schedules the next one when rows wait for a later retry."""
     async with _PASS:

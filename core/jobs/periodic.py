@@ -1,4 +1,5 @@
-"""The periodic ticks of the embedded default: daily scans, daily digests and the hourly retention prune.
+"""The periodic ticks of the embedded default (and of a worker's tick task): the registry's schedules, daily
+scans, daily digests and the hourly retention prune among them.
 
 Each tick only enqueues jobs with dedupe keys, so several processes ticking at once enqueue each slot once.
 """
@@ -9,17 +10,14 @@ import asyncio
 import logging
 
 from core.db.columns import utcnow
-from core.digests import schedule as digests
-from core.retention import flows as retention
-from core.scans import schedule as scans
+from core.jobs.runner import registry_of
 
 log = logging.getLogger(__name__)
-TICKS = (("scans", scans.tick), ("digests", digests.tick), ("retention", retention.tick))
 
 
 async def tick_all(services) -> None:
     now = utcnow()
-    for name, tick in TICKS:
+    for name, tick in registry_of(services).ticks:
         try:
             await tick(services, now)
         except Exception:  # one failing schedule must not stop the other

@@ -1,7 +1,8 @@
 """The in-process job runner of the embedded default: polls the jobs table and runs handlers by kind.
 
-Handlers are plain async functions `handler(services, payload)` registered with `@handler("kind")`. The
-scale-out work runs the same functions from distributed workers.
+Handlers are plain async functions `handler(services, payload)`, found by kind in the process's job registry
+(`services.jobs`, built by the composition root; `core/jobs/registry.py`). The distributed workers run the same
+functions.
 """
 
 from __future__ import annotations
@@ -10,20 +11,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
-import httpx
-from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
-from core.azure.errors import AzureError
 from core.jobs import service
 from core.jobs.models import Job
+from core.jobs.registry import PayloadError, Registry
 from core.observability.logs import correlated
 from core.observability.metrics import JOB_DURATION
 
 log = logging.getLogger(__name__)
-Handler = Callable[[object, dict], Awaitable[None]]
 
 
 def scan_limits(services) -> dict[str, int]:
@@ -34,23 +29,12 @@ def scan_limits(services) -> dict[str, int]:
     }
 
 
-HANDLERS: dict[str, Handler] = {}
-
-
 class RetryLater(Exception):
     """Raised by a handler for a transient failure: the job runs again after `retry_after` seconds."""
 
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
-
-
-def handler(kind: str):
-    def register(function: Handler) -> Handler:
-        HANDLERS[kind] = function
-        return function
-
-    return register
 
 
 DEFAULT_LIMITS = {"quick": 8, "long": 2}
@@ -60,8 +44,15 @@ class JobRunner:
     """One loop per queue, each with its own concurrency: a backlog of long scans never delays a quick job
     (a Slack follow-up, a connection check)."""
 
-    def __init__(self, services, limits: dict[str, int] | None = None, poll_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        services,
+        limits: dict[str, int] | None = None,
+        poll_seconds: float = 0.5,
+        registry: Registry | None = None,
+    ) -> None:
         self.services = services
+        self.registry = registry or registry_of(services)
         self.limits = limits or scan_limits(services)
         self.queues = tuple(self.limits)
         self.poll_seconds = poll_seconds
@@ -130,7 +121,16 @@ class JobRunner:
                 return
 
     async def _run(self, job: Job) -> None:
-        await run_claimed(self.services, job)
+        await run_claimed(self.services, job, self.registry)
+
+
+def registry_of(services) -> Registry:
+    registry = getattr(services, "jobs", None)
+    if registry is None:
+        raise ValueError(
+            "no job registry on these services: open them with jobs=build_registry() (api/wiring.py)"
+        )
+    return registry
 
 
 async def run_job_by_id(services, job_id: str) -> None:
@@ -138,29 +138,33 @@ async def run_job_by_id(services, job_id: str) -> None:
     async with services.sessions() as session:
         job = await service.claim_by_id(session, job_id)
     if job is not None:
-        await run_claimed(services, job)
+        await run_claimed(services, job, registry_of(services))
 
 
-async def run_claimed(services, job: Job) -> str:
+async def run_claimed(services, job: Job, registry: Registry) -> str:
     """Run a claimed job's handler and record the outcome: the same code for every runner."""
     began = time.perf_counter()
     with correlated(job.id):
-        outcome = await execute(services, job)
+        outcome = await execute(services, job, registry)
     JOB_DURATION.labels(job.kind, outcome).observe(time.perf_counter() - began)
     return outcome
 
 
-async def execute(services, job: Job) -> str:
-    function = HANDLERS.get(job.kind)
+async def execute(services, job: Job, registry: Registry) -> str:
+    registered = registry.get(job.kind)
     try:
-        if function is None:
+        if registered is None:
             raise LookupError(f"no handler for job kind {job.kind}")
-        await function(services, job.payload)
+        await registered.handler(services, registered.kind.load(job.payload))
     except RetryLater as error:
         await record_failure(services, job, str(error), retry_after=error.retry_after)
         return "retry"
+    except PayloadError as error:  # a stored payload that no attempt will make fit
+        log.error("job %s (%s) failed: %s", job.id, job.kind, error)
+        await record_failure(services, job, str(error), retry=False)
+        return "failed"
     except Exception as error:
-        transient = is_transient(error)
+        transient = registry.is_transient(error)
         log.exception("job %s (%s) failed%s", job.id, job.kind, ", will retry" if transient else "")
         await record_failure(services, job, f"{type(error).__name__}: {error}", retry=transient)
         return "retry" if transient else "failed"
@@ -176,19 +180,3 @@ async def record_failure(
     async with services.sessions() as session:
         await service.fail(session, job, error, retry=retry, retry_after=retry_after)
         await session.commit()
-
-
-# Failures that another attempt may not meet: the network, a database failover, a service's bad minute.
-TRANSIENT = (ConnectionError, TimeoutError, httpx.TransportError, OperationalError, InterfaceError)
-
-
-def is_transient(error: Exception) -> bool:
-    """Retry only what may pass; a bug or a refusal fails the job at once, with its reason kept."""
-    if isinstance(error, AzureError):
-        return error.retryable
-    if isinstance(error, SlackApiError):
-        status = getattr(error.response, "status_code", 0) or 0
-        return status >= 500 or status == 429
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, TRANSIENT)

@@ -22,32 +22,37 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.db.columns import utcnow
 from core.jobs import distributed
 from core.jobs.models import Job
+from core.jobs.registry import JobKind, as_kind
 
 LEASE = timedelta(minutes=5)
 
 
 async def enqueue(
     session: AsyncSession,
-    kind: str,
-    payload: dict,
+    kind: JobKind | str,
+    payload: object,
     *,
     dedupe_key: str | None = None,
-    queue: str = "quick",
+    queue: str | None = None,
     delay_seconds: float = 0,
-    max_attempts: int = 5,
+    max_attempts: int | None = None,
     lock: str | None = None,
 ) -> Job | None:
     """Add a job in the caller's transaction. None when a job with the same dedupe key exists already.
 
+    `kind` is a JobKind: `payload` must be its payload type (checked here, PayloadError otherwise), and the
+    kind's queue and max attempts apply unless given. A bare name takes a dict payload as it is.
+
     One statement: `INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id` (SQLite and PostgreSQL
     alike), so a duplicate costs no SELECT, no savepoint and no failed flush; the returned Job is attached to
     the session as stored (no further SQL)."""
+    kind = as_kind(kind)
     job = Job(
-        kind=kind,
-        payload=payload,
+        kind=kind.name,
+        payload=kind.dump(payload),
         dedupe_key=dedupe_key,
-        queue=queue,
-        max_attempts=max_attempts,
+        queue=kind.queue if queue is None else queue,
+        max_attempts=kind.max_attempts if max_attempts is None else max_attempts,
         run_after=utcnow() + timedelta(seconds=delay_seconds),
         lock=lock,
     )

@@ -18,7 +18,6 @@ from core.db import session_scope
 from core.db.columns import new_id, utcnow
 from core.discovery.models import AzureProject, AzureRepository
 from core.jobs import service as jobs
-from core.jobs.runner import handler
 from core.posture.control import Status, all_controls
 from core.posture.data import collect_project
 from core.posture.findings import record_posture_findings
@@ -47,7 +46,6 @@ async def queue_posture(session, connection: AzureConnection, trigger: str, dedu
     return run
 
 
-@handler(JOB)
 async def posture_job(services, payload: dict) -> None:
     await evaluate_run(services, payload["run_id"])
 

@@ -9,7 +9,6 @@ from datetime import datetime
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.jobs import service as jobs
-from core.jobs.runner import handler
 from core.retention.service import PruneReport, prune
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,6 @@ async def tick(services, now: datetime) -> bool:
     return job is not None
 
 
-@handler(JOB)
 async def prune_job(services, payload: dict) -> None:
     report = await prune(services.sessions, services.settings, utcnow())
     log.info(

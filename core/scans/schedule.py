@@ -21,7 +21,6 @@ from core.connections.service import ConnectError
 from core.db import session_scope
 from core.discovery.models import AzureRepository
 from core.jobs import service as jobs
-from core.jobs.runner import handler
 from core.posture.evaluate import queue_posture
 from core.scans.service import queue_scans
 
@@ -64,7 +63,6 @@ async def tick(services, now: datetime) -> int:
     return enqueued
 
 
-@handler("scans.connection")
 async def scan_connection_job(services, payload: dict) -> None:
     slot = payload.get("slot", "")
     trigger = "MANUAL" if slot.startswith("manual") else "SCHEDULE"

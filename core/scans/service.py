@@ -26,7 +26,7 @@ from core.discovery.models import AzureRepository
 from core.findings.lifecycle import Outcome, record_results
 from core.jobs import service as jobs
 from core.jobs.models import Job
-from core.jobs.runner import RetryLater, handler
+from core.jobs.runner import RetryLater
 from core.scans import acquisition
 from core.scans.keys import secret_hash_key
 from core.scans.models import ScanRun, ScanStatus
@@ -112,7 +112,6 @@ async def queue_scans(session, repositories: list[AzureRepository], trigger: str
     return queued
 
 
-@handler("scans.repository")
 async def scan_repository_job(services, payload: dict) -> None:
     await scan_repository(services, payload["run_id"])
 

@@ -16,7 +16,6 @@ from core.connections import signin
 from core.connections.models import AzureConnection, ConnectionStatus, OrganizationBinding
 from core.db import create_engine, session_factory, session_scope
 from core.db.migrate import upgrade_engine
-from core.services import open_services
 from tests.api.consent import decide
 from tests.api.seed import seed_repositories
 from tests.signin import connect_in_browser, sign_in, sign_in_page_error
@@ -235,12 +234,6 @@ async def test_the_migration_marks_existing_connections(tmp_path):
         await engine.dispose()
     assert connection.status == ConnectionStatus.PROOF_REQUIRED
     assert "administrator" in connection.status_reason
-
-
-@pytest.fixture
-async def services(settings, db):
-    async with open_services(settings) as opened:
-        yield opened
 
 
 async def test_an_id_token_not_signed_by_the_tenant_is_refused(services, sandbox, world):

@@ -8,20 +8,17 @@ import pytest
 from sqlalchemy import delete
 from sqlmodel import select
 
-from core.accounts.service import Principal, create_account
-from core.connections import flows
+from api.wiring import build_registry
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.dependencies.models import OsvQuery, RepositoryDependency
 from core.discovery.models import AzureRepository
 from core.findings.models import Finding
-from core.jobs.runner import JobRunner
-from core.scans import schedule
 from core.scans.models import ScanRun
 from core.services import open_services
 from sandbox.osv import default_advisories
 from sandbox.scenario import Fault
-from tests.signin import grant
+from tests.support.flows import connect_demo, connect_organization, run_daily
 
 PACKAGE_LOCK = """{
   "name": "shop",
@@ -88,36 +85,16 @@ NEW_FLASK_ADVISORY = {
 
 
 @pytest.fixture
-async def services(settings, db, tmp_path, world):
+def services_settings(world) -> dict:
     world.advisories = default_advisories()
-    settings = settings.model_copy(
-        update={
-            "key_directory": str(tmp_path),
-            "posture_enabled": False,
-            "scanners": "dependencies",
-            "osv_batch_size": 2,
-        }
-    )
-    async with open_services(settings) as opened:
-        yield opened
+    return {"posture_enabled": False, "scanners": "dependencies", "osv_batch_size": 2}
 
 
 async def connected(services, world) -> None:
     world.organization("contoso").project("Payments").repositories[0].files = dict(FILES)
     repo = world.organization("contoso").project("Payments").repositories[0]
     repo.head_commit = repo.tree_digest()
-    async with session_scope(services.sessions) as session:
-        account = await create_account(session, "Acme")
-    principal = Principal(account.id, "alice@acme.test", "")
-    started = await flows.start(services, principal, "contoso")
-    await grant(services, started)
-    result = await flows.connect(services, principal, started.connection.id)
-    assert result.diagnosis.ok
-
-
-async def daily(services, now) -> None:
-    await schedule.tick(services, now)
-    await JobRunner(services).run_until_idle()
+    await connect_organization(services)
 
 
 async def dependency_findings(services) -> list[Finding]:
@@ -150,7 +127,7 @@ def commit(world, extra: str) -> None:
 async def test_planted_lockfiles_become_dependency_findings(services, world, sandbox):
     await connected(services, world)
     sandbox.context.requests.clear()
-    await daily(services, utcnow())
+    await run_daily(services, utcnow())
 
     found = await dependency_findings(services)
     assert {(f.rule_id, f.severity, f.path, f.line) for f in found} == EXPECTED
@@ -176,7 +153,7 @@ async def test_planted_lockfiles_become_dependency_findings(services, world, san
     # A new commit the same day: downloaded and scanned again, but OSV is not asked anything.
     sandbox.context.requests.clear()
     commit(world, "# shop\n")
-    await daily(services, utcnow() + timedelta(days=1))
+    await run_daily(services, utcnow() + timedelta(days=1))
     assert sandbox.context.count("dev", "/items") >= 1
     assert sandbox.context.count("osv") == 0
     assert {(f.rule_id, f.status) for f in await dependency_findings(services)} == {
@@ -185,7 +162,7 @@ async def test_planted_lockfiles_become_dependency_findings(services, world, san
     # The next day's queries find the advisories already stored: only querybatch, no record fetched again.
     await new_day(services)
     commit(world, "# shop 2\n")
-    await daily(services, utcnow() + timedelta(days=2))
+    await run_daily(services, utcnow() + timedelta(days=2))
     assert sandbox.context.count("osv", "/v1/querybatch") == 3
     assert sandbox.context.count("osv", "/v1/vulns/") == 0
 
@@ -194,7 +171,7 @@ async def test_rate_limited_once_then_answered(services, world, sandbox):
     await connected(services, world)
     world.faults = [Fault(route="^/v1/querybatch", status=429, retry_after=0, count=1)]
     sandbox.context.requests.clear()
-    await daily(services, utcnow())
+    await run_daily(services, utcnow())
     assert {f.rule_id for f in await dependency_findings(services)} == {r for r, *_ in EXPECTED}
     assert sandbox.context.count("osv", "/v1/querybatch") == 4  # the refused one, then three batches
     assert {r.status for r in await runs(services)} == {"SUCCEEDED"}
@@ -204,11 +181,11 @@ async def test_osv_down_leaves_previous_findings_open(services, world, sandbox):
     # With another scanner beside it, the run is PARTIAL (alone, FAILED); either way nothing is fixed.
     services.settings = services.settings.model_copy(update={"scanners": "dependencies,pipelines"})
     await connected(services, world)
-    await daily(services, utcnow())
+    await run_daily(services, utcnow())
     await new_day(services)
     world.faults = [Fault(route="^/v1/", status=503)]
     commit(world, "# shop\n")
-    await daily(services, utcnow() + timedelta(days=1))
+    await run_daily(services, utcnow() + timedelta(days=1))
     last = (await runs(services))[-1]
     assert last.status == "PARTIAL"
     assert "dependencies: The OSV API at https://127.0.0.1" in last.error
@@ -220,7 +197,7 @@ async def test_osv_down_leaves_previous_findings_open(services, world, sandbox):
 
 async def test_unchanged_commit_gains_a_new_advisory_without_download(services, world, sandbox):
     await connected(services, world)
-    await daily(services, utcnow())
+    await run_daily(services, utcnow())
     async with services.sessions() as session:
         stored = (await session.exec(select(RepositoryDependency))).all()
     assert {(d.name, d.version, d.path, d.line, d.direct) for d in stored} >= {
@@ -231,7 +208,7 @@ async def test_unchanged_commit_gains_a_new_advisory_without_download(services, 
     world.advisories.append(NEW_FLASK_ADVISORY)
     await new_day(services)
     sandbox.context.requests.clear()
-    await daily(services, utcnow() + timedelta(days=1))
+    await run_daily(services, utcnow() + timedelta(days=1))
     last = (await runs(services))[-1]
     assert last.reused and last.status == "SUCCEEDED" and last.new_findings == 1
     assert sandbox.context.count("dev", "/items") == 0
@@ -246,16 +223,13 @@ async def test_unchanged_commit_gains_a_new_advisory_without_download(services, 
         "modified": "2026-11-29T00:00:00Z",
     }
     await new_day(services)
-    await daily(services, utcnow() + timedelta(days=2))
+    await run_daily(services, utcnow() + timedelta(days=2))
     statuses = {f.rule_id: f.status for f in await dependency_findings(services)}
     assert statuses.pop("GHSA-test-flask-0001") == "FIXED"
     assert set(statuses.values()) == {"OPEN"}
 
 
 async def test_demo_scenario_lockfiles_against_the_default_advisories(settings, db, sandbox, tmp_path):
-    import ssl
-
-    import httpx
     from pydantic import SecretStr
 
     from sandbox.scenario import demo_world
@@ -273,19 +247,9 @@ async def test_demo_scenario_lockfiles_against_the_default_advisories(settings, 
             "posture_enabled": False,
         }
     )
-    tenant = sandbox.world.tenants[0].id
-    async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(sandbox.ca_path))) as admin:
-        await admin.post(f"{sandbox.urls['admin']}/api/tenants/{tenant}/consent")
-        await admin.post(f"{sandbox.urls['admin']}/api/organizations/contoso-demo/service-principal", json={})
-    async with open_services(demo) as services:
-        async with session_scope(services.sessions) as session:
-            account = await create_account(session, "Contoso")
-        principal = Principal(account.id, "admin@contoso.test", "")
-        started = await flows.start(services, principal, "contoso-demo")
-        await grant(services, started, "megan@contoso.onmicrosoft.com")
-        assert (await flows.connect(services, principal, started.connection.id)).diagnosis.ok
-        await schedule.tick(services, utcnow())
-        await JobRunner(services).run_until_idle(max_rounds=1000)
+    async with open_services(demo, jobs=build_registry()) as services:
+        await connect_demo(services, sandbox)
+        await run_daily(services, max_rounds=1000)
         async with services.sessions() as session:
             names = {r.id: r.name for r in (await session.exec(select(AzureRepository))).all()}
             found = {

@@ -12,11 +12,13 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
+from api.wiring import build_registry
 from core.accounts.service import create_account
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.digests.delivery import Clock
 from core.digests.models import DigestOutbox
+from core.jobs.registry import Registry
 from core.slack.models import SlackSubscription, SlackWorkspace
 from sandbox.slack import calls
 
@@ -36,6 +38,7 @@ class DigestServices:
     engine: object
     sessions: object
     woken: list = field(default_factory=list)
+    jobs: Registry = field(default_factory=build_registry)
 
     def wake_jobs(self) -> None:
         self.woken.append(True)

@@ -17,19 +17,8 @@ QUERY = """{ findings(first: 10) { edges { node { scanner ruleId inHistoryOnly
 
 
 @pytest.fixture
-async def services(settings, db, tmp_path):
-    from core.services import open_services
-
-    settings = settings.model_copy(
-        update={
-            "key_directory": str(tmp_path),
-            "posture_enabled": False,
-            "scanners": "secrets",
-            "history_enabled": True,
-        }
-    )
-    async with open_services(settings) as opened:
-        yield opened
+def services_settings() -> dict:
+    return {"posture_enabled": False, "scanners": "secrets", "history_enabled": True}
 
 
 async def test_graphql_lists_a_history_findings_occurrences(services, world):
@@ -57,6 +46,17 @@ async def test_graphql_lists_a_history_findings_occurrences(services, world):
     assert "errors" not in body, body
     [node] = [e["node"] for e in body["data"]["findings"]["edges"]]
     assert (node["scanner"], node["inHistoryOnly"]) == ("history", True)
+    assert node["occurrences"] == [
+        {
+            "commit": gitrepos.build_history(repo).commits[0],
+            "path": "ci/deploy.sh",
+            "line": 1,
+            "authorName": "Dana Developer",
+            "inHead": False,
+            "reachable": True,
+        }
+    ]
+    assert token not in response.text
 
 
 async def ask(services, account_id: str, query: str, variables: dict | None = None) -> dict:
@@ -170,14 +170,3 @@ async def test_the_repository_says_which_limit_stopped_its_last_history_scan(ser
     async with session_scope(services.sessions) as session:
         other = await accounts.create_account(session, "Other")
     assert (await ask(services, other.id, HISTORY_SCAN, {"id": row.id}))["repository"] is None
-    assert node["occurrences"] == [
-        {
-            "commit": gitrepos.build_history(repo).commits[0],
-            "path": "ci/deploy.sh",
-            "line": 1,
-            "authorName": "Dana Developer",
-            "inHead": False,
-            "reachable": True,
-        }
-    ]
-    assert token not in response.text

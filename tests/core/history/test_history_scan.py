@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from api.wiring import build_registry
 from core.accounts.service import Principal, create_account
 from core.connections import flows
 from core.connections.models import AzureConnection
@@ -37,17 +38,8 @@ def github_token() -> str:
 
 
 @pytest.fixture
-async def services(settings, db, tmp_path):
-    settings = settings.model_copy(
-        update={
-            "key_directory": str(tmp_path),
-            "posture_enabled": False,
-            "scanners": "secrets",
-            "history_enabled": True,
-        }
-    )
-    async with open_services(settings) as opened:
-        yield opened
+def services_settings() -> dict:
+    return {"posture_enabled": False, "scanners": "secrets", "history_enabled": True}
 
 
 def payments_api(world):
@@ -327,7 +319,7 @@ async def test_the_first_scan_stops_at_the_commit_bound_and_says_so(settings, db
         }
     )
     set_history(payments_api(world), [], generated=12)
-    async with open_services(bounded) as services:
+    async with open_services(bounded, jobs=build_registry()) as services:
         _, row, _ = await connect(services)
         assert (await scan(services, row)).status == "SUCCEEDED"
         [state] = await all_rows(services, HistoryState)

@@ -1,7 +1,7 @@
 """The durable in-process job runner on the real database."""
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -11,14 +11,29 @@ from core.db import session_scope
 from core.db.columns import utcnow
 from core.jobs import service
 from core.jobs.models import Job
-from core.jobs.runner import HANDLERS, JobRunner, RetryLater
+from core.jobs.registry import Registry
+from core.jobs.runner import JobRunner, RetryLater
 
 CALLS: list[dict] = []
 
 
+def registry_for_tests() -> Registry:
+    """Each test's own registry: nothing process-global is changed."""
+    registry = Registry()
+    for kind, function in {
+        "test.record": record,
+        "test.flaky": flaky,
+        "test.broken": broken,
+        "test.buggy": buggy,
+    }.items():
+        registry.add(kind, function)
+    return registry
+
+
 @dataclass
-class FakeServices:  # the runner only needs `sessions`; handlers get the whole object
+class FakeServices:  # the runner only needs `sessions` and `jobs`; handlers get the whole object
     sessions: object
+    jobs: Registry = field(default_factory=registry_for_tests)
 
 
 async def record(services, payload: dict) -> None:
@@ -41,7 +56,6 @@ async def buggy(services, payload: dict) -> None:
 
 def setup_function():
     CALLS.clear()
-    HANDLERS.update({"test.record": record, "test.flaky": flaky, "test.broken": broken, "test.buggy": buggy})
 
 
 async def jobs(db) -> list[Job]:
@@ -118,11 +132,12 @@ async def test_a_long_job_never_delays_a_quick_one(db):
         await release.wait()
         CALLS.append({"long": True})
 
-    HANDLERS["test.long"] = long_scan
+    services = FakeServices(db)
+    services.jobs.add("test.long", long_scan)
     async with session_scope(db) as session:
         await service.enqueue(session, "test.long", {}, queue="long")
         await service.enqueue(session, "test.long", {}, queue="long")
-    runner = JobRunner(FakeServices(db), limits={"quick": 2, "long": 1}, poll_seconds=0.01)
+    runner = JobRunner(services, limits={"quick": 2, "long": 1}, poll_seconds=0.01)
     runner.start()
     try:
         async with session_scope(db) as session:

