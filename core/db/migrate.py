@@ -12,15 +12,21 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 # Made by SQL of their own in a migration, on PostgreSQL only (an expression index with an operator class).
-UNMODELLED_INDEXES = {"ix_findings_search_trgm"}
+UNMODELLED_INDEXES = {
+    "ix_findings_search_trgm",
+    "ix_azure_repositories_name_trgm",
+    "ix_azure_repositories_project_name_trgm",
+}
+# SQLite only (migration 0016): the repository search's FTS5 table, its shadow tables and its keys.
+UNMODELLED_TABLE_PREFIX = "azure_repositories_search"
 
 
 def include_name(name, type_, parent_names) -> bool:
     """What autogenerate compares: not procrastinate's tables (PostgreSQL), which come from its own SQL, nor
-    the PostgreSQL-only indexes made by SQL."""
+    the indexes and the SQLite search tables made by SQL."""
     if type_ == "index" and name in UNMODELLED_INDEXES:
         return False
-    return not (type_ == "table" and name and name.startswith("procrastinate_"))
+    return not (type_ == "table" and name and name.startswith(("procrastinate_", UNMODELLED_TABLE_PREFIX)))
 
 
 def alembic_config(database_url: str) -> Config:

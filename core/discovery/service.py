@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, false, func, or_, update
+from sqlalchemy import and_, exists, false, func, literal_column, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.audit.service import record
 from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
+from core.discovery.search import repository_search
+from core.errors import NotFound
 from core.findings.models import Finding
 from core.findings.service import ACTIVE, at_least
 from core.pagination import (
@@ -21,7 +23,6 @@ from core.pagination import (
     capped_count,
     decode_cursor,
     encode_cursor,
-    matches_search,
     page_size,
 )
 
@@ -42,8 +43,13 @@ class RepositoryFilter:
     sort: str = "NAME"  # NAME or PROJECT (project, then name)
 
 
-def _conditions(account_id: str, flt: RepositoryFilter) -> list:
-    conditions = [AzureRepository.account_id == account_id]
+async def _conditions(session: AsyncSession, account_id: str, flt: RepositoryFilter) -> list:
+    search = await repository_search(session, flt.search) if flt.search else None
+    if search is not None and search.by_candidates:
+        # Read by primary key: `+` keeps SQLite off the account's index, which would walk every row of it.
+        conditions = [literal_column("+azure_repositories.account_id") == account_id]
+    else:
+        conditions = [AzureRepository.account_id == account_id]
     if flt.connection_id:
         conditions.append(AzureRepository.connection_id == flt.connection_id)
     if flt.organization:
@@ -51,7 +57,7 @@ def _conditions(account_id: str, flt: RepositoryFilter) -> list:
     if flt.project:
         conditions.append(func.lower(AzureRepository.project_name) == flt.project.lower())
     if flt.search:
-        conditions.append(matches_search(flt.search, AzureRepository.name, AzureRepository.project_name))
+        conditions.append(search.condition)
     if not flt.include_excluded:
         conditions.append(col(AzureRepository.excluded_reason).is_(None))
     if flt.selected is not None:
@@ -95,7 +101,7 @@ async def list_repositories(
     """One page, ordered by the sort key then id; two statements whatever the page size, one with
     `count=False` (GraphQL counts separately, capped, and only when asked: `count_repositories`)."""
     size = page_size(first)
-    conditions = _conditions(account_id, flt)
+    conditions = await _conditions(session, account_id, flt)
     key = sort_key(flt)
     total = (
         (await session.exec(select(func.count()).select_from(AzureRepository).where(*conditions))).one()
@@ -121,7 +127,8 @@ async def list_repositories(
 async def count_repositories(
     session: AsyncSession, account_id: str, flt: RepositoryFilter, cap: int = TOTAL_COUNT_CAP
 ) -> Count:
-    return await capped_count(session, AzureRepository, _conditions(account_id, flt), cap)
+    conditions = await _conditions(session, account_id, flt)
+    return await capped_count(session, AzureRepository, conditions, cap)
 
 
 async def set_selection(
@@ -136,7 +143,7 @@ async def set_selection(
     )
     rows = list((await session.exec(query)).all())
     if len(rows) != len(unique):
-        raise LookupError("some repositories do not exist")
+        raise NotFound("repository", "One or more repositories do not exist.")
     await session.exec(
         update(AzureRepository)
         .where(col(AzureRepository.id).in_(unique))

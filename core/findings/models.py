@@ -30,6 +30,8 @@ class Finding(SQLModel, table=True):
         # A repository's findings newest first (the repository page), and the list by category.
         Index("ix_findings_repository_first_seen", "repository_id", "first_seen_at", "id"),
         Index("ix_findings_account_category_first_seen", "account_id", "category", "first_seen_at", "id"),
+        # The Repositories page's minSeverity: "an active finding at or above" per repository, from the index.
+        Index("ix_findings_repository_status_severity", "repository_id", "status", "severity"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
