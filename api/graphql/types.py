@@ -198,11 +198,6 @@ class Repository(Node):
     ) -> Connection[ScanRun]:
         return await info.context.repository_scan_runs(str(self.id), first, after)
 
-    @classmethod
-    def from_row(cls, row) -> Repository:
-        return cls(
-            id=strawberry.ID(row.id),
-            name=row.name,
     @strawberry.field(
         description="Its git history's scan (secrets in every commit): how far it read and whether it stopped "
         "before the beginning (at the bound or a limit). Null until its history was scanned."
@@ -211,6 +206,11 @@ class Repository(Node):
         summary = await history_summaries(info).load(str(self.id))
         return HistoryScan.from_summary(summary) if summary is not None else None
 
+    @classmethod
+    def from_row(cls, row) -> Repository:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
             project=row.project_name,
             organization=row.organization,
             default_branch=row.default_branch,
@@ -520,16 +520,16 @@ class FindingFilter:
     language: CodeLanguage | None = strawberry.field(
         default=None, description="CODE findings of this language."
     )
-
-    def to_core(self):
-        from core.findings import service as findings
-
-        core = findings.FindingFilter(
     in_history_only: bool | None = strawberry.field(
         default=None,
         description="Secrets found in git history: true, those no longer in any file at the default branch's "
         "head (only in history); false, those still in the head.",
     )
+
+    def to_core(self):
+        from core.findings import service as findings
+
+        core = findings.FindingFilter(
             repository_id=self.repository_id,
             min_severity=self.min_severity.value if self.min_severity else None,
             category=self.category.value if self.category else None,
@@ -540,12 +540,12 @@ class FindingFilter:
             project=self.project,
             cwe=self.cwe,
             language=self.language.value if self.language else None,
+            in_history_only=self.in_history_only,
         )
         if self.statuses is not None:
             core.statuses = [status.value for status in self.statuses]
         return core
 
-            in_history_only=self.in_history_only,
     def key(self) -> tuple:
         """Hashable, for DataLoader keys: filters that are equal load together."""
         return (
@@ -560,15 +560,10 @@ class FindingFilter:
             self.project,
             self.cwe,
             self.language,
+            self.in_history_only,
         )
 
 
-@strawberry.type(
-    description="Where a secret found in git history was added: the commit, file and line, when, and who (the "
-            self.in_history_only,
-    "author's name as git recorded it)."
-)
-class SecretOccurrence:
 @strawberry.type(description="A repository's git history scan (core/history).")
 class HistoryScan:
     commits_scanned: int = strawberry.field(
@@ -633,6 +628,11 @@ def history_summaries(info: strawberry.Info):
     return loader
 
 
+@strawberry.type(
+    description="Where a secret found in git history was added: the commit, file and line, when, and who (the "
+    "author's name as git recorded it)."
+)
+class SecretOccurrence:
     commit: str
     path: str
     line: int | None

@@ -100,8 +100,8 @@ class FindingFilter:
     project: str | None = None
     cwe: str | None = None  # "CWE-89" or "89": CODE findings whose rule has it
     language: str | None = None  # a CODE_LANGUAGE_PREFIXES key
-
     in_history_only: bool | None = None  # history findings no longer (True) or still (False) in the head
+
 
 def finding_conditions(account_id: str, flt: FindingFilter) -> list:
     conditions = [Finding.account_id == account_id]
@@ -127,12 +127,11 @@ def finding_conditions(account_id: str, flt: FindingFilter) -> list:
     if flt.language is not None:
         conditions.append(language_condition(flt.language))
         conditions.append(Finding.category == sast_rules.CATEGORY)
-    return conditions
     if flt.in_history_only is not None:
         conditions.extend(history_only_conditions(flt.in_history_only))
+    return conditions
 
 
-def repositories_of(account_id: str, flt: FindingFilter):
 def history_only_conditions(only: bool) -> list:
     """A history finding is in the head when one of its occurrences still is (core/history, one per secret)."""
     # Here, not at the top: core.history imports the scanners, which import this module.
@@ -152,6 +151,7 @@ def history_only_conditions(only: bool) -> list:
     return [Finding.scanner == HISTORY, ~in_head if only else in_head]
 
 
+def repositories_of(account_id: str, flt: FindingFilter):
     query = select(AzureRepository.id).where(AzureRepository.account_id == account_id)
     if flt.organization:
         query = query.where(func.lower(AzureRepository.organization) == flt.organization.lower())
