@@ -25,7 +25,6 @@ from core.scanners.secrets import DETECT_SECRETS_TYPES
 from core.scans import schedule
 from core.scans.keys import secret_hash_key
 from core.scans.scanner import RawFinding, fingerprint, redacted_preview, secret_hash
-from core.services import open_services
 from tests.api.seed import seed_repositories
 from tests.signin import grant
 
@@ -138,12 +137,8 @@ async def test_a_version_2_finding_nothing_continues_is_fixed(db):
 
 
 @pytest.fixture
-async def services(settings, db, tmp_path):
-    settings = settings.model_copy(
-        update={"key_directory": str(tmp_path), "posture_enabled": False, "scanners": "secrets"}
-    )
-    async with open_services(settings) as opened:
-        yield opened
+def services_settings() -> dict:
+    return {"posture_enabled": False, "scanners": "secrets"}
 
 
 async def test_tokens_scanned_from_the_emulator_have_the_identities_a_user_expects(services, world):

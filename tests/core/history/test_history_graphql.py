@@ -17,19 +17,8 @@ QUERY = """{ findings(first: 10) { edges { node { scanner ruleId inHistoryOnly
 
 
 @pytest.fixture
-async def services(settings, db, tmp_path):
-    from core.services import open_services
-
-    settings = settings.model_copy(
-        update={
-            "key_directory": str(tmp_path),
-            "posture_enabled": False,
-            "scanners": "secrets",
-            "history_enabled": True,
-        }
-    )
-    async with open_services(settings) as opened:
-        yield opened
+def services_settings() -> dict:
+    return {"posture_enabled": False, "scanners": "secrets", "history_enabled": True}
 
 
 async def test_graphql_lists_a_history_findings_occurrences(services, world):

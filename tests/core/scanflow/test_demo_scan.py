@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
+from api.wiring import build_registry
 from core.accounts.service import Principal, create_account
 from core.connections import flows
 from core.db import session_scope
@@ -62,7 +63,7 @@ async def demo_services(settings, db, sandbox, tmp_path):
             "posture_enabled": False,
         }
     )
-    async with open_services(demo) as services:
+    async with open_services(demo, jobs=build_registry()) as services:
         yield services
 
 
