@@ -1,4 +1,5 @@
-"""What the three Azure DevOps hosts share: routing, api-version rules, error bodies and paging.
+"""What the three Azure DevOps hosts share: routing, api-version rules, error bodies (sandbox/adoerrors.py) and
+paging.
 
 Azure DevOps matches paths case-insensitively (Microsoft's Python client asks for `_apis/ResourceAreas`,
 the docs write `resourceAreas`), which Starlette's router cannot do, so each host declares `AdoRoute`s and
@@ -17,12 +18,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox import identity
+
+# The error bodies live in sandbox/adoerrors.py (identity builds its refusals with them too); named here as well
+# because every host module takes them from this one.
+from sandbox.adoerrors import (  # noqa: F401 - re-exported for the host modules
+    organization_not_found,
+    project_not_found,
+    repository_not_found,
+    wrapped_error,
+)
+
 Handler = Callable[..., Awaitable[Response]]
 
 # Organization names start with a letter or digit; project names cannot start with "_" (reference §12),
 # so neither can be confused with the `_apis` segment.
 PARAM_PATTERNS = {"org": r"[A-Za-z0-9][^/]*", "project": r"[^/_][^/]*"}
-ASSEMBLY = "Microsoft.VisualStudio.Services.Common"
 VERSION = re.compile(r"^(\d+)\.(\d+)(-preview(\.(\d+))?)?$")
 
 
@@ -44,46 +55,6 @@ class AdoRoute:
             self.template,
         )
         self.regex = re.compile(f"^{pattern}/?$", re.IGNORECASE)
-
-
-# --- error bodies ----------------------------------------------------------------------------------
-
-
-def wrapped_error(status: int, message: str, type_key: str, headers: dict | None = None) -> JSONResponse:
-    """The "WrappedException" body every Azure DevOps error carries (reference §10.1)."""
-    body = {
-        "$id": "1",
-        "innerException": None,
-        "message": message,
-        "typeName": f"Microsoft.VisualStudio.Services.Common.{type_key}, {ASSEMBLY}",
-        "typeKey": type_key,
-        "errorCode": 0,
-        "eventId": 3000,
-    }
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def organization_not_found(name: str) -> JSONResponse:
-    # The real body for an unknown organization is unconfirmed (reference §17.2); a 404 is what clients see.
-    return wrapped_error(404, f"The organization '{name}' could not be found.", "HostDoesNotExistException")
-
-
-def project_not_found(key: str) -> JSONResponse:
-    return wrapped_error(
-        404,
-        f"VS800075: The project with id or name '{key}' does not exist, or you do not have permission to "
-        "access it.",
-        "ProjectDoesNotExistException",
-    )
-
-
-def repository_not_found(key: str) -> JSONResponse:
-    return wrapped_error(
-        404,
-        f"TF401019: The Git repository with name or identifier {key} does not exist or you do not have "
-        "permissions for the operation you are attempting.",
-        "GitRepositoryNotFoundException",
-    )
 
 
 # --- api-version -----------------------------------------------------------------------------------
@@ -155,8 +126,6 @@ def page(request: Request, items: list, default_top: int = 100) -> JSONResponse:
 
 
 def build_host_app(context, routes: list[AdoRoute]) -> Starlette:
-    from sandbox import identity  # identity builds its errors with this module
-
     async def dispatch(request: Request) -> Response:
         path, method = request.url.path, request.method.upper()
         matched_path = False

@@ -17,7 +17,7 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from sandbox.adohttp import wrapped_error
+from sandbox.adoerrors import wrapped_error
 from sandbox.scenario import Membership, Organization, Project, stable_id
 
 ADO_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
