@@ -17,6 +17,7 @@ from sqlalchemy import text
 from api.app import create_app
 from tests.api.conftest import new_caller
 from tests.http_raw import raw_request
+from tests.support.metrics import samples
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 LINK_CODE = "mutation { createSlackLinkCode { code } }"
@@ -508,6 +509,11 @@ async def test_metrics_are_not_served_without_a_configured_token(http):
     ).status_code == 404
 
 
+def azure_requests(body: str) -> float:
+    """Requests sent to Azure DevOps, whatever their status class."""
+    return sum(v for (name, _), v in samples(body).items() if name == "panoptica_azure_requests_total")
+
+
 async def test_metrics_need_the_token_and_name_no_organization(settings, db, sandbox):
     app = create_app(settings.model_copy(update={"metrics_token": SecretStr(METRICS_TOKEN)}), run_jobs=False)
     async with (
@@ -515,15 +521,19 @@ async def test_metrics_need_the_token_and_name_no_organization(settings, db, san
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
     ):
         caller = await new_caller(db, http, "Acme", "alice@acme.test")
+        scrape = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        before = (await http.get("/metrics", headers=scrape)).text  # the process's counters so far
         await caller.graphql('mutation { startAzureConnection(organization: "contoso") { __typename } }')
         missing = await http.get("/metrics")
         assert missing.status_code == 401 and missing.headers["www-authenticate"] == 'Bearer realm="metrics"'
         assert (
             await http.get("/metrics", headers={"Authorization": "Bearer wrong-token-wrong-token"})
         ).status_code == 401
-        scraped = await http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        scraped = await http.get("/metrics", headers=scrape)
         assert scraped.status_code == 200
-        assert "panoptica_azure_requests_total{status=" in scraped.text
+        # startAzureConnection's anonymous requests to Azure DevOps were counted, each once.
+        sent = sum(1 for r in sandbox.context.requests if r.host == "dev")
+        assert azure_requests(scraped.text) - azure_requests(before) == sent > 0
         # No label names an organization (table names such as organization_bindings are values, not labels).
         labels = set(re.findall(r'[{,]([a-zA-Z_]+)="', scraped.text))
         assert labels and not {label for label in labels if "org" in label.lower()}
