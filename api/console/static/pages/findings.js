@@ -1,5 +1,6 @@
-// Findings across repositories: filters (severity, category, status, scanner, repository, and for CODE findings
-// CWE and language) and search, kept in the URL; cursor paging.
+// Findings across repositories: filters (severity, category, status, scanner, repository, for CODE findings CWE
+// and language, for secrets found in git history only-in-history or still-in-the-head) and search, kept in the
+// URL; cursor paging.
 import { gql, graphql } from "../api.js";
 import { badge, field, h, plural, replace, select, when } from "../dom.js";
 
@@ -10,7 +11,7 @@ export const FINDINGS = gql`
       totalCountIsCapped
       pageInfo { hasNextPage endCursor }
       nodes {
-        id scanner ruleId title message severity category path line status firstSeenAt webUrl cwe owasp
+        id scanner ruleId title message severity category path line status firstSeenAt webUrl cwe owasp inHistoryOnly
         repository { id name organization project }
       }
     }
@@ -25,7 +26,9 @@ export const FINDING_CHOICES = gql`
 
 const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"];
 const CATEGORIES = ["SECRET", "IAC", "PIPELINE", "DEPENDENCY", "POSTURE", "CODE"];
-const SCANNERS = ["secrets", "checkov", "pipelines", "dependencies", "posture", "semgrep"];
+const SCANNERS = ["secrets", "history", "checkov", "pipelines", "dependencies", "posture", "semgrep"];
+// FindingFilter.inHistoryOnly, as the URL's `history`: secrets found in git history, gone from or still in the head.
+const HISTORY = [["", "Any"], ["only", "Only in history"], ["head", "Still in the head"]];
 const LANGUAGES = [["CSHARP", "C#"], ["JAVA", "Java"], ["JAVASCRIPT", "JavaScript / TypeScript"], ["PYTHON", "Python"], ["GO", "Go"]];
 // What the API accepts ("CWE-89" or "89"): the browser refuses anything else before it is sent.
 const CWE_PATTERN = "\\s*([Cc][Ww][Ee]-)?[0-9]{1,6}\\s*";
@@ -41,6 +44,8 @@ function filterOf(params) {
   if (params.get("q")) filter.search = params.get("q");
   if (params.get("cwe")) filter.cwe = params.get("cwe");
   if (params.get("language")) filter.language = params.get("language");
+  if (params.get("history") === "only") filter.inHistoryOnly = true;
+  if (params.get("history") === "head") filter.inHistoryOnly = false;
   return filter;
 }
 
@@ -75,6 +80,7 @@ export async function render(main, { params, navigate, isCurrent }) {
       field("Scanner", select("scanner", [["", "Any scanner"], ...SCANNERS.map((s) => [s, s])], params.get("scanner") || "", { onchange: change("scanner") })),
       field("CWE (code)", cwe),
       field("Language (code)", select("language", [["", "Any language"], ...LANGUAGES], params.get("language") || "", { onchange: change("language") })),
+      field("Git history (secrets)", select("history", HISTORY, params.get("history") || "", { onchange: change("history") })),
       field("Repository", select("repository", [["", "All repositories"], ...repositories.map((r) => [r.id, names.get(r.id)]), ...(more ? [["-", "(the first 100 are listed: open a repository from Repositories for the others)", true]] : [])], params.get("repository") || "", { onchange: change("repository") })),
       h("button", { type: "submit" }, "Search")
     ),
@@ -95,7 +101,7 @@ export async function render(main, { params, navigate, isCurrent }) {
                   "tr",
                   {},
                   h("td", {}, badge(f.severity, f.severity.toLowerCase())),
-                  h("th", { scope: "row" }, f.title, h("div", { class: "code" }, `${f.scanner} · ${f.ruleId}`), taxonomy(f), h("div", { class: "muted" }, f.message)),
+                  h("th", { scope: "row" }, f.title, " ", historyBadge(f), h("div", { class: "code" }, `${f.scanner} · ${f.ruleId}`), taxonomy(f), h("div", { class: "muted" }, f.message)),
                   h("td", {}, f.repository ? h("a", { href: `/repositories/${encodeURIComponent(f.repository.id)}?file=${encodeURIComponent(f.path)}` }, `${f.repository.organization} / ${f.repository.project} / ${f.repository.name}`) : "project-wide"),
                   h("td", { class: "code" }, f.path ? (f.webUrl ? h("a", { href: f.webUrl, target: "_blank", rel: "noopener" }, `${f.path}${f.line ? ":" + f.line : ""}`) : `${f.path}${f.line ? ":" + f.line : ""}`) : "—"),
                   h("td", {}, f.status.toLowerCase()),
@@ -121,4 +127,11 @@ export function taxonomy(f) {
   if (!f.cwe.length && !f.owasp) return null;
   const links = f.cwe.map((id, i) => [i ? ", " : "", h("a", { href: `https://cwe.mitre.org/data/definitions/${encodeURIComponent(id.replace(/^CWE-/, ""))}.html`, target: "_blank", rel: "noopener" }, id)]);
   return h("div", { class: "muted" }, ...links, f.cwe.length && f.owasp ? " · " : "", f.owasp ? `OWASP ${f.owasp}` : "");
+}
+
+// A secret found in git history: whether a file at the default branch's head still holds it. Either way it was
+// published, so both say so in words (colour is never the only carrier); nothing for other findings.
+export function historyBadge(f) {
+  if (f.inHistoryOnly === null || f.inHistoryOnly === undefined) return null;
+  return f.inHistoryOnly ? badge("Only in history", "history-only") : badge("In head", "in-head");
 }

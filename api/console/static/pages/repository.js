@@ -1,8 +1,9 @@
 // One repository: files with findings on the left, the chosen file's findings on the right (suppress and
-// unsuppress with a reason and an expiry), "Scan now" with the run's progress, and the run history.
+// unsuppress with a reason and an expiry; a secret found in git history with its occurrences), "Scan now" with
+// the run's progress, the git history scan (and where it stopped), and the run history.
 import { gql, graphql } from "../api.js";
 import { announce, badge, field, h, replace, when } from "../dom.js";
-import { taxonomy } from "./findings.js";
+import { historyBadge, taxonomy } from "./findings.js";
 import { followRun, runsTable } from "./scans.js";
 
 // The page: the repository, its files with findings (the tree), its runs; then the chosen file's findings.
@@ -11,6 +12,7 @@ export const REPOSITORY_PAGE = gql`
     repository(id: $id) {
       id name organization project webUrl defaultBranch scanStatus scanError lastScannedAt
       findingCounts { critical high medium low info }
+      historyScan { commitsScanned lastRunCommits stoppedAtBound reason lastCommit lastCommitAt unreachableCommits note scannedAt }
       findingFiles(filter: { statuses: $statuses }) {
         truncated
         files { path counts { critical high medium low info } }
@@ -31,7 +33,8 @@ export const FILE_FINDINGS = gql`
         pageInfo { hasNextPage endCursor }
         nodes {
           id scanner ruleId title message description remediation severity category path line
-          preview commit status suppressedReason suppressedUntil firstSeenAt webUrl cwe owasp
+          preview commit status suppressedReason suppressedUntil firstSeenAt webUrl cwe owasp inHistoryOnly
+          occurrences { commit path line committedAt authorName inHead reachable }
         }
       }
     }
@@ -121,6 +124,7 @@ export async function render(main, { id, params, navigate, isCurrent }) {
     h("div", { class: "page-head" }, h("h1", {}, repo.name), h("div", {}, scan)),
     h("p", { class: "muted" }, "Last scanned ", when(repo.lastScannedAt), " · ", h("a", { href: repo.webUrl, target: "_blank", rel: "noopener" }, "Open in Azure DevOps"), repo.scanError ? h("span", { class: "error-text" }, ` · ${repo.scanError}`) : null),
     progress,
+    historyScan(repo.historyScan),
     h("p", {}, `${total} ${showSuppressed ? "open or suppressed" : "open"} findings in ${paths.length} files${repo.findingFiles.truncated ? " (only the first 2,000 files are listed)" : ""}. `, h("a", { href: `/repositories/${encodeURIComponent(id)}?${toggle}` }, showSuppressed ? "Hide suppressed" : "Show suppressed too")),
     paths.length
       ? h(
@@ -137,6 +141,49 @@ export async function render(main, { id, params, navigate, isCurrent }) {
       : h("div", { class: "empty" }, h("p", {}, runs.length ? "No open findings in this repository." : "This repository has not been scanned yet: press Scan now.")),
     h("h2", {}, "Scan history"),
     runsTable(runs)
+  );
+}
+
+// The git history scan in one line: how many commits were read, and what stopped it before the beginning.
+function historyScan(scan) {
+  if (!scan) return h("p", { class: "muted history-scan" }, "Git history: not scanned yet.");
+  const oldest = scan.lastCommit ? ` · oldest commit read ${scan.lastCommit.slice(0, 12)} (${when(scan.lastCommitAt)})` : "";
+  return h(
+    "div",
+    { class: "history-scan", role: "group", "aria-label": "Git history scan" },
+    h("p", { class: "muted" }, `Git history: ${scan.commitsScanned.toLocaleString("en")} commits scanned${oldest} · last scan ${when(scan.scannedAt)}: ${scan.note}`),
+    scan.reason ? h("p", { class: "notice", role: "note" }, scan.stoppedAtBound ? "Stopped at the bound: " : "Stopped: ", scan.reason) : null
+  );
+}
+
+// Where a secret found in git history was added: each commit, file and line, when and who (as git records it).
+function occurrencesTable(f) {
+  if (!f.occurrences?.length) return null;
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "data occurrences" },
+      h("caption", { class: "visually-hidden" }, `Occurrences of ${f.title}`),
+      h("thead", {}, h("tr", {}, ["Commit", "File", "Line", "Date", "Author", "Where"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        f.occurrences.map((o) =>
+          h(
+            "tr",
+            {},
+            h("td", { class: "code", title: o.commit }, o.commit.slice(0, 12)),
+            h("td", { class: "code" }, o.path),
+            h("td", {}, o.line ?? "—"),
+            h("td", {}, when(o.committedAt)),
+            h("td", {}, o.authorName),
+            h("td", {}, o.inHead ? "still in the head" : "only in history", o.reachable ? "" : " (rewritten away)")
+          )
+        )
+      )
+    )
   );
 }
 
@@ -206,13 +253,15 @@ function findingCard(f, reload) {
   return h(
     "article",
     { class: `finding ${f.severity.toLowerCase()}`, "aria-label": `${f.severity} ${f.title}` },
-    h("header", {}, badge(f.severity, f.severity.toLowerCase()), " ", h("strong", {}, f.title), " ", h("span", { class: "code" }, f.ruleId), " ", suppressed ? badge("SUPPRESSED", "suppressed") : null),
+    h("header", {}, badge(f.severity, f.severity.toLowerCase()), " ", h("strong", {}, f.title), " ", h("span", { class: "code" }, f.ruleId), " ", historyBadge(f), " ", suppressed ? badge("SUPPRESSED", "suppressed") : null),
     h("p", {}, f.message),
     taxonomy(f),
     f.preview ? h("p", { class: "code" }, `Value: ${f.preview}`) : null,
     h("p", { class: "muted" }, `${f.scanner} · ${f.category} · ${location}`, f.webUrl ? [" · ", h("a", { href: f.webUrl, target: "_blank", rel: "noopener" }, f.line ? `Line ${f.line} in Azure DevOps` : "Open in Azure DevOps")] : null, ` · first seen ${when(f.firstSeenAt)}`),
     suppressed ? h("p", { class: "muted" }, `Suppressed: ${f.suppressedReason}${f.suppressedUntil ? ` (until ${when(f.suppressedUntil)})` : ""}`) : null,
-    f.remediation ? h("details", {}, h("summary", {}, "How to fix"), h("p", {}, f.remediation)) : null,
+    occurrencesTable(f),
+    // A secret in history is fixed only by rotating it: its remediation is open, not behind a click.
+    f.remediation ? h("details", { open: f.occurrences?.length > 0 }, h("summary", {}, "How to fix"), h("p", {}, f.remediation)) : null,
     h("div", { class: "actions" }, action),
     form,
     suppressed ? error : null
