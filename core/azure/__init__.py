@@ -2,7 +2,8 @@
 
 - `parse_organization` validates what a customer typed before it becomes part of a URL.
 - `TokenProvider` gets app-only tokens per customer tenant (MSAL).
-- `AzureDevOps` / `AzureDevOpsClient` call the Azure DevOps REST API with retries, pacing and typed errors.
+- `AzureDevOps` / `AzureDevOpsClient` call the Azure DevOps REST API with retries, pacing and typed errors, and
+  return its answers as the typed models of `core.azure.models` (a changed shape: `AzureUnexpectedAnswer`).
 """
 
 from core.azure.client import (

@@ -12,6 +12,7 @@ Python names map to Microsoft's camelCase through aliases.
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Annotated, Any, TypeVar
 
@@ -21,6 +22,7 @@ from pydantic.alias_generators import to_camel
 from core.azure.errors import AzureUnexpectedAnswer
 
 M = TypeVar("M")
+log = logging.getLogger(__name__)
 
 
 def _id_text(value: Any) -> Any:
@@ -74,7 +76,13 @@ def _unexpected(endpoint: str, error: ValidationError, prefix: str = "") -> Azur
     # include_input=False: the offending value (possibly a secret variable's value) never reaches the error.
     first = error.errors(include_input=False, include_url=False, include_context=False)[0]
     field = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
-    return AzureUnexpectedAnswer(endpoint, field, first["msg"])
+    return _alert(AzureUnexpectedAnswer(endpoint, field, first["msg"]))
+
+
+def _alert(error: AzureUnexpectedAnswer) -> AzureUnexpectedAnswer:
+    # Microsoft changed an answer: every customer is affected until we adapt, so operators hear of it at once.
+    log.error("Azure DevOps answer not understood: %s", error.detail)
+    return error
 
 
 def parse(model: type[M], body: Any, endpoint: str, where: str = "") -> M:
@@ -95,7 +103,7 @@ def collection_items(body: Any, endpoint: str) -> list:
         for key in ("value", "items"):
             if key in body and isinstance(body[key], list | None):
                 return body[key] or []
-    raise AzureUnexpectedAnswer(endpoint, "value", "a collection should hold a list in 'value'")
+    raise _alert(AzureUnexpectedAnswer(endpoint, "value", "a collection should hold a list in 'value'"))
 
 
 def parse_collection(model: type[M], body: Any, endpoint: str) -> list[M]:

@@ -287,7 +287,7 @@ async def test_a_changed_object_answer_on_another_host(contoso, world):
     assert caught.value.endpoint.startswith("GET _apis/serviceprincipalentitlements/")
 
 
-async def test_the_error_never_holds_a_value_or_the_token(contoso, world, tokens):
+async def test_the_error_never_holds_a_value_or_the_token(contoso, world, tokens, caplog):
     # A variable whose value became an object: the error names the variable's field, never what it holds.
     group = {"id": 7, "name": "deploy", "variables": {"dbPassword": {"value": {"text": SECRET_VALUE}}}}
     answers(world, "/_apis/distributedtask/variablegroups$", {"count": 1, "value": [group]})
@@ -296,8 +296,13 @@ async def test_the_error_never_holds_a_value_or_the_token(contoso, world, tokens
     error = caught.value
     assert error.field == "value.0.variables.dbPassword.value"
     bearer = await tokens.get_token(CONTOSO_TENANT)
-    shown = " ".join([str(error), repr(error), error.detail, json.dumps(error.to_dict())])
+    shown = " ".join([str(error), repr(error), error.detail, json.dumps(error.to_dict()), caplog.text])
     assert SECRET_VALUE not in shown and bearer not in shown
+    alerts = [r for r in caplog.records if r.name == "core.azure.models" and r.levelname == "ERROR"]
+    assert [r.getMessage() for r in alerts] == [
+        "Azure DevOps answer not understood: GET Payments/_apis/distributedtask/variablegroups field "
+        "'value.0.variables.dbPassword.value': Input should be a valid string"
+    ]
 
 
 async def test_a_permission_answer_that_is_not_a_boolean_is_refused(contoso, world):
