@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import zipfile
 
 import pytest
 
+from core.azure import transport
 from core.azure.client import ENTITLEMENT_AREA, GRAPH_AREA, AzureDevOps
 from core.azure.errors import (
     ApiVersionError,
@@ -278,21 +278,45 @@ async def test_paths_must_stay_under_the_organization(contoso):
 # --- throttling, retries, budget ----------------------------------------------------------------------
 
 
-async def test_429_then_success(contoso, world, sandbox):
+class PacingWaits:
+    """Stands in for the asyncio module inside core.azure.transport, which sleeps only to pace an organization's
+    requests: records each wait (and how many repository requests the emulator had seen then), and waits it."""
+
+    def __init__(self, sandbox) -> None:
+        self.sandbox = sandbox
+        self.waits: list[tuple[float, int]] = []
+
+    def __getattr__(self, name):
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float) -> None:
+        self.waits.append((delay, len(dev_requests(self.sandbox, "/_apis/git/repositories"))))
+        await asyncio.sleep(delay)
+
+
+async def test_429_then_success(contoso, world, sandbox, caplog):
     world.faults.append(Fault(host="dev", route="/_apis/projects$", status=429, count=1, retry_after=0.2))
-    started = time.monotonic()
-    names = [p.name async for p in contoso.list_projects()]
+    with caplog.at_level(logging.INFO, logger="core.azure.transport"):
+        names = [p.name async for p in contoso.list_projects()]
     assert set(names) == VISIBLE_PROJECTS
-    assert time.monotonic() - started >= 0.2  # Retry-After honoured
+    # Retry-After honoured: the one retry waited the 0.2 s asked, not the policy's backoff (at most 0.05 s).
+    retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("azure devops retry")]
+    assert len(retries) == 1 and " attempt=1 wait=0.20s " in retries[0]
     assert [r.status for r in dev_requests(sandbox, "/_apis/projects")] == [429, 200]
 
 
-async def test_retry_after_on_a_200_delays_the_next_requests(contoso, world):
+async def test_retry_after_on_a_200_delays_the_next_requests(contoso, world, sandbox, monkeypatch):
     world.faults.append(Fault(host="dev", route="connectionData", delay_only=True, retry_after=0.3, count=1))
-    started = time.monotonic()
+    pacing = PacingWaits(sandbox)
+    monkeypatch.setattr(transport, "asyncio", pacing)
     await contoso.connection_data()  # good answer (not retried), but it asks us to slow down
+    assert pacing.waits == []
     await contoso.list_repositories()
-    assert time.monotonic() - started >= 0.3  # the next request waited for the Retry-After
+    # The next request waited for what was left of the Retry-After before it was sent.
+    [(delay, repository_requests_then)] = pacing.waits
+    assert 0 < delay <= 0.3 and repository_requests_then == 0
+    assert [r.status for r in dev_requests(sandbox, "connectionData")] == [200]
+    assert len(dev_requests(sandbox, "/_apis/git/repositories")) == 1
 
 
 async def test_5xx_burst_is_retried(contoso, world, sandbox):
@@ -342,16 +366,28 @@ async def test_retry_after_beyond_the_budget_gives_up_at_once(contoso, world, sa
 # --- concurrency, counting, logs ----------------------------------------------------------------------
 
 
-async def test_concurrency_is_bounded_per_organization(settings, tokens, world):
-    contoso_org(world).latency_ms = 100
+async def test_concurrency_is_bounded_per_organization(settings, tokens, world, sandbox, monkeypatch):
+    contoso_org(world).latency_ms = 100  # each request is still open when the next ones start
     limited = settings.model_copy(update={"azure_max_concurrency": 2})
     async with AzureDevOps(limited, tokens) as ado:
         org = ado.organization("contoso", CONTOSO_TENANT)
         await org.connection_data()  # token and connection warm
-        started = time.monotonic()
-        await asyncio.gather(*(org.list_repositories() for _ in range(6)))
-        elapsed = time.monotonic() - started
-    assert elapsed >= 0.3  # 6 requests, 2 at a time, 100 ms each
+        # Count the requests on the wire at once: one exchange is one request sent and its answer read.
+        exchange, open_now, most_open = ado._transport._exchange, [0], [0]
+
+        async def counted(*args, **kwargs):
+            open_now[0] += 1
+            most_open[0] = max(most_open[0], open_now[0])
+            try:
+                return await exchange(*args, **kwargs)
+            finally:
+                open_now[0] -= 1
+
+        monkeypatch.setattr(ado._transport, "_exchange", counted)
+        results = await asyncio.gather(*(org.list_repositories() for _ in range(6)))
+    assert [len(r) for r in results] == [6] * 6
+    assert most_open[0] == 2  # 6 calls, never more than 2 at a time, and 2 did run together
+    assert len(dev_requests(sandbox, "/_apis/git/repositories")) == 6
 
 
 async def test_request_counting(ado, contoso, world):
