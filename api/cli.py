@@ -29,13 +29,29 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return args.handler(args)
-    except (SettingsError, DatabaseUnavailable, PortTaken) as error:
+    except (SettingsError, DatabaseUnavailable, PortTaken, SandboxExtraMissing) as error:
         print(f"panoptica: {error}", file=sys.stderr)
         return 2
 
 
 class PortTaken(Exception):
     """The port `serve` was asked to listen on is in use (said before anything else starts)."""
+
+
+class SandboxExtraMissing(Exception):
+    """`serve --sandbox` or `sandbox` without the packages of the emulator (the `sandbox` extra)."""
+
+
+def require_sandbox_extra() -> None:
+    """Before anything starts: the emulator's own packages are an extra, absent from a plain install."""
+    import sandbox
+
+    missing = sandbox.missing_packages()
+    if missing:
+        raise SandboxExtraMissing(
+            f"the emulator needs {', '.join(missing)} (the sandbox extra), which is not installed: "
+            + sandbox.INSTALL_HINT
+        )
 
 
 def version() -> str:
@@ -584,6 +600,8 @@ def serve_command(args) -> int:
 
     from api.app import create_app
 
+    if args.sandbox:
+        require_sandbox_extra()
     port = args.port if args.port is not None else default_port()
     listener = bind_port(args.host, port)
     stop_on_terminate()
@@ -731,6 +749,7 @@ ALREADY_CONNECTED for a connected organization; re-check it with
 def sandbox_command(args) -> int:
     import time
 
+    require_sandbox_extra()
     from sandbox.scenario import demo_world, load_world
 
     world = load_world(args.scenario) if args.scenario else demo_world()
