@@ -351,6 +351,24 @@ async def test_azure_outage_keeps_status_and_stored_repositories(alice, sandbox,
     assert (await alice.graphql(REPOS))["data"]["repositories"]["totalCount"] == 6
 
 
+async def test_a_changed_azure_answer_is_reported_as_not_understood(alice, sandbox, world, http):
+    connection_id = await consented(alice, sandbox, http)
+    assert (await connect(alice, connection_id))["ok"]
+    renamed = {"count": 1, "value": [{"repositoryId": "r1", "name": "api"}]}  # "id" renamed by Microsoft
+    world.organization("contoso").faults.append(
+        Fault(host="dev", route=r"/_apis/git/repositories$", answer=renamed)
+    )
+    payload = await connect(alice, connection_id, REFRESH)
+    check = by_code(payload)["CAN_READ_CODE"]
+    assert payload["ok"] is False and check["status"] == "FAIL"
+    assert check["message"] == (
+        "Azure DevOps answered GET _apis/git/repositories in a shape the service does not understand "
+        "(field 'value.0.id': Field required)."
+    )
+    assert "Nothing to change on your side" in check["remediation"]
+    assert (await alice.graphql(REPOS))["data"]["repositories"]["totalCount"] == 6  # nothing stored changed
+
+
 async def test_rediscovery_after_renames_removals_and_additions(alice, sandbox, world, http):
     connection_id = await consented(alice, sandbox, http)
     assert (await connect(alice, connection_id))["ok"]
