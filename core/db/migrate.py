@@ -52,8 +52,8 @@ async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
         await connection.run_sync(_upgrade)
 
 
-async def schema_revisions(engine: AsyncEngine) -> tuple[str | None, str]:
-    """(the database's revision, the code's head): equal when the schema is current."""
+async def schema_revisions(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """(the database's revision, the code's head, None only without scripts): equal when the schema is current."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
