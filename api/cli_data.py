@@ -66,7 +66,7 @@ def accounts_delete_command(args) -> int:
     except LookupError as error:
         return fail(str(error).strip("'"))
     except accounts.ConfirmationMismatch as error:
-        return fail(f"{error}; nothing was deleted")
+        return fail(error.message.rstrip("."))
     print(accounts.render(done))
     return 0
 

@@ -6,7 +6,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api.graphql.app import bearer_token
+from api.http_errors import json_error
 from core.accounts.service import authenticate
+from core.errors import DomainError
 from core.findings.sarif import repository_sarif
 
 
@@ -22,6 +24,6 @@ async def repository_sarif_endpoint(request: Request) -> JSONResponse:
             )
         try:
             sarif = await repository_sarif(session, principal.account_id, request.path_params["id"][:64])
-        except LookupError:
-            return JSONResponse({"error": "No such repository."}, status_code=404)
+        except DomainError as error:  # NotFound: unknown, or another account's repository
+            return json_error(error)
     return JSONResponse(sarif, media_type="application/sarif+json")

@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from core.errors import DomainError, RateLimited
 from core.slack.commands import USAGE
 
 ICONS = {"PASS": ":white_check_mark:", "FAIL": ":x:", "WARN": ":warning:", "SKIPPED": ":heavy_minus_sign:"}
@@ -33,6 +34,13 @@ def section(markdown: str) -> SectionBlock:
 
 def plain(text: str) -> dict:
     return message(text, [section(text)])
+
+
+def refusal(error: DomainError) -> dict:
+    """Slack's one mapping of the domain's refusals (core/errors.py): the message as is, marked as a refusal;
+    a rate limit is a wait, not a mistake."""
+    icon = ":hourglass:" if isinstance(error, RateLimited) else ":x:"
+    return plain(f"{icon} {error.message}")
 
 
 def help_message() -> dict:

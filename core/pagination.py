@@ -10,16 +10,14 @@ from typing import Generic, TypeVar
 from sqlalchemy import func, literal, or_
 from sqlmodel import select
 
+from core.errors import InvalidInput  # re-exported: its home before core/errors.py
+
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 # Counts are exact up to here, then "at least this many": counting a million rows would cost a page far more
 # than reading it.
 TOTAL_COUNT_CAP = 10_000
-
-
-class InvalidInput(ValueError):
-    """A caller's argument is not acceptable; the message says which and why (safe to show)."""
 
 
 @dataclass

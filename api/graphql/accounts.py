@@ -8,6 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql import types as t
+from api.graphql.answers import typed_errors
+from core.errors import PermissionDenied
 from core.retention import accounts
 
 
@@ -17,10 +19,7 @@ class DeleteAccountSuccess:
     rows: int = strawberry.field(description="Rows deleted, over every table.")
 
 
-@strawberry.type
-class ForbiddenError(t.UserError):
-    pass
-
+ForbiddenError = t.ForbiddenError
 
 DeleteAccountResult = Annotated[
     DeleteAccountSuccess | t.InvalidInputError | ForbiddenError, strawberry.union("DeleteAccountResult")
@@ -34,21 +33,16 @@ class AccountsMutation:
         "Slack installations, members, sessions, tokens, jobs). `confirmName` must be the account's name. "
         "Only an account owner (an API token, not a console session) may."
     )
+    @typed_errors
     async def delete_account(self, info: Info, confirm_name: str) -> DeleteAccountResult:
         ctx = info.context
         if not ctx.principal.token_id:
-            return ForbiddenError(
-                code="FORBIDDEN",
-                message="Only the account's owner (with an API token) can delete the account.",
-            )
-        try:
-            done = await accounts.delete_account(
-                ctx.services.sessions,
-                ctx.services.settings,
-                ctx.principal.account_id,
-                confirm_name,
-                actor=ctx.principal.user_email,
-            )
-        except accounts.ConfirmationMismatch as error:
-            return t.InvalidInputError(code="CONFIRMATION_MISMATCH", message=f"{error}; nothing was deleted.")
+            raise PermissionDenied("Only the account's owner (with an API token) can delete the account.")
+        done = await accounts.delete_account(
+            ctx.services.sessions,
+            ctx.services.settings,
+            ctx.principal.account_id,
+            confirm_name,
+            actor=ctx.principal.user_email,
+        )
         return DeleteAccountSuccess(account_id=strawberry.ID(done.account_id), rows=done.rows)

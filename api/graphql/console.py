@@ -9,10 +9,11 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql import types as t
-from api.graphql.errors import BadArgument
+from api.graphql.answers import bad_arguments, typed_errors
 from core.accounts import token_admin
 from core.db import session_scope
 from core.db.columns import utcnow
+from core.errors import NotFound
 from core.findings import trends
 
 
@@ -63,17 +64,15 @@ class ConsoleQuery:
         description="Open findings by severity at the end of each of the last `days` UTC days (1 to 90), with "
         "new and fixed per day; for the account or one repository. Findings suppressed now are left out."
     )
+    @bad_arguments
     async def finding_trend(
         self, info: Info, days: int = 30, repository_id: strawberry.ID | None = None
     ) -> list[FindingTrendDay]:
         ctx = info.context
         async with ctx.sessions() as session:
-            try:
-                found = await trends.daily_trend(
-                    session, ctx.principal.account_id, days, utcnow().date(), repository_id
-                )
-            except ValueError as error:
-                raise BadArgument(str(error)) from None
+            found = await trends.daily_trend(
+                session, ctx.principal.account_id, days, utcnow().date(), repository_id
+            )
         return [
             FindingTrendDay(
                 day=d.day,
@@ -96,10 +95,11 @@ class ConsoleMutation:
         return CreatedApiToken(api_token=created, token=issued.token)
 
     @strawberry.mutation(description="Revoke one of the account's API tokens.")
+    @typed_errors
     async def revoke_api_token(self, info: Info, id: strawberry.ID) -> RevokeApiTokenResult:
         ctx = info.context
         async with session_scope(ctx.sessions) as session:
             row = await token_admin.revoke_token(session, ctx.principal, str(id))
-            if row is None:
-                return t.NotFoundError(code="NOT_FOUND", message="No such API token in this account.")
+            if row is None:  # unknown, or another account's
+                raise NotFound("API token", "No such API token in this account.")
             return api_token(row)

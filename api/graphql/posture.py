@@ -10,10 +10,9 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql import types as t
-from api.graphql.errors import BadArgument
-from api.graphql.limits import RateLimitedError, rate_limited
-from core.ondemand.budget import RateLimited
-from core.pagination import InvalidInput
+from api.graphql.answers import bad_arguments, typed_errors
+from api.graphql.limits import RateLimitedError
+from core.errors import NotFound
 from core.posture import service as posture
 from core.posture.control import REGISTRY, Control
 
@@ -220,6 +219,7 @@ class PostureQuery:
     @strawberry.field(
         description="The latest posture results of a connection, or null when it does not exist."
     )
+    @bad_arguments
     async def posture_checks(
         self,
         info: Info,
@@ -235,10 +235,8 @@ class PostureQuery:
                 report = await posture.posture_report(
                     session, ctx.principal.account_id, str(connection_id), flt, first, after
                 )
-        except LookupError:
+        except NotFound:  # a nullable field: null for an unknown or another account's connection
             return None
-        except InvalidInput as error:
-            raise BadArgument(str(error)) from None
         return to_report(report, after)
 
 
@@ -248,16 +246,10 @@ class PostureMutation:
         description="Evaluate a connection's CI/CD posture now; while an evaluation is queued or running, "
         "answer that one."
     )
+    @typed_errors
     async def evaluate_posture(self, info: Info, connection_id: strawberry.ID) -> PostureEvaluationResult:
         ctx = info.context
-        try:
-            asked = await posture.request_posture_evaluation(ctx.services, ctx.principal, str(connection_id))
-        except LookupError:
-            return t.NotFoundError(code="NOT_FOUND", message="No such connection.")
-        except InvalidInput as error:
-            return t.InvalidInputError(code="INVALID_INPUT", message=str(error))
-        except RateLimited as error:
-            return rate_limited(error)
+        asked = await posture.request_posture_evaluation(ctx.services, ctx.principal, str(connection_id))
         return PostureQueued(
             run=PostureRun.from_row(asked.run),
             already_queued=asked.already_queued,

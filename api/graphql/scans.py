@@ -9,12 +9,10 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql import types as t
-from api.graphql.errors import BadArgument
-from api.graphql.limits import RateLimitedError, rate_limited
+from api.graphql.answers import bad_arguments, typed_errors
+from api.graphql.limits import RateLimitedError
 from core.db import session_scope
 from core.findings import service as findings
-from core.ondemand.budget import RateLimited
-from core.pagination import InvalidInput
 from core.scans import requests as scan_requests
 
 Finding = t.Finding
@@ -50,13 +48,10 @@ ScanResult = Annotated[
 ]
 
 
-def bad_argument(error: InvalidInput) -> BadArgument:
-    return BadArgument(str(error))
-
-
 @strawberry.type
 class ScansQuery:
     @strawberry.field(description="Findings, newest first. Defaults to open and reopened ones.")
+    @bad_arguments
     async def findings(
         self,
         info: Info,
@@ -66,11 +61,8 @@ class ScansQuery:
     ) -> t.Connection[Finding]:
         ctx = info.context
         flt = filter.to_core() if filter else findings.FindingFilter()
-        try:
-            async with ctx.sessions() as session:
-                page = await findings.list_findings(session, ctx.account_id, flt, first, after)
-        except InvalidInput as error:
-            raise bad_argument(error) from None
+        async with ctx.sessions() as session:
+            page = await findings.list_findings(session, ctx.account_id, flt, first, after)
 
         async def count():
             async with ctx.sessions() as session:
@@ -79,6 +71,7 @@ class ScansQuery:
         return t.to_connection(page, Finding.from_row, after, count)
 
     @strawberry.field(description="Scan runs, newest first.")
+    @bad_arguments
     async def scan_runs(
         self,
         info: Info,
@@ -87,11 +80,8 @@ class ScansQuery:
         repository_id: strawberry.ID | None = None,
     ) -> t.Connection[ScanRun]:
         ctx = info.context
-        try:
-            async with ctx.sessions() as session:
-                page = await findings.list_scan_runs(session, ctx.account_id, repository_id, first, after)
-        except InvalidInput as error:
-            raise bad_argument(error) from None
+        async with ctx.sessions() as session:
+            page = await findings.list_scan_runs(session, ctx.account_id, repository_id, first, after)
 
         async def count():
             async with ctx.sessions() as session:
@@ -103,48 +93,34 @@ class ScansQuery:
 @strawberry.type
 class ScansMutation:
     @strawberry.mutation(description="Suppress a finding, with a reason and an optional expiry.")
+    @typed_errors
     async def suppress_finding(
         self, info: Info, id: strawberry.ID, reason: str, until: datetime | None = None
     ) -> FindingResult:
         ctx = info.context
-        try:
-            async with session_scope(ctx.sessions) as session:
-                row = await findings.suppress(
-                    session, ctx.principal.account_id, ctx.principal.user_email, str(id), reason, until
-                )
-        except LookupError:
-            return t.NotFoundError(code="NOT_FOUND", message="No such finding.")
-        except InvalidInput as error:
-            return t.InvalidInputError(code="INVALID_INPUT", message=str(error))
+        async with session_scope(ctx.sessions) as session:
+            row = await findings.suppress(
+                session, ctx.principal.account_id, ctx.principal.user_email, str(id), reason, until
+            )
         return FindingSuccess(finding=Finding.from_row(row))
 
     @strawberry.mutation(description="Lift a suppression.")
+    @typed_errors
     async def unsuppress_finding(self, info: Info, id: strawberry.ID) -> FindingResult:
         ctx = info.context
-        try:
-            async with session_scope(ctx.sessions) as session:
-                row = await findings.unsuppress(
-                    session, ctx.principal.account_id, ctx.principal.user_email, str(id)
-                )
-        except LookupError:
-            return t.NotFoundError(code="NOT_FOUND", message="No such finding.")
-        except InvalidInput as error:
-            return t.InvalidInputError(code="INVALID_INPUT", message=str(error))
+        async with session_scope(ctx.sessions) as session:
+            row = await findings.unsuppress(
+                session, ctx.principal.account_id, ctx.principal.user_email, str(id)
+            )
         return FindingSuccess(finding=Finding.from_row(row))
 
     @strawberry.mutation(
         description="Scan one repository now; while its scan is queued or running, answer that scan."
     )
+    @typed_errors
     async def scan_repository(self, info: Info, id: strawberry.ID) -> ScanResult:
         ctx = info.context
-        try:
-            asked = await scan_requests.request_repository_scan(ctx.services, ctx.principal, str(id))
-        except LookupError:
-            return t.NotFoundError(code="NOT_FOUND", message="No such repository.")
-        except InvalidInput as error:
-            return t.InvalidInputError(code="INVALID_INPUT", message=str(error))
-        except RateLimited as error:
-            return rate_limited(error)
+        asked = await scan_requests.request_repository_scan(ctx.services, ctx.principal, str(id))
         return ScanQueued(
             run=ScanRun.from_row(asked.run),
             job_id=None,
@@ -156,16 +132,10 @@ class ScansMutation:
         description="Re-verify a connection, rediscover, and scan its selected repositories now; while a "
         "scan of the connection is queued or running, answer that scan."
     )
+    @typed_errors
     async def scan_connection(self, info: Info, id: strawberry.ID) -> ScanResult:
         ctx = info.context
-        try:
-            asked = await scan_requests.request_connection_scan(ctx.services, ctx.principal, str(id))
-        except LookupError:
-            return t.NotFoundError(code="NOT_FOUND", message="No such connection.")
-        except InvalidInput as error:
-            return t.InvalidInputError(code="INVALID_INPUT", message=str(error))
-        except RateLimited as error:
-            return rate_limited(error)
+        asked = await scan_requests.request_connection_scan(ctx.services, ctx.principal, str(id))
         return ScanQueued(
             run=t.ConnectionScan.from_progress(asked.connection_scan),
             job_id=strawberry.ID(asked.job_id),

@@ -14,10 +14,10 @@ from strawberry.types import Info
 
 from api.graphql import types as t
 from api.graphql.accounts import AccountsMutation
+from api.graphql.answers import bad_arguments, typed_errors
 from api.graphql.console import ConsoleMutation, ConsoleQuery
 from api.graphql.context import Context
-from api.graphql.errors import BadArgument
-from api.graphql.limits import GraphQLLimits, RateLimitedError, rate_limited
+from api.graphql.limits import GraphQLLimits, RateLimitedError
 from api.graphql.posture import PostureMutation, PostureQuery, PostureRun
 from api.graphql.scans import ScansMutation, ScansQuery
 from api.graphql.slack import SlackMutation, SlackQuery
@@ -25,12 +25,10 @@ from core import nodes
 from core.audit import service as audit
 from core.connections import flows
 from core.connections import queries as connection_queries
-from core.connections.service import ConnectError
 from core.db import session_scope
 from core.discovery import service as discovery
+from core.errors import NotFound
 from core.ondemand import refresh as ondemand_refresh
-from core.ondemand.budget import RateLimited
-from core.pagination import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +85,7 @@ class Query:
         return t.AzureConnection.from_view(views[0]) if views else None
 
     @strawberry.field(description="Repositories discovered in the account's connected organizations.")
+    @bad_arguments
     async def repositories(
         self,
         info: Info,
@@ -96,13 +95,8 @@ class Query:
     ) -> t.Connection[t.Repository]:
         ctx = context(info)
         flt = filter.to_core() if filter else discovery.RepositoryFilter()
-        try:
-            async with ctx.sessions() as session:
-                page = await discovery.list_repositories(
-                    session, ctx.account_id, flt, first, after, count=False
-                )
-        except InvalidInput as error:
-            raise BadArgument(str(error)) from None
+        async with ctx.sessions() as session:
+            page = await discovery.list_repositories(session, ctx.account_id, flt, first, after, count=False)
 
         async def count():
             async with ctx.sessions() as session:
@@ -125,15 +119,13 @@ class Query:
         return render_node(found)
 
     @strawberry.field(description="Who did what, newest first.")
+    @bad_arguments
     async def audit_events(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> t.Connection[t.AuditEvent]:
         ctx = context(info)
-        try:
-            async with ctx.sessions() as session:
-                page = await audit.list_events(session, ctx.principal.account_id, first, after)
-        except InvalidInput as error:
-            raise BadArgument(str(error)) from None
+        async with ctx.sessions() as session:
+            page = await audit.list_events(session, ctx.principal.account_id, first, after)
         return t.to_connection(page, t.AuditEvent.from_row, after)
 
 
@@ -155,12 +147,9 @@ def render_node(found: nodes.Found | None) -> t.Node | None:
     return None
 
 
-NOT_FOUND = t.NotFoundError(code="NOT_FOUND", message="No such connection.")
-
-
-def connect_payload(result) -> t.ConnectAzureOrganizationSuccess | t.NotFoundError:
-    if result is None:
-        return NOT_FOUND
+def connect_payload(result) -> t.ConnectAzureOrganizationSuccess:
+    if result is None:  # unknown, or another account's
+        raise NotFound("connection")
     checks = [t.ConnectionCheck.from_dict(c.as_dict()) for c in result.diagnosis.checks]
     return t.ConnectAzureOrganizationSuccess(
         connection=t.AzureConnection.from_row(
@@ -179,72 +168,57 @@ class Mutation:
         description="Validate an organization and get the sign-in URL where its administrator proves it, "
         "then consents."
     )
+    @typed_errors
     async def start_azure_connection(
         self, info: Info, organization: str, move_from_other_account: bool = False
     ) -> StartAzureConnectionResult:
         ctx = context(info)
-        try:
-            started = await flows.start(ctx.services, ctx.principal, organization, move_from_other_account)
-        except ConnectError as error:
-            return t.AzureConnectionError(code=error.code, message=error.message)
+        started = await flows.start(ctx.services, ctx.principal, organization, move_from_other_account)
         return t.StartAzureConnectionSuccess(
             connection=t.AzureConnection.from_row(started.connection), sign_in_url=started.sign_in_url
         )
 
     @strawberry.mutation(description="Verify the service principal's membership; when all is well, discover.")
+    @typed_errors
     async def connect_azure_organization(
         self, info: Info, connection_id: strawberry.ID
     ) -> ConnectAzureOrganizationResult:
         ctx = context(info)
-        try:
-            return connect_payload(await flows.connect(ctx.services, ctx.principal, str(connection_id)))
-        except ConnectError as error:
-            return t.AzureConnectionError(code=error.code, message=error.message)
+        return connect_payload(await flows.connect(ctx.services, ctx.principal, str(connection_id)))
 
     @strawberry.mutation(
         description="Re-verify a connection and rediscover its repositories; while a refresh of it is "
         "running, answer that one."
     )
+    @typed_errors
     async def refresh_azure_connection(
         self, info: Info, connection_id: strawberry.ID
     ) -> RefreshAzureConnectionResult:
         ctx = context(info)
-        try:
-            return connect_payload(
-                await ondemand_refresh.refresh(ctx.services, ctx.principal, str(connection_id))
-            )
-        except ConnectError as error:
-            return t.AzureConnectionError(code=error.code, message=error.message)
-        except RateLimited as error:
-            return rate_limited(error)
+        return connect_payload(
+            await ondemand_refresh.refresh(ctx.services, ctx.principal, str(connection_id))
+        )
 
     @strawberry.mutation(description="Remove a connection and everything stored for it.")
+    @typed_errors
     async def disconnect_azure_organization(
         self, info: Info, connection_id: strawberry.ID
     ) -> DisconnectAzureOrganizationResult:
         ctx = context(info)
         if not await flows.disconnect(ctx.services, ctx.principal, str(connection_id)):
-            return NOT_FOUND
+            raise NotFound("connection")
         return t.DisconnectAzureOrganizationSuccess(connection_id=connection_id)
 
     @strawberry.mutation(description="Select repositories for scanning, or deselect them.")
+    @typed_errors
     async def set_repository_selection(
         self, info: Info, ids: list[strawberry.ID], selected: bool
     ) -> SetRepositorySelectionResult:
         ctx = context(info)
-        try:
-            async with session_scope(ctx.sessions) as session:
-                rows = await discovery.set_selection(
-                    session,
-                    ctx.principal.account_id,
-                    ctx.principal.user_email,
-                    [str(i) for i in ids],
-                    selected,
-                )
-        except InvalidInput as error:
-            return t.InvalidInputError(code="INVALID_INPUT", message=str(error))
-        except LookupError:
-            return t.NotFoundError(code="NOT_FOUND", message="One or more repositories do not exist.")
+        async with session_scope(ctx.sessions) as session:
+            rows = await discovery.set_selection(
+                session, ctx.principal.account_id, ctx.principal.user_email, [str(i) for i in ids], selected
+            )
         return t.SetRepositorySelectionSuccess(repositories=[t.Repository.from_row(r) for r in rows])
 
 

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql import types as t
+from api.graphql.answers import typed_errors
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.slack import service as slack
@@ -56,13 +57,11 @@ class SlackMutation:
         )
 
     @strawberry.mutation(description="Replace the list of Slack user ids allowed to change things.")
+    @typed_errors
     async def set_slack_admins(self, info: Info, user_ids: list[str]) -> SlackAdminsResult:
         ctx = info.context
-        try:
-            async with session_scope(ctx.sessions) as session:
-                saved = await slack.set_admins(
-                    session, ctx.principal.account_id, ctx.principal.user_email, user_ids
-                )
-        except ValueError as error:
-            return t.InvalidInputError(code="INVALID_INPUT", message=str(error))
+        async with session_scope(ctx.sessions) as session:
+            saved = await slack.set_admins(
+                session, ctx.principal.account_id, ctx.principal.user_email, user_ids
+            )
         return SlackAdmins(user_ids=saved)

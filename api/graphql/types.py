@@ -45,6 +45,11 @@ class InvalidInputError(UserError):
     pass
 
 
+@strawberry.type
+class ForbiddenError(UserError):
+    pass
+
+
 @strawberry.type(description="Relay's page information (forward paging: `first` and `after`).")
 class PageInfo:
     has_previous_page: bool = strawberry.field(description="True when the page was asked `after` a cursor.")

@@ -7,11 +7,13 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
+from api.http_errors import http_status
 from api.pages.layout import e, page, plural
 from core.accounts.service import Principal
 from core.connections import flows, signin
 from core.connections import service as connections
 from core.db import session_scope
+from core.errors import NotFound
 
 COOKIE = "panoptica_consent"
 CHECK_LABELS = {
@@ -142,9 +144,10 @@ async def consent_connect(request: Request) -> HTMLResponse:
         result = await flows.connect(services, principal, connection_id)
     except connections.ConnectError as error:
         body = f'<h1>This connection cannot be checked yet</h1><p class="notice" role="alert">{e(error.message)}</p>'
-        return HTMLResponse(page("Not connected", body), status_code=403)
+        return HTMLResponse(page("Not connected", body), status_code=http_status(error))
     if result is None:
-        return HTMLResponse(page("Not found", "<h1>This connection no longer exists</h1>"), status_code=404)
+        body = "<h1>This connection no longer exists</h1>"
+        return HTMLResponse(page("Not found", body), status_code=http_status(NotFound("connection")))
     organization = result.connection.organization
     if result.diagnosis.ok:
         found = result.discovery

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.accounts.models import Account, ApiToken
 from core.accounts.session_models import AccountMember
+from core.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,9 @@ async def list_accounts(session: AsyncSession) -> list[AccountRow]:
 
 
 async def list_tokens(session: AsyncSession, account_id: str | None = None) -> list[TokenRow]:
-    """Every token (or one account's), newest first; LookupError for an account that does not exist."""
+    """Every token (or one account's), newest first; NotFound for an account that does not exist."""
     if account_id is not None and await session.get(Account, account_id[:36]) is None:
-        raise LookupError(f"no account {account_id}")
+        raise NotFound("account", f"no account {account_id}")
     query = (
         select(ApiToken, Account.name)
         .join(Account, col(Account.id) == col(ApiToken.account_id))

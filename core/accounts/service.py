@@ -10,6 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.accounts.models import Account, ApiToken, utcnow
+from core.errors import NotFound
 
 TOKEN_PREFIX = "pan_"  # noqa: S105 - a prefix that makes leaked tokens recognisable, not a secret
 
@@ -46,7 +47,7 @@ async def create_account(session: AsyncSession, name: str) -> Account:
 
 async def issue_token(session: AsyncSession, account_id: str, user_email: str) -> IssuedToken:
     if await session.get(Account, account_id) is None:
-        raise LookupError(f"no account {account_id}")
+        raise NotFound("account", f"no account {account_id}")
     if "@" not in user_email or len(user_email) > 320:
         raise ValueError("the user is named by an e-mail address")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -37,6 +37,7 @@ from core.connections import service as connections
 from core.connections.signin import SignInRefused, verified_id_token
 from core.db import session_scope
 from core.db.columns import utcnow
+from core.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ async def add_member(session: AsyncSession, account_id: str, tenant_id: str, obj
     if not GUID.fullmatch(tenant_id or "") or not GUID.fullmatch(object_id or ""):
         raise ValueError("a member is named by the GUIDs of their Entra tenant and object")
     if await session.get(Account, account_id) is None:
-        raise LookupError(f"no account {account_id}")
+        raise NotFound("account", f"no account {account_id}")
     existing = (
         await session.exec(
             select(AccountMember).where(

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.audit.service import record
 from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
+from core.errors import NotFound
 from core.findings.models import Finding, FindingStatus
 from core.pagination import (
     TOTAL_COUNT_CAP,
@@ -430,5 +431,5 @@ async def unsuppress(session, account_id: str, actor: str, finding_id: str) -> F
 async def owned(session, account_id: str, finding_id: str) -> Finding:
     finding = await session.get(Finding, finding_id)
     if finding is None or finding.account_id != account_id:
-        raise LookupError("no such finding")
+        raise NotFound("finding")
     return finding

@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.errors import InvalidInput
 from core.findings.models import Finding, FindingStatus
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
@@ -43,7 +44,7 @@ async def daily_trend(
     session: AsyncSession, account_id: str, days: int, today: date, repository_id: str | None = None
 ) -> list[TrendDay]:
     if not 1 <= days <= MAX_DAYS:
-        raise ValueError(f"days must be between 1 and {MAX_DAYS}")
+        raise InvalidInput(f"days must be between 1 and {MAX_DAYS}")
     first_seen, fixed = func.date(Finding.first_seen_at), func.date(Finding.fixed_at)
     query = (
         select(Finding.severity, first_seen, fixed, func.count())

@@ -26,6 +26,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core import errors
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.ondemand.models import OndemandBudget
@@ -34,22 +35,16 @@ log = logging.getLogger(__name__)
 TABLE = OndemandBudget.__table__
 
 
-class RateLimited(Exception):
+class RateLimited(errors.RateLimited):
     """The account spent its on-demand budget; nothing was changed."""
 
     def __init__(self, retry_after_seconds: int, retry_at: datetime) -> None:
-        self.retry_after_seconds = retry_after_seconds
-        self.retry_at = retry_at
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        seconds = self.retry_after_seconds
+        seconds = retry_after_seconds
         wait = f"{seconds} s" if seconds < 120 else f"{math.ceil(seconds / 60)} min"
-        return (
-            f"Too many on-demand requests for this account: try again in {wait} "
-            f"(at {self.retry_at:%H:%M:%S} UTC)."
+        message = (
+            f"Too many on-demand requests for this account: try again in {wait} (at {retry_at:%H:%M:%S} UTC)."
         )
+        super().__init__(message, retry_after_seconds, retry_at)
 
 
 def admit(full_at: datetime, now: datetime, burst: int, per_hour: int) -> datetime:

@@ -13,6 +13,7 @@ from core.audit.service import record
 from core.connections.models import AzureConnection, ConnectionStatus
 from core.db import session_scope
 from core.discovery.models import AzureProject
+from core.errors import NotFound
 from core.findings.service import at_least
 from core.jobs.models import Job
 from core.ondemand import budget
@@ -102,11 +103,11 @@ def conditions(connection_id: str, flt: PostureFilter) -> list:
 async def posture_report(
     session, account_id: str, connection_id: str, flt: PostureFilter, first: int | None, after: str | None
 ) -> PostureReport:
-    """LookupError for another account's or an unknown connection. Repositories are paged by name."""
+    """NotFound for another account's or an unknown connection. Repositories are paged by name."""
     flt.validate()
     connection = await session.get(AzureConnection, connection_id)
     if connection is None or connection.account_id != account_id:
-        raise LookupError("no such connection")
+        raise NotFound("connection")
     where = conditions(connection_id, flt)
     latest = await latest_run(session, connection_id)
     counts, failed = Counter(), Counter()
@@ -200,13 +201,13 @@ class PostureRequest:
 
 
 async def request_posture_evaluation(services, principal: Principal, connection_id: str) -> PostureRequest:
-    """Evaluate now. LookupError for an unknown connection; InvalidInput when it is not connected;
+    """Evaluate now. NotFound for an unknown connection; InvalidInput when it is not connected;
     budget.RateLimited when the account's on-demand budget is spent (nothing is queued)."""
     async with session_scope(services.sessions) as session:
         spending = await budget.hold(session, principal.account_id)
         connection = await session.get(AzureConnection, connection_id)
         if connection is None or connection.account_id != principal.account_id:
-            raise LookupError("no such connection")
+            raise NotFound("connection")
         if connection.status not in (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED):
             raise InvalidInput("Connect the organization before evaluating its posture.")
         active = await active_evaluation(session, connection_id)

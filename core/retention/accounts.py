@@ -24,6 +24,7 @@ from core.accounts.models import Account
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.db.models import SQLModel
+from core.errors import InvalidInput, NotFound
 from core.jobs.models import Job
 from core.retention.models import AccountDeletion
 from core.retention.service import PROCRASTINATE_JOBS, Context, TableResult, delete_batches, primary_key
@@ -44,8 +45,10 @@ PAYLOAD_REFERENCES = {
 }
 
 
-class ConfirmationMismatch(ValueError):
+class ConfirmationMismatch(InvalidInput):
     """The name typed to confirm is not the account's name: nothing was deleted."""
+
+    code = "CONFIRMATION_MISMATCH"
 
 
 @dataclass
@@ -112,15 +115,15 @@ def slack_install_clause(table: Table, account_id: str):
 async def delete_account(
     sessions: async_sessionmaker, settings: Settings, account_id: str, confirm_name: str, actor: str
 ) -> AccountDeleted:
-    """Delete the account and every row of it. Raises LookupError (no such account) or ConfirmationMismatch
+    """Delete the account and every row of it. Raises NotFound (no such account) or ConfirmationMismatch
     (`confirm_name` is not its name, compared exactly after trimming spaces); both change nothing."""
     async with sessions() as session:
         account = await session.get(Account, account_id)
     if account is None:
-        raise LookupError(f"no account {account_id}")
+        raise NotFound("account", f"no account {account_id}")
     if confirm_name.strip() != account.name:
         raise ConfirmationMismatch(
-            f"the confirmation is not the account's name: type {account.name!r} exactly"
+            f"the confirmation is not the account's name: type {account.name!r} exactly; nothing was deleted."
         )
     async with sessions() as session:
         teams = list(

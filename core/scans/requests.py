@@ -17,6 +17,7 @@ from core.connections.models import AzureConnection, ConnectionStatus
 from core.db import session_scope
 from core.db.columns import new_id
 from core.discovery.models import AzureRepository
+from core.errors import NotFound
 from core.jobs import service as jobs
 from core.jobs.models import Job
 from core.ondemand import budget
@@ -42,13 +43,13 @@ class ScanRequest:
 
 
 async def request_repository_scan(services, principal: Principal, repository_id: str) -> ScanRequest:
-    """Queue a scan now. LookupError for an unknown repository; InvalidInput when it cannot be scanned;
+    """Queue a scan now. NotFound for an unknown repository; InvalidInput when it cannot be scanned;
     budget.RateLimited when the account's on-demand budget is spent."""
     async with session_scope(services.sessions) as session:
         spending = await budget.hold(session, principal.account_id)
         repository = await session.get(AzureRepository, repository_id)
         if repository is None or repository.account_id != principal.account_id:
-            raise LookupError("no such repository")
+            raise NotFound("repository")
         if repository.removed_at is not None or repository.excluded_reason is not None:
             reason = (repository.excluded_reason or "removed").lower().replace("_", " ")
             raise InvalidInput(f"This repository cannot be scanned: it is {reason}.")
@@ -81,12 +82,12 @@ async def active_connection_scan(session, connection_id: str) -> Job | None:
 
 
 async def request_connection_scan(services, principal: Principal, connection_id: str) -> ScanRequest:
-    """Re-verify, rediscover and scan now (a job). LookupError, InvalidInput or budget.RateLimited."""
+    """Re-verify, rediscover and scan now (a job). NotFound, InvalidInput or budget.RateLimited."""
     async with session_scope(services.sessions) as session:
         spending = await budget.hold(session, principal.account_id)
         connection = await session.get(AzureConnection, connection_id)
         if connection is None or connection.account_id != principal.account_id:
-            raise LookupError("no such connection")
+            raise NotFound("connection")
         if connection.status not in (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED):
             raise InvalidInput("Connect the organization before scanning it.")
         active = await active_connection_scan(session, connection_id)

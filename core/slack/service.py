@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.audit.service import record
 from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
+from core.errors import DomainError, InvalidInput
 from core.slack.models import (
     SlackAdmin,
     SlackConnectOrigin,
@@ -29,8 +30,10 @@ CODE_LIFETIME = timedelta(minutes=15)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed by people
 
 
-class SlackError(Exception):
+class SlackError(DomainError):
     """A user-facing refusal (the message is shown in Slack as is)."""
+
+    code = "SLACK_REFUSED"
 
 
 def code_hash(code: str) -> str:
@@ -142,7 +145,7 @@ async def set_admins(session: AsyncSession, account_id: str, actor: str, user_id
     if len(cleaned) > 200 or any(
         not u.startswith(("U", "W")) or not u[1:].isalnum() or len(u) > 32 for u in cleaned
     ):
-        raise ValueError("Slack user ids look like U012ABCDEF (at most 200)")
+        raise InvalidInput("Slack user ids look like U012ABCDEF (at most 200)")
     await session.exec(delete(SlackAdmin).where(SlackAdmin.account_id == account_id))
     session.add_all(SlackAdmin(account_id=account_id, slack_user_id=u, added_by=actor) for u in cleaned)
     record(session, account_id, actor, "slack.admins.set", users=cleaned)
