@@ -16,7 +16,15 @@ import logging
 from functools import cache
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from core.azure.errors import AzureUnexpectedAnswer
@@ -231,7 +239,7 @@ class GraphDescriptor(AdoModel):
 
 class PermissionEvaluation(AdoModel):
     token: str
-    value: bool = False
+    value: StrictBool = False  # a permission is granted by `true` only: not by "true", 1 or "yes"
 
 
 class PermissionEvaluationBatch(AdoModel):

@@ -309,11 +309,15 @@ async def test_a_permission_answer_that_is_not_a_boolean_is_refused(contoso, wor
     answers(world, "/_apis/security/permissionevaluationbatch$", {"evaluations": [{"token": "repoV2/p"}]})
     answered = await contoso.evaluate_permissions("ns", 2, ["repoV2/p"])
     assert answered == {"repoV2/p": False}  # an evaluation without a value grants nothing
-    world.faults.clear()
-    answers(world, "/_apis/security/permissionevaluationbatch$", {"evaluations": [{"value": True}]})
-    with pytest.raises(AzureUnexpectedAnswer) as caught:
-        await contoso.evaluate_permissions("ns", 2, ["repoV2/p"])
-    assert caught.value.field == "evaluations.0.token"
+    for evaluation, field in (
+        ({"value": True}, "evaluations.0.token"),
+        ({"token": "repoV2/p", "value": "true"}, "evaluations.0.value"),
+    ):
+        world.faults.clear()
+        answers(world, "/_apis/security/permissionevaluationbatch$", {"evaluations": [evaluation]})
+        with pytest.raises(AzureUnexpectedAnswer) as caught:
+            await contoso.evaluate_permissions("ns", 2, ["repoV2/p"])
+        assert caught.value.field == field
 
 
 async def test_connect_diagnosis_says_the_answer_was_not_understood(ado, settings, world):
