@@ -4,12 +4,15 @@ the caller's account's repositories, kept in step with renames and deletions."""
 
 import contextlib
 
-from sqlalchemy import delete, event, update
+import pytest
+from alembic import command
+from sqlalchemy import delete, event, inspect, update
 from sqlmodel import select
 
 from core.accounts.service import create_account
 from core.connections.models import AzureConnection
-from core.db import session_scope
+from core.db import create_engine, session_factory, session_scope
+from core.db.migrate import alembic_config, upgrade_engine
 from core.discovery.models import AzureRepository
 from core.discovery.search import CANDIDATES, repository_search
 from core.discovery.service import RepositoryFilter, count_repositories, list_repositories
@@ -156,3 +159,41 @@ async def test_the_min_severity_plan_uses_the_repository_status_severity_index(d
         assert [r.name for r in page.items] == ["a"]
         [(sql, params)] = seen
         assert "ix_findings_repository_status_severity" in await plan(session, sql, params)
+
+
+async def downgrade(engine, revision: str) -> None:
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+
+    def run(connection) -> None:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def test_the_migration_indexes_existing_repositories_and_downgrades(database_url, tmp_path):
+    """Upgrading a database that holds repositories indexes them (SQLite's FTS5 table is filled from the
+    table); downgrading removes the table and its triggers (repositories are still written), and upgrading
+    again indexes what was written meanwhile."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("on PostgreSQL CREATE INDEX reads the table itself; the session's database is at head")
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/migrated.db")
+    try:
+        db = session_factory(engine)
+        await upgrade_engine(engine, "0015")
+        acme, _ = await make_account(db, "Acme", [("Payments", "Billing-API"), ("Web", "site")])
+        await upgrade_engine(engine, "0016")
+        assert await names(db, acme, "billing") == ["Billing-API"]
+
+        await downgrade(engine, "0015")
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+        assert not {t for t in tables if t.startswith("azure_repositories_search")}
+        other, _ = await make_account(db, "Other", [("Web", "billing-web")])  # no trigger left behind
+
+        await upgrade_engine(engine, "0016")
+        assert await names(db, acme, "billing") == ["Billing-API"]
+        assert await names(db, other, "billing") == ["billing-web"]
+    finally:
+        await engine.dispose()
