@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 
 
-class Account(SQLModel, table=True):
+class Account(TableModel, table=True):
     __tablename__ = "accounts"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -17,7 +18,7 @@ class Account(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
 
 
-class ApiToken(SQLModel, table=True):
+class ApiToken(TableModel, table=True):
     """Only a keyed hash of the token is stored; the token itself is shown once."""
 
     __tablename__ = "api_tokens"

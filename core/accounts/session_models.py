@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 
 
-class AccountMember(SQLModel, table=True):
+class AccountMember(TableModel, table=True):
     """A person (Entra tenant id and object id, never the changeable sign-in name) who may use an account."""
 
     __tablename__ = "account_members"
@@ -24,7 +25,7 @@ class AccountMember(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
 
 
-class ConsoleSignIn(SQLModel, table=True):
+class ConsoleSignIn(TableModel, table=True):
     """One console sign-in in flight: MSAL's flow kept server-side under its state's hash, single use,
     bound to the browser that started it (the hash of a cookie set then), so a callback URL sent to someone
     else signs nobody in (login CSRF)."""
@@ -41,7 +42,7 @@ class ConsoleSignIn(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
 
 
-class ConsoleSession(SQLModel, table=True):
+class ConsoleSession(TableModel, table=True):
     """A signed-in browser: only the hash of its cookie is stored."""
 
     __tablename__ = "console_sessions"

@@ -6,9 +6,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 
 
 class ConnectionStatus(enum.StrEnum):
@@ -28,7 +29,7 @@ class DiscoveryStatus(enum.StrEnum):
     FAILED = "FAILED"
 
 
-class AzureConnection(SQLModel, table=True):
+class AzureConnection(TableModel, table=True):
     __tablename__ = "azure_connections"
     __table_args__ = (UniqueConstraint("account_id", "organization"),)
 
@@ -56,7 +57,7 @@ class AzureConnection(SQLModel, table=True):
     admin_object_id: str | None = Field(default=None, max_length=36)
 
 
-class OrganizationBinding(SQLModel, table=True):
+class OrganizationBinding(TableModel, table=True):
     """An Azure DevOps organization belongs to at most one account: the one whose administrator proved it.
 
     The primary key is the organization's (lowercase) name, so two accounts racing to bind it cannot both
@@ -74,7 +75,7 @@ class OrganizationBinding(SQLModel, table=True):
     bound_by: str = Field(max_length=320)
 
 
-class SignInRequest(SQLModel, table=True):
+class SignInRequest(TableModel, table=True):
     """One Entra ID sign-in (authorization code flow with PKCE) proving an administrator.
 
     MSAL's flow (state, nonce, PKCE verifier) stays server-side, single use, 15 minutes; only the state's
@@ -95,7 +96,7 @@ class SignInRequest(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
 
 
-class ConsentRequest(SQLModel, table=True):
+class ConsentRequest(TableModel, table=True):
     """One admin-consent round trip. `state` is random, single use, short-lived, bound to account and user."""
 
     __tablename__ = "consent_requests"

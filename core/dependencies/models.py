@@ -15,12 +15,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 
 
-class OsvRecord(SQLModel, table=True):
+class OsvRecord(TableModel, table=True):
     __tablename__ = "osv_records"
 
     id: str = Field(primary_key=True, max_length=100)
@@ -29,7 +30,7 @@ class OsvRecord(SQLModel, table=True):
     fetched_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
 
 
-class OsvQuery(SQLModel, table=True):
+class OsvQuery(TableModel, table=True):
     __tablename__ = "osv_queries"
 
     ecosystem: str = Field(primary_key=True, max_length=40)
@@ -39,7 +40,7 @@ class OsvQuery(SQLModel, table=True):
     vulns: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [{"id", "modified"}]
 
 
-class OsvAdvisory(SQLModel, table=True):
+class OsvAdvisory(TableModel, table=True):
     __tablename__ = "osv_advisories"
 
     id: str = Field(primary_key=True, max_length=100)
@@ -47,7 +48,7 @@ class OsvAdvisory(SQLModel, table=True):
     record: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class OsvAffected(SQLModel, table=True):
+class OsvAffected(TableModel, table=True):
     __tablename__ = "osv_affected"
     __table_args__ = (Index("ix_osv_affected_package", "ecosystem", "name"),)
 
@@ -58,7 +59,7 @@ class OsvAffected(SQLModel, table=True):
     )
 
 
-class RepositoryDependency(SQLModel, table=True):
+class RepositoryDependency(TableModel, table=True):
     __tablename__ = "repository_dependencies"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)

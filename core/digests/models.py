@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 
 
-class DigestOutbox(SQLModel, table=True):
+class DigestOutbox(TableModel, table=True):
     __tablename__ = "digest_outbox"
     __table_args__ = (UniqueConstraint("subscription_id", "day"),)
 

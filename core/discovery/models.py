@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 
 
-class AzureProject(SQLModel, table=True):
+class AzureProject(TableModel, table=True):
     __tablename__ = "azure_projects"
     __table_args__ = (UniqueConstraint("connection_id", "ado_id"),)
 
@@ -23,7 +24,7 @@ class AzureProject(SQLModel, table=True):
     removed_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
 
 
-class AzureRepository(SQLModel, table=True):
+class AzureRepository(TableModel, table=True):
     __tablename__ = "azure_repositories"
     __table_args__ = (
         UniqueConstraint("connection_id", "ado_id"),

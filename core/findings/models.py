@@ -6,9 +6,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 
 
 class FindingStatus(enum.StrEnum):
@@ -18,7 +19,7 @@ class FindingStatus(enum.StrEnum):
     SUPPRESSED = "SUPPRESSED"
 
 
-class Finding(SQLModel, table=True):
+class Finding(TableModel, table=True):
     __tablename__ = "findings"
     __table_args__ = (
         UniqueConstraint("repository_id", "fingerprint"),

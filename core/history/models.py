@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 
 
-class HistoryState(SQLModel, table=True):
+class HistoryState(TableModel, table=True):
     __tablename__ = "history_states"
 
     repository_id: str = Field(
@@ -31,7 +32,7 @@ class HistoryState(SQLModel, table=True):
     first_scanned_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
 
 
-class HistoryCommit(SQLModel, table=True):
+class HistoryCommit(TableModel, table=True):
     """A commit whose added lines were scanned (so it is never scanned again)."""
 
     __tablename__ = "history_commits"
@@ -44,7 +45,7 @@ class HistoryCommit(SQLModel, table=True):
     reachable: bool = True  # False once no ref leads to it any more (a force-push); its findings are kept
 
 
-class HistoryOccurrence(SQLModel, table=True):
+class HistoryOccurrence(TableModel, table=True):
     """One place a secret was added: the commit, path and line, who and when. The value is never stored."""
 
     __tablename__ = "history_occurrences"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 
 
-class Job(SQLModel, table=True):
+class Job(TableModel, table=True):
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_claimable", "queue", "status", "run_after"),)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import timestamp
+from core.db.table import TableModel
 
 
-class OndemandBudget(SQLModel, table=True):
+class OndemandBudget(TableModel, table=True):
     __tablename__ = "ondemand_budgets"
 
     account_id: str = Field(foreign_key="accounts.id", primary_key=True, max_length=36, ondelete="CASCADE")

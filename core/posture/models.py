@@ -6,9 +6,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 
 
 class PostureRunStatus(enum.StrEnum):
@@ -18,7 +19,7 @@ class PostureRunStatus(enum.StrEnum):
     FAILED = "FAILED"
 
 
-class PostureRun(SQLModel, table=True):
+class PostureRun(TableModel, table=True):
     __tablename__ = "posture_runs"
     __table_args__ = (Index("ix_posture_runs_connection_created", "connection_id", "created_at"),)
 
@@ -38,7 +39,7 @@ class PostureRun(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
 
 
-class PostureResult(SQLModel, table=True):
+class PostureResult(TableModel, table=True):
     """Replaced as a whole by each evaluation of the connection: always the latest state."""
 
     __tablename__ = "posture_results"

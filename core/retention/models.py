@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.audit.models import AuditEvent
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 from core.findings.models import Finding
 from core.jobs.models import Job
 from core.posture.models import PostureRun
@@ -30,7 +31,7 @@ RETENTION_INDEXES = (
 )
 
 
-class AccountDeletion(SQLModel, table=True):
+class AccountDeletion(TableModel, table=True):
     """The audit record of a deleted account, kept outside it (the account's own audit events go with it).
 
     It names the account (id and name), who deleted it, when, and how many rows went from each table; no

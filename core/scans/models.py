@@ -6,9 +6,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 
 
 class ScanStatus(enum.StrEnum):
@@ -20,7 +21,7 @@ class ScanStatus(enum.StrEnum):
     FAILED = "FAILED"
 
 
-class ScanRun(SQLModel, table=True):
+class ScanRun(TableModel, table=True):
     __tablename__ = "scan_runs"
     __table_args__ = (
         Index("ix_scan_runs_repository_created", "repository_id", "created_at"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from core.db.columns import new_id, timestamp, utcnow
+from core.db.table import TableModel
 
 
-class SlackWorkspace(SQLModel, table=True):
+class SlackWorkspace(TableModel, table=True):
     """A Slack workspace (team) linked to one account with `/panoptica link CODE`."""
 
     __tablename__ = "slack_workspaces"
@@ -22,7 +23,7 @@ class SlackWorkspace(SQLModel, table=True):
     linked_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
 
 
-class SlackLinkCode(SQLModel, table=True):
+class SlackLinkCode(TableModel, table=True):
     """One-time code from GraphQL `createSlackLinkCode`, valid 15 minutes; only its hash is stored."""
 
     __tablename__ = "slack_link_codes"
@@ -37,7 +38,7 @@ class SlackLinkCode(SQLModel, table=True):
     used_by_team: str | None = Field(default=None, max_length=32)
 
 
-class SlackAdmin(SQLModel, table=True):
+class SlackAdmin(TableModel, table=True):
     """Slack users allowed to change things, besides the workspace's admins and owners."""
 
     __tablename__ = "slack_admins"
@@ -48,7 +49,7 @@ class SlackAdmin(SQLModel, table=True):
     added_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
 
 
-class SlackSubscription(SQLModel, table=True):
+class SlackSubscription(TableModel, table=True):
     """Where a daily digest goes: a channel, an optional organization/project scope, a severity threshold."""
 
     __tablename__ = "slack_subscriptions"
@@ -67,7 +68,7 @@ class SlackSubscription(SQLModel, table=True):
     disabled_reason: str = Field(default="", max_length=200)
 
 
-class SlackConnectOrigin(SQLModel, table=True):
+class SlackConnectOrigin(TableModel, table=True):
     """Who started a connection from Slack, so the consent callback can follow up with them."""
 
     __tablename__ = "slack_connect_origins"
@@ -82,7 +83,7 @@ class SlackConnectOrigin(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
 
 
-class SlackDelivery(SQLModel, table=True):
+class SlackDelivery(TableModel, table=True):
     """Idempotency of inbound Slack deliveries: an event id, or an action on a message, is handled once."""
 
     __tablename__ = "slack_deliveries"
