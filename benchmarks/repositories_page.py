@@ -112,15 +112,17 @@ async def run(args) -> None:
             "first page": {},
             f"page after row {args.repositories // 2}": {"after": middle_cursor},
             "search 'repo-0012'": {"filter": {"search": "repo-0012"}},
+            "search 'REPO-01234' (10)": {"filter": {"search": "REPO-01234"}},
+            "search 'repo-0' (every row)": {"filter": {"search": "repo-0"}},
             "one project": {"filter": {"project": "project-0042"}},
         }
-        print(f"{'query':<28}{'rows':>6}{'p50 ms':>9}{'p99 ms':>9}{'SQL/request':>13}")
+        print(f"{'query':<30}{'rows':>6}{'p50 ms':>9}{'p99 ms':>9}{'SQL/request':>13}")
         for label, variables in shapes.items():
             statements.clear()
             timings, rows = await measure(http, args.runs, **variables)
             p99 = statistics.quantiles(timings, n=100)[98] if len(timings) > 1 else timings[0]
             print(
-                f"{label:<28}{rows:>6}{statistics.median(timings):>9.1f}{p99:>9.1f}{len(statements) / args.runs:>13.1f}"
+                f"{label:<30}{rows:>6}{statistics.median(timings):>9.1f}{p99:>9.1f}{len(statements) / args.runs:>13.1f}"
             )
     assert first.status_code == 200
 
