@@ -6,8 +6,10 @@ as `<n>/<path>`; `core.scanners.secrets.scan_tree` (the head scan's text scannin
 the redacted preview) reads the batch, and each finding's line is mapped back to the file's line in its commit.
 A hunk is parsed by its header's counts, so an added line that itself starts with `+++` is a line, not a header.
 
-Merge commits contribute no patch (`--diff-merges=off`): what they bring is scanned in the commits they merge;
-a secret typed into a conflict resolution is not seen (gitleaks' `git log -p` has the same gap).
+A merge commit contributes its own changes only (`--diff-merges=remerge`: its tree against git's automatic
+remerge of its parents): a secret typed into a conflict resolution, or added while merging, is found at the merge;
+what the merged branches brought is scanned in their own commits (gitleaks' `git log -p` skips merges entirely).
+Tags are not fetched (branches only): a commit reachable only from a tag is not scanned (core/history/fetch.py).
 """
 
 from __future__ import annotations

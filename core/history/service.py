@@ -38,8 +38,9 @@ from core.scans.models import ScanRun
 from core.scans.scanner import RawFinding, Rule
 
 NAME = "history"
-# Changes with the head scan's detectors: a new detector rescans history once (every commit again).
-VERSION = f"1+secrets.{head_scan.SecretsScanner.version}"
+# Changes with the head scan's detectors: a new detector rescans history once (every commit again). 2: merge
+# commits' own changes (conflict resolutions) are scanned too.
+VERSION = f"2+secrets.{head_scan.SecretsScanner.version}"
 MARGIN = timedelta(hours=1)  # a later fetch starts this long before the oldest known tip (clock skew)
 ROTATE = (
     "Rotate the credential (revoke it and issue a new one) and update what uses it: deleting it from the files, "

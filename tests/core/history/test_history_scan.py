@@ -101,7 +101,7 @@ async def test_a_secret_removed_from_the_head_is_still_reported_with_its_commit(
 
     run = await scan(services, row)
     assert run.status == "SUCCEEDED", run.error
-    assert run.scanner_versions["history"].startswith("1+secrets.")
+    assert run.scanner_versions["history"].startswith("2+secrets.")
     findings = await all_rows(services, Finding)
     assert [(f.scanner, f.path, f.line, f.status, f.category) for f in findings] == [
         ("history", "ci/deploy.sh", 2, "OPEN", "SECRET")
