@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import StrictBool
 
 from core.azure.errors import (
     ArchiveTooLarge,
@@ -39,6 +38,7 @@ from core.azure.models import (
     GraphGroup,
     GraphMembership,
     PermissionEvaluationBatch,
+    PermissionValues,
     Project,
     Repository,
     ResourceArea,
@@ -190,11 +190,13 @@ class AzureDevOpsClient:
         """Does the organization exist, and which Entra tenant is it connected to? No token needed."""
         # Both anonymous requests go together: one round trip. Both are awaited to their end even when one fails,
         # so no request is left running behind the answer.
-        answers = await asyncio.gather(self._core_location(), self._tenant_probe(), return_exceptions=True)
-        for answer in answers:
+        location, headers = await asyncio.gather(
+            self._core_location(), self._tenant_probe(), return_exceptions=True
+        )
+        for answer in (location, headers):
             if isinstance(answer, BaseException):
                 raise answer
-        location, headers = answers
+        assert isinstance(location, str) and isinstance(headers, httpx.Headers)  # narrowed: neither failed
         tenant = headers.get("x-vss-resourcetenant", "").strip().lower()
         if not tenant:
             raise UnexpectedResponse(detail="no X-VSS-ResourceTenant header on the anonymous probe")
@@ -427,7 +429,7 @@ class AzureDevOpsClient:
             path, {"tokens": token, "alwaysAllowAdministrators": "false"}, API_VERSION, None
         )
         body = await self.session.transport.call(request, _PersonCredentials(bearer), read_json)
-        values = parse_collection(StrictBool, body, _endpoint(path))
+        values = parse(PermissionValues, body, _endpoint(path)).value
         return len(values) == 1 and values[0] is True
 
     async def evaluate_permissions(self, namespace_id: str, bits: int, tokens: list[str]) -> dict[str, bool]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from functools import cache
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import (
     BaseModel,
@@ -68,7 +68,7 @@ class AdoModel(BaseModel):
         if data is None:
             return {}
         if isinstance(data, dict):
-            return {key: value for key, value in data.items() if value is not None}
+            return {key: value for key, value in cast(dict[str, Any], data).items() if value is not None}
         return data
 
 
@@ -76,7 +76,7 @@ class AdoModel(BaseModel):
 
 
 @cache
-def _adapter(shape: Any) -> TypeAdapter:
+def _adapter(shape: Any) -> TypeAdapter[Any]:
     return TypeAdapter(shape)
 
 
@@ -97,20 +97,24 @@ def parse(model: type[M], body: Any, endpoint: str, where: str = "") -> M:
     """One object of Azure DevOps' answer as `model`; AzureUnexpectedAnswer when its shape is not ours.
     `where` is the object's place in the answer (e.g. "value.3"), for the error."""
     try:
-        return _adapter(model).validate_python(body)
+        parsed: M = _adapter(model).validate_python(body)
+        return parsed
     except ValidationError as error:
         raise _unexpected(endpoint, error, where) from None
 
 
-def collection_items(body: Any, endpoint: str) -> list:
+def collection_items(body: Any, endpoint: str) -> list[Any]:
     """The items of `{count, value}`, `{items, continuationToken}` (userentitlements) or a bare list; an
     empty answer (204) has none. Any other shape is a changed answer."""
-    if body is None or isinstance(body, list):
-        return body or []
+    if body is None:
+        return []
+    if isinstance(body, list):
+        return cast(list[Any], body)
     if isinstance(body, dict):
+        wrapper = cast(dict[str, Any], body)
         for key in ("value", "items"):
-            if key in body and isinstance(body[key], list | None):
-                return body[key] or []
+            if key in wrapper and isinstance(wrapper[key], list | None):
+                return cast(list[Any], wrapper[key] or [])
     raise _alert(AzureUnexpectedAnswer(endpoint, "value", "a collection should hold a list in 'value'"))
 
 
@@ -118,7 +122,8 @@ def parse_collection(model: type[M], body: Any, endpoint: str) -> list[M]:
     """Every item of a collection answer as `model`."""
     items = collection_items(body, endpoint)
     try:
-        return _adapter(list[model]).validate_python(items)
+        parsed: list[M] = _adapter(list[model]).validate_python(items)
+        return parsed
     except ValidationError as error:
         raise _unexpected(endpoint, error, "value") from None
 
@@ -240,6 +245,12 @@ class GraphDescriptor(AdoModel):
 class PermissionEvaluation(AdoModel):
     token: str
     value: StrictBool = False  # a permission is granted by `true` only: not by "true", 1 or "yes"
+
+
+class PermissionValues(AdoModel):
+    """`_apis/permissions/{namespace}/{bits}?tokens=...`: one boolean per token asked."""
+
+    value: list[StrictBool] = []
 
 
 class PermissionEvaluationBatch(AdoModel):
