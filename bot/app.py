@@ -14,17 +14,18 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
 from bot import blocks, manifest
-from bot import jobs as _jobs  # noqa: F401 - registers the Slack jobs
 from core.connections import queries as connection_queries
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.discovery import service as discovery
 from core.jobs import service as jobs
+from core.jobs.registry import JobKind
 from core.posture import service as posture
 from core.slack import feedback
 from core.slack import service as slack
 from core.slack.client import installation_store, oauth_state_store, web_client
 from core.slack.commands import Command, Usage, parse
+from core.slack.payloads import CHECK_CONNECTION, SLACK_COMMAND, CheckConnection, SlackCommand
 
 log = logging.getLogger(__name__)
 READ_ONLY = ("help", "status", "posture", "repos", "subscriptions")
@@ -90,8 +91,8 @@ def register(app: AsyncApp, services) -> None:
     async def check_connection(ack, body, action):
         await durable(
             services,
-            "slack.check_connection",
-            origin_of_action(body, action),
+            CHECK_CONNECTION,
+            CheckConnection(**origin_of_action(body, action)),
             dedupe_key=f"action:{body.get('container', {}).get('message_ts')}:{action.get('action_ts')}",
         )
         await ack()
@@ -122,8 +123,8 @@ async def answer_command(services, command: dict) -> dict:
     origin = origin_of_command(command, account_id)
     await durable(
         services,
-        "slack.command",
-        {**origin, "command": parsed.name, "args": parsed.args},
+        SLACK_COMMAND,
+        SlackCommand(**origin, command=parsed.name, args=parsed.args),
         dedupe_key=f"command:{command.get('trigger_id') or origin['issued_at']}",
     )
     return {"text": "Working on it…"}
@@ -178,7 +179,7 @@ def origin_of_action(body: dict, action: dict) -> dict:
     }
 
 
-async def durable(services, kind: str, payload: dict, dedupe_key: str) -> None:
+async def durable(services, kind: JobKind, payload: object, dedupe_key: str) -> None:
     async with session_scope(services.sessions) as session:
         await jobs.enqueue(session, kind, payload, dedupe_key=dedupe_key[:200])
     services.wake_jobs()

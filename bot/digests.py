@@ -21,7 +21,9 @@ from slack_sdk.models.blocks import (
 )
 
 from core.digests.outbox import build_day
-from core.digests.summary import SEVERITIES, DigestSummary, RepositoryChange
+from core.digests.payloads import BuildDigests
+from core.digests.summary import DigestSummary, RepositoryChange
+from core.severity import at_or_above, rank
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -112,11 +114,7 @@ def findings_blocks(summary: DigestSummary) -> list:
     findings = summary.findings
     if findings is None:
         return []
-    shown = (
-        SEVERITIES[: SEVERITIES.index(summary.min_severity) + 1]
-        if summary.min_severity in SEVERITIES
-        else SEVERITIES
-    )
+    shown = at_or_above(summary.min_severity)
 
     def counts(by: dict[str, int]) -> str:
         return ", ".join(f"{by[s]} {s.lower()}" for s in shown if by.get(s)) or "none"
@@ -139,9 +137,7 @@ def findings_blocks(summary: DigestSummary) -> list:
     if findings.baseline_repositories:
         baseline = ", ".join(
             f"{n} {s.lower()}"
-            for s, n in sorted(
-                findings.baseline_by_severity.items(), key=lambda item: SEVERITIES.index(item[0])
-            )
+            for s, n in sorted(findings.baseline_by_severity.items(), key=lambda item: rank(item[0]))
             if s in shown
         )
         blocks.append(
@@ -168,11 +164,7 @@ def baseline_findings_blocks(summary: DigestSummary) -> list:
     findings = summary.findings
     if findings is None or not findings.baseline_repositories:
         return []
-    shown = (
-        SEVERITIES[: SEVERITIES.index(summary.min_severity) + 1]
-        if summary.min_severity in SEVERITIES
-        else SEVERITIES
-    )
+    shown = at_or_above(summary.min_severity)
     counts = ", ".join(
         f"{findings.baseline_by_severity[s]} {s.lower()}"
         for s in shown
@@ -241,8 +233,6 @@ def render_digest(summary: DigestSummary, console_url: str) -> dict:
     return {"text": fallback_text(summary), "blocks": rendered}
 
 
-async def build_digests(services, payload: dict) -> None:
+async def build_digests(services, payload: BuildDigests) -> None:
     """Builds the day's digests into the outbox (idempotent per subscription and day) and asks for delivery."""
-    await build_day(
-        services, payload["day"], partial(render_digest, console_url=services.settings.public_url)
-    )
+    await build_day(services, payload.day, partial(render_digest, console_url=services.settings.public_url))

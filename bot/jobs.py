@@ -7,17 +7,26 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks, digests
 from core.accounts.service import Principal
 from core.connections import flows
-from core.connections.jobs import CONSENT_FOLLOWUP
 from core.connections.models import AzureConnection
 from core.db import session_scope
-from core.digests.schedule import BUILD
+from core.digests.payloads import BUILD_DIGESTS
 from core.errors import DomainError
-from core.jobs.registry import Registry
+from core.jobs.registry import Registry, fields_of
 from core.scans import requests as scan_requests
 from core.slack import feedback
 from core.slack import service as slack
 from core.slack.client import client_for_team
 from core.slack.models import SlackConnectOrigin
+from core.slack.payloads import (
+    CHECK_CONNECTION,
+    CONSENT_FOLLOWUP,
+    SLACK_COMMAND,
+    WATCH_SCAN,
+    CheckConnection,
+    ConsentFollowup,
+    SlackCommand,
+    WatchScan,
+)
 from core.slack.replies import reply
 
 
@@ -45,7 +54,8 @@ async def slack_user(services, team_id: str, user_id: str) -> dict:
         raise  # rate limits and outages: the job runs again
 
 
-async def command_job(services, payload: dict) -> None:
+async def command_job(services, command: SlackCommand) -> None:
+    payload = fields_of(command)  # the commands read (and reply to) the stored fields
     if not await allowed(services, payload):
         await reply(services, payload, blocks.not_admin())
         return
@@ -174,9 +184,9 @@ def reply_target(payload: dict) -> dict:
     return {k: payload.get(k, "") for k in keys}
 
 
-async def scan_outcome_job(services, payload: dict) -> None:
+async def scan_outcome_job(services, watch: WatchScan) -> None:
     await feedback.follow_scan(
-        services, payload, lambda o: blocks.scan_outcome(o, services.settings.public_url), reply
+        services, fields_of(watch), lambda o: blocks.scan_outcome(o, services.settings.public_url), reply
     )
 
 
@@ -189,10 +199,10 @@ COMMANDS = {
 }
 
 
-async def consent_followup_job(services, payload: dict) -> None:
+async def consent_followup_job(services, payload: ConsentFollowup) -> None:
     async with services.sessions() as session:
-        origin = await session.get(SlackConnectOrigin, payload["connection_id"])
-        connection = await session.get(AzureConnection, payload["connection_id"])
+        origin = await session.get(SlackConnectOrigin, payload.connection_id)
+        connection = await session.get(AzureConnection, payload.connection_id)
     if origin is None or connection is None:
         return
     target = {
@@ -207,7 +217,8 @@ async def consent_followup_job(services, payload: dict) -> None:
     await reply(services, target, content)
 
 
-async def check_connection_job(services, payload: dict) -> None:
+async def check_connection_job(services, check: CheckConnection) -> None:
+    payload = fields_of(check)  # gains the workspace's account_id below, and is the reply's target
     async with services.sessions() as session:
         payload["account_id"] = await slack.workspace_account(session, payload["team_id"])
     if payload["account_id"] is None:
@@ -238,8 +249,8 @@ async def check_connection_job(services, payload: dict) -> None:
 
 def register(registry: Registry) -> None:
     """The Slack surface's jobs: its commands and follow-ups, and the digest build (rendered as Block Kit)."""
-    registry.add("slack.command", command_job)
-    registry.add("slack.check_connection", check_connection_job)
-    registry.add(feedback.SCAN_OUTCOME, scan_outcome_job)
+    registry.add(SLACK_COMMAND, command_job)
+    registry.add(CHECK_CONNECTION, check_connection_job)
+    registry.add(WATCH_SCAN, scan_outcome_job)
     registry.add(CONSENT_FOLLOWUP, consent_followup_job)
-    registry.add(BUILD, digests.build_digests)
+    registry.add(BUILD_DIGESTS, digests.build_digests)

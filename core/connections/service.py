@@ -24,13 +24,13 @@ from core.accounts.service import Principal
 from core.audit.service import record
 from core.azure.errors import AzureError, InvalidOrganization, OrganizationNotFound
 from core.azure.organization import parse_organization
-from core.connections.jobs import CONSENT_FOLLOWUP
 from core.connections.models import AzureConnection, ConnectionStatus, ConsentRequest, OrganizationBinding
 from core.db.columns import utcnow
 from core.errors import DomainError
 from core.jobs import service as jobs
 from core.settings import Settings
 from core.slack.models import SlackConnectOrigin
+from core.slack.payloads import CONSENT_FOLLOWUP, ConsentFollowup
 
 ZERO_TENANT = "00000000-0000-0000-0000-000000000000"
 STATE_LIFETIME = timedelta(minutes=15)
@@ -250,7 +250,7 @@ async def complete_consent(
         await jobs.enqueue(
             session,
             CONSENT_FOLLOWUP,
-            {"connection_id": connection.id},
+            ConsentFollowup(connection_id=connection.id),
             dedupe_key=f"consent-followup:{request.id}",
         )
     return ConsentOutcome("granted", "Consent granted.", connection, page_token=page_token)

@@ -37,6 +37,7 @@ from core.db import session_scope
 from core.db.columns import utcnow
 from core.digests.models import DigestOutbox
 from core.digests.outbox import due, ensure_delivery, seconds_until
+from core.digests.payloads import DeliverDigests
 from core.slack.client import client_for_team
 from core.slack.models import SlackSubscription
 
@@ -451,7 +452,7 @@ async def disable(
 # --- the job ----------------------------------------------------------------------------------------------
 
 
-async def deliver_job(services, payload: dict) -> None:
+async def deliver_job(services, payload: DeliverDigests) -> None:
     """A delivery pass; schedules the next one when rows wait for a later retry."""
     async with _PASS:
         result = await deliver_due(services)

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.digests.models import DigestOutbox
+from core.digests.payloads import DELIVER_DIGESTS, DeliverDigests
 from core.digests.summary import DigestSummary, load_summary
 from core.jobs import service as jobs
 from core.jobs.models import Job
@@ -24,7 +25,7 @@ from core.jobs.runner import RetryLater
 from core.slack.models import SlackSubscription
 
 log = logging.getLogger(__name__)
-DELIVER = "digests.deliver"
+DELIVER = DELIVER_DIGESTS.name
 Renderer = Callable[[DigestSummary], dict]  # -> {"text": str, "blocks": [dict, ...]}
 
 
@@ -93,7 +94,7 @@ async def ensure_delivery(session: AsyncSession, delay_seconds: float = 0) -> Jo
     waiting = select(Job.id).where(Job.kind == DELIVER, Job.status == "queued").limit(1)
     if (await session.exec(waiting)).first() is not None:
         return None
-    return await jobs.enqueue(session, DELIVER, {}, delay_seconds=delay_seconds, max_attempts=3)
+    return await jobs.enqueue(session, DELIVER_DIGESTS, DeliverDigests(), delay_seconds=delay_seconds)
 
 
 async def delivery_due(session: AsyncSession, now: datetime) -> bool:

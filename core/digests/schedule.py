@@ -14,11 +14,12 @@ from datetime import UTC, datetime, time
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.digests.outbox import delivery_due, ensure_delivery
+from core.digests.payloads import BUILD_DIGESTS, BuildDigests
 from core.jobs import service as jobs
 from core.jobs.models import Job
 
 log = logging.getLogger(__name__)
-BUILD = "digests.build"
+BUILD = BUILD_DIGESTS.name
 
 
 def digest_day(digest_time: str, now: datetime) -> str | None:
@@ -34,7 +35,7 @@ def digest_day(digest_time: str, now: datetime) -> str | None:
 
 async def enqueue_daily_build(session, day: str) -> Job | None:
     """The day's build job, once: None when it was enqueued before (even if it ran already)."""
-    return await jobs.enqueue(session, BUILD, {"day": day}, dedupe_key=f"{BUILD}:{day}", max_attempts=10)
+    return await jobs.enqueue(session, BUILD_DIGESTS, BuildDigests(day=day), dedupe_key=f"{BUILD}:{day}")
 
 
 async def tick(services, now: datetime | None = None) -> dict:

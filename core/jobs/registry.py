@@ -51,7 +51,7 @@ class JobKind(Generic[P]):
             raise PayloadError(
                 f"job {self.name}: the payload must be a {self.payload.__name__}, not {type(payload).__name__}"
             )
-        data = _adapter(self.payload).dump_python(payload, mode="json")
+        data = _adapter(self.payload).dump_python(payload, mode="json", warnings=False)
         self.load(data)  # the values too: a str field given an int is refused here, not at run time
         return data
 
@@ -60,7 +60,7 @@ class JobKind(Generic[P]):
         if self.payload is None:
             return data  # type: ignore[return-value]
         try:
-            return _adapter(self.payload).validate_python(data, strict=True)
+            return _adapter(self.payload).validate_python(data)
         except pydantic.ValidationError as error:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in error.errors()
@@ -102,8 +102,8 @@ TRANSIENT = (ConnectionError, TimeoutError, httpx.TransportError, OperationalErr
 @dataclass
 class Registry:
     handlers: dict[str, Registered] = field(default_factory=dict)
-    # Kinds some module enqueues, by the module that declared it: each must have a handler at start-up.
-    enqueued: dict[str, str] = field(default_factory=dict)
+    # Kinds some module enqueues, with the module that declared it: each must have a handler at start-up.
+    enqueued: dict[str, tuple[JobKind, str]] = field(default_factory=dict)
     ticks: list[tuple[str, Tick]] = field(default_factory=list)
     transient_rules: list[tuple[type[BaseException], Callable[[Any], bool]]] = field(default_factory=list)
 
@@ -115,7 +115,8 @@ class Registry:
 
     def enqueues(self, kind: JobKind | str, by: str) -> None:
         """Declares that `by` (a module) enqueues `kind`, whose handler may live elsewhere (a surface)."""
-        self.enqueued[as_kind(kind).name] = by
+        kind = as_kind(kind)
+        self.enqueued[kind.name] = (kind, by)
 
     def tick(self, name: str, function: Tick) -> None:
         """A periodic schedule: `function(services, now)` enqueues due work (with dedupe keys)."""
@@ -131,13 +132,21 @@ class Registry:
         return self.handlers.get(name)
 
     def missing(self) -> dict[str, str]:
-        return {name: by for name, by in sorted(self.enqueued.items()) if name not in self.handlers}
+        return {name: by for name, (_, by) in sorted(self.enqueued.items()) if name not in self.handlers}
 
     def check(self) -> Registry:
+        """The registry, when every enqueued kind has a handler that reads the payload type it is given."""
         missing = self.missing()
         if missing:
             listed = ", ".join(f"{name} (enqueued by {by})" for name, by in missing.items())
             raise MissingHandlers(f"job kinds without a handler: {listed}; register them before starting")
+        for name, (kind, by) in sorted(self.enqueued.items()):
+            handled = self.handlers[name].kind
+            if handled.payload is not kind.payload:
+                raise MissingHandlers(
+                    f"job kind {name}: {by} enqueues {getattr(kind.payload, '__name__', 'a dict')}, its handler "
+                    f"reads {getattr(handled.payload, '__name__', 'a dict')}"
+                )
         return self
 
     def is_transient(self, error: BaseException) -> bool:

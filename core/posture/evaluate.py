@@ -22,10 +22,11 @@ from core.posture.control import Status, all_controls
 from core.posture.data import collect_project
 from core.posture.findings import record_posture_findings
 from core.posture.models import PostureResult, PostureRun, PostureRunStatus
+from core.posture.payloads import EVALUATE_POSTURE, EvaluatePosture
 
 log = logging.getLogger(__name__)
 PROJECTS_AT_ONCE = 4
-JOB = "posture.connection"
+JOB = EVALUATE_POSTURE.name
 
 
 async def queue_posture(session, connection: AzureConnection, trigger: str, dedupe: str | None = None):
@@ -33,12 +34,10 @@ async def queue_posture(session, connection: AzureConnection, trigger: str, dedu
     run = PostureRun(account_id=connection.account_id, connection_id=connection.id, trigger=trigger)
     job = await jobs.enqueue(
         session,
-        JOB,
-        {"run_id": run.id},
+        EVALUATE_POSTURE,
+        EvaluatePosture(run_id=run.id),
         dedupe_key=dedupe or f"posture:{run.id}",
-        queue="long",
         lock=f"posture:{connection.id}",
-        max_attempts=3,
     )
     if job is None:
         return None
@@ -46,8 +45,8 @@ async def queue_posture(session, connection: AzureConnection, trigger: str, dedu
     return run
 
 
-async def posture_job(services, payload: dict) -> None:
-    await evaluate_run(services, payload["run_id"])
+async def posture_job(services, payload: EvaluatePosture) -> None:
+    await evaluate_run(services, payload.run_id)
 
 
 async def evaluate_run(services, run_id: str) -> PostureRun | None:

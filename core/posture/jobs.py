@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from core.jobs.registry import Registry
 from core.posture import evaluate
+from core.posture.payloads import EVALUATE_POSTURE
 
 
 def register(registry: Registry) -> None:
-    registry.add(evaluate.JOB, evaluate.posture_job)
+    registry.add(EVALUATE_POSTURE, evaluate.posture_job)

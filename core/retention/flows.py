@@ -9,10 +9,11 @@ from datetime import datetime
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.jobs import service as jobs
+from core.retention.payloads import PRUNE, Prune
 from core.retention.service import PruneReport, prune
 
 log = logging.getLogger(__name__)
-JOB = "retention.prune"
+JOB = PRUNE.name
 
 
 async def tick(services, now: datetime) -> bool:
@@ -22,8 +23,8 @@ async def tick(services, now: datetime) -> bool:
     async with session_scope(services.sessions) as session:
         job = await jobs.enqueue(
             session,
-            JOB,
-            {"hour": now.strftime("%Y-%m-%dT%H")},
+            PRUNE,
+            Prune(hour=now.strftime("%Y-%m-%dT%H")),
             dedupe_key=f"{JOB}:{now:%Y-%m-%dT%H}",
             lock=JOB,
         )
@@ -32,7 +33,7 @@ async def tick(services, now: datetime) -> bool:
     return job is not None
 
 
-async def prune_job(services, payload: dict) -> None:
+async def prune_job(services, payload: Prune) -> None:
     report = await prune(services.sessions, services.settings, utcnow())
     log.info(
         "retention: %d rows pruned (%s), longest statement %.3f s",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from core.jobs.registry import Registry
 from core.retention import flows
+from core.retention.payloads import PRUNE
 
 
 def register(registry: Registry) -> None:
-    registry.add(flows.JOB, flows.prune_job)
+    registry.add(PRUNE, flows.prune_job)
     registry.tick("retention", flows.tick)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from core.jobs.registry import Registry
 from core.scans import schedule, service
+from core.scans.payloads import SCAN_CONNECTION, SCAN_REPOSITORY
 
 
 def register(registry: Registry) -> None:
-    registry.add("scans.repository", service.scan_repository_job)
-    registry.add("scans.connection", schedule.scan_connection_job)
+    registry.add(SCAN_REPOSITORY, service.scan_repository_job)
+    registry.add(SCAN_CONNECTION, schedule.scan_connection_job)
     registry.tick("scans", schedule.tick)

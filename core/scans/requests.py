@@ -23,6 +23,7 @@ from core.jobs.models import Job
 from core.ondemand import budget
 from core.pagination import InvalidInput
 from core.scans.models import ScanRun
+from core.scans.payloads import SCAN_CONNECTION, ScanConnection
 from core.scans.service import (
     ACTIVE_JOB,
     ConnectionScanProgress,
@@ -97,11 +98,10 @@ async def request_connection_scan(services, principal: Principal, connection_id:
         await spending.spend(session, services.settings)
         job = await jobs.enqueue(
             session,
-            "scans.connection",
+            SCAN_CONNECTION,
             # A slot of its own, so that a request after this scan finished scans again; while it is queued
             # or running, requests answer it (above). Its fan-out skips repositories already being scanned.
-            {"connection_id": connection_id, "slot": f"manual:{new_id()}"},
-            queue="long",
+            ScanConnection(connection_id=connection_id, slot=f"manual:{new_id()}"),
             lock=f"connection:{connection_id}",
         )
         record(

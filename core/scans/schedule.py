@@ -22,6 +22,7 @@ from core.db import session_scope
 from core.discovery.models import AzureRepository
 from core.jobs import service as jobs
 from core.posture.evaluate import queue_posture
+from core.scans.payloads import SCAN_CONNECTION, ScanConnection
 from core.scans.service import queue_scans
 
 JITTER_SECONDS = 3600
@@ -51,10 +52,9 @@ async def tick(services, now: datetime) -> int:
             slot = latest_slot(services.settings.scan_schedule, connection.id, now)
             job = await jobs.enqueue(
                 session,
-                "scans.connection",
-                {"connection_id": connection.id, "slot": slot.isoformat()},
+                SCAN_CONNECTION,
+                ScanConnection(connection_id=connection.id, slot=slot.isoformat()),
                 dedupe_key=f"daily:{connection.id}:{slot.isoformat()}",
-                queue="long",
                 lock=f"connection:{connection.id}",  # never verified twice at once
             )
             enqueued += job is not None
@@ -63,10 +63,10 @@ async def tick(services, now: datetime) -> int:
     return enqueued
 
 
-async def scan_connection_job(services, payload: dict) -> None:
-    slot = payload.get("slot", "")
+async def scan_connection_job(services, payload: ScanConnection) -> None:
+    slot = payload.slot
     trigger = "MANUAL" if slot.startswith("manual") else "SCHEDULE"
-    await scan_connection(services, payload["connection_id"], slot, trigger=trigger)
+    await scan_connection(services, payload.connection_id, slot, trigger=trigger)
 
 
 async def scan_connection(services, connection_id: str, slot: str, trigger: str) -> int:

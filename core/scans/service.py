@@ -30,6 +30,7 @@ from core.jobs.runner import RetryLater
 from core.scans import acquisition
 from core.scans.keys import secret_hash_key
 from core.scans.models import ScanRun, ScanStatus
+from core.scans.payloads import SCAN_REPOSITORY, ScanRepository
 from core.scans.scanner import RawFinding, ScanContext, ScannerError, enabled_scanners
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,9 @@ async def queue_scan(
     run = ScanRun(account_id=repository.account_id, repository_id=repository.id, trigger=trigger, batch=batch)
     job = await jobs.enqueue(
         session,
-        "scans.repository",
-        {"run_id": run.id},
+        SCAN_REPOSITORY,
+        ScanRepository(run_id=run.id),
         dedupe_key=dedupe or f"scan:{run.id}",
-        queue="long",
-        max_attempts=4,
         lock=f"repository:{repository.id}",  # distributed workers never scan one repository twice at once
     )
     if job is None:
@@ -112,8 +111,8 @@ async def queue_scans(session, repositories: list[AzureRepository], trigger: str
     return queued
 
 
-async def scan_repository_job(services, payload: dict) -> None:
-    await scan_repository(services, payload["run_id"])
+async def scan_repository_job(services, payload: ScanRepository) -> None:
+    await scan_repository(services, payload.run_id)
 
 
 async def scan_repository(services, run_id: str) -> ScanRun | None:

@@ -23,10 +23,11 @@ from core.discovery.models import AzureRepository
 from core.findings.models import Finding
 from core.jobs import service as jobs
 from core.scans.models import ScanRun, ScanStatus
-from core.scans.scanner import SEVERITIES
+from core.severity import ORDER
 from core.slack.models import SlackDelivery
+from core.slack.payloads import WATCH_SCAN, WatchScan
 
-SCAN_OUTCOME = "slack.scan_outcome"
+SCAN_OUTCOME = WATCH_SCAN.name
 FIRST_LOOK_SECONDS = 3.0
 LONGEST_WAIT_SECONDS = 60.0
 GIVE_UP_AFTER = timedelta(days=1)
@@ -57,8 +58,8 @@ class ScanProblems:
 
 async def watch_scan(session, run_id: str, origin: dict) -> None:
     """Called in the transaction that queued (or found) the run: report its outcome to `origin` later."""
-    payload = {**origin, "run_id": run_id, "watch_started": utcnow().isoformat(), "looks": 0}
-    await jobs.enqueue(session, SCAN_OUTCOME, payload, delay_seconds=FIRST_LOOK_SECONDS)
+    payload = WatchScan(**origin, run_id=run_id, watch_started=utcnow().isoformat(), looks=0)
+    await jobs.enqueue(session, WATCH_SCAN, payload, delay_seconds=FIRST_LOOK_SECONDS)
 
 
 def outcome_key(payload: dict) -> str:
@@ -80,7 +81,7 @@ async def scan_outcome(session, run_id: str) -> ScanOutcome | None:
         .group_by(Finding.severity)
     )
     counts = dict(rows.all())
-    by_severity = {s: counts[s] for s in SEVERITIES if counts.get(s)}
+    by_severity = {s.value: counts[s] for s in ORDER if counts.get(s)}
     return ScanOutcome(
         name, run.status, run.new_findings, run.fixed_findings, by_severity, run_reason(run), run.id
     )
@@ -112,7 +113,10 @@ async def follow_scan(
         delay = min(FIRST_LOOK_SECONDS * 2 ** (payload["looks"] + 1), LONGEST_WAIT_SECONDS)
         async with services.sessions() as session:
             await jobs.enqueue(
-                session, SCAN_OUTCOME, {**payload, "looks": payload["looks"] + 1}, delay_seconds=delay
+                session,
+                WATCH_SCAN,
+                WatchScan(**{**payload, "looks": payload["looks"] + 1}),
+                delay_seconds=delay,
             )
             await session.commit()
         return "waiting"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 
 from core.jobs.registry import Registry
-from core.slack import feedback
+from core.slack.payloads import WATCH_SCAN
 
 
 def slack_may_pass(error: SlackApiError) -> bool:
@@ -16,4 +16,4 @@ def slack_may_pass(error: SlackApiError) -> bool:
 
 def register(registry: Registry) -> None:
     registry.transient(SlackApiError, slack_may_pass)
-    registry.enqueues(feedback.SCAN_OUTCOME, by="core.slack.feedback")
+    registry.enqueues(WATCH_SCAN, by="core.slack.feedback")

@@ -17,6 +17,7 @@ from core.digests import delivery
 from core.digests.delivery import Pacer, deliver_due
 from core.digests.models import DigestOutbox
 from core.digests.outbox import build_day
+from core.digests.payloads import BuildDigests
 from core.jobs.models import Job
 from core.jobs.runner import JobRunner
 from core.slack.models import SlackSubscription
@@ -139,7 +140,7 @@ async def test_restart_between_enqueue_and_send_delivers_exactly_once(
 ):
     await subscribe(db, account, "C0SECURITY")
     first = DigestServices(slack_settings, engine, db)
-    await build_digests(first, {"day": DAY})  # the build job ran; the process dies before delivering
+    await build_digests(first, BuildDigests(day=DAY))  # the build job ran; the process dies before delivering
     assert len(await outbox(db)) == 1 and posts(sandbox, ok=None) == []
 
     restarted_engine = create_engine(slack_settings.database_url)
@@ -147,7 +148,9 @@ async def test_restart_between_enqueue_and_send_delivers_exactly_once(
         restarted = DigestServices(slack_settings, restarted_engine, session_factory(restarted_engine))
         runner = JobRunner(restarted)
         await runner.run_until_idle()
-        await build_digests(restarted, {"day": DAY})  # the build job retried after the restart: adds nothing
+        await build_digests(
+            restarted, BuildDigests(day=DAY)
+        )  # the build job retried after the restart: adds nothing
         await runner.run_until_idle()
     finally:
         await restarted_engine.dispose()

@@ -145,6 +145,7 @@ async def test_digest_reports_baseline_then_changes(services_with_slack, world):
     services = services_with_slack
     from bot.digests import build_digests
     from core.digests.models import DigestOutbox
+    from core.digests.payloads import BuildDigests
     from core.slack.models import SlackSubscription, SlackWorkspace
 
     account_id, _ = await connected(services, world)
@@ -163,7 +164,7 @@ async def test_digest_reports_baseline_then_changes(services_with_slack, world):
             )
         )
     await run_daily(services, now)
-    await build_digests(services, {"day": now.date().isoformat()})
+    await build_digests(services, BuildDigests(day=now.date().isoformat()))
 
     repo = world.organization("contoso").project("Payments").repositories[0]
     repo.files = {
@@ -173,7 +174,7 @@ async def test_digest_reports_baseline_then_changes(services_with_slack, world):
     repo.head_commit = repo.tree_digest()
     later = now + timedelta(days=1)
     await run_daily(services, later)
-    await build_digests(services, {"day": later.date().isoformat()})
+    await build_digests(services, BuildDigests(day=later.date().isoformat()))
 
     async with services.sessions() as session:
         digests = (await session.exec(select(DigestOutbox).order_by(DigestOutbox.day))).all()
