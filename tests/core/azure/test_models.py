@@ -22,6 +22,7 @@ from core.azure.models import (
     GraphGroup,
     GraphMembership,
     PermissionEvaluationBatch,
+    PermissionValues,
     PolicyConfiguration,
     Project,
     Repository,
@@ -217,15 +218,16 @@ def test_models_read_microsofts_examples(model, relative, collection, read, expe
         assert read(parse(model, body, "GET example")) == expected(body)
 
 
-def test_permissions_example_is_a_collection_of_booleans():
-    from pydantic import StrictBool
-
+def test_permissions_example_is_one_boolean_per_token():
     body = example(
         "security/httpExamples/permissions/"
         "GET__permissions__securityNamespaceId__8__api-version-2.2_tokens-_token1_,_token2_,_token3__"
         "alwaysAllowAdministrators-False.json"
     )
-    assert parse_collection(StrictBool, body, "GET example") == [False, False, True]
+    assert parse(PermissionValues, body, "GET example").value == [False, False, True]
+    with pytest.raises(AzureUnexpectedAnswer) as caught:
+        parse(PermissionValues, {"count": 1, "value": ["true"]}, "GET example")
+    assert caught.value.field == "value.0"
 
 
 def test_a_null_field_reads_as_absent_and_unknown_fields_are_ignored():
