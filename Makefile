@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format bench clean schema chromium git checkov semgrep graphiql
+.PHONY: run test test-floors lint format bench clean schema chromium git checkov semgrep graphiql
 
 # Installs say what they do (pip's own progress, not -q): a first run takes a minute or more.
 PIP_FLAGS := --disable-pip-version-check --progress-bar on
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@echo "== installing Panoptica's dependencies into $(VENV) (first run: about a minute)"
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip
-	$(PY) -m pip install $(PIP_FLAGS) -e '.[dev]'
+	$(PY) -m pip install $(PIP_FLAGS) -e '.[dev,sandbox]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -76,11 +76,33 @@ test: lint chromium git $(CHECKOV) $(SEMGREP) $(GRAPHIQL)
 		PANOPTICA_TEST_DATABASE_URL="$$PANOPTICA_TEST_POSTGRES_URL" $(PY) -m pytest -q; \
 	fi
 
+# The floors pyproject.toml declares, checked: every direct dependency at the lowest version it allows (uv's
+# lowest-direct resolution; what those depend on comes at its newest), in a virtualenv of its own, and the suite
+# there: on SQLite, then on PostgreSQL when PANOPTICA_TEST_POSTGRES_URL is set, as `make test`. uv comes with the
+# dev extra; the virtualenv is rebuilt whenever pyproject.toml changes, as .venv is.
+FLOORS       := .venv-floors
+FLOORS_STAMP := $(FLOORS)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+$(FLOORS_STAMP): pyproject.toml $(STAMP)
+	@echo "== installing every direct dependency at its declared floor into $(FLOORS)"
+	rm -rf $(FLOORS)
+	python3 -m venv $(FLOORS)
+	$(VENV)/bin/uv pip install --python $(FLOORS)/bin/python --resolution lowest-direct -e '.[dev,sandbox]'
+	touch $(FLOORS_STAMP)
+
+test-floors: $(FLOORS_STAMP) chromium git $(CHECKOV) $(SEMGREP) $(GRAPHIQL)
+	@echo "== the suite with every direct dependency at its floor ($(FLOORS))"
+	$(FLOORS)/bin/python -m pytest -q
+	@if [ -n "$$PANOPTICA_TEST_POSTGRES_URL" ]; then \
+		echo "== again on PostgreSQL, at the floors"; \
+		PANOPTICA_TEST_DATABASE_URL="$$PANOPTICA_TEST_POSTGRES_URL" $(FLOORS)/bin/python -m pytest -q; \
+	fi
+
 bench: $(STAMP)
 	for f in benchmarks/*.py; do $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .venv-checkov .venv-semgrep var
+	rm -rf $(VENV) .venv-floors .venv-checkov .venv-semgrep var
 
 # Regenerate the committed SDL after a schema change (a test fails while it is out of date).
 schema: $(STAMP)
