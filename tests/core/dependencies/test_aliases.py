@@ -13,16 +13,8 @@ from core.dependencies.matching import Match
 from core.dependencies.osv_import import import_exports
 from core.findings.models import Finding
 from sandbox.osv import default_advisories
-from tests.core.dependencies.test_dependency_scan import (  # noqa: F401  (the fixture)
-    EXPECTED,
-    connected,
-    daily,
-    dependency_findings,
-    new_day,
-    runs,
-    services,
-)
-from tests.core.dependencies.test_osv_import import write_zip
+from tests.core.dependencies.planted import EXPECTED, connected, dependency_findings, new_day, runs, write_zip
+from tests.support.flows import run_daily
 
 
 def flask_record(advisory_id: str, published: str, aliases: list[str], fixed: str, **extra) -> dict:
@@ -62,10 +54,10 @@ def flask(found: list[Finding]) -> list[Finding]:
     return [f for f in found if "pkg:pypi/flask@" in f.message]
 
 
-async def test_aliasing_records_from_the_api_are_one_finding(services, world, sandbox):  # noqa: F811
+async def test_aliasing_records_from_the_api_are_one_finding(services, world, sandbox):
     world.advisories += [GHSA, PYSEC]
     await connected(services, world)
-    await daily(services, utcnow())
+    await run_daily(services, utcnow())
     found = await dependency_findings(services)
     [merged] = flask(found)
     # Named by the record published first; every id in the message (a search for any of them finds it); the
@@ -84,21 +76,21 @@ async def test_aliasing_records_from_the_api_are_one_finding(services, world, sa
     assert {(f.rule_id, f.severity, f.path, f.line) for f in found if f not in flask(found)} == EXPECTED
 
 
-async def test_aliasing_records_from_an_import_are_one_finding(services, world, sandbox, engine, tmp_path):  # noqa: F811
+async def test_aliasing_records_from_an_import_are_one_finding(services, world, sandbox, engine, tmp_path):
     write_zip(tmp_path / "all.zip", [*default_advisories(), PYSEC, GHSA])
     await import_exports(engine, [tmp_path / "all.zip"])
     await connected(services, world)
-    await daily(services, utcnow())
+    await run_daily(services, utcnow())
     [merged] = flask(await dependency_findings(services))
     assert (merged.rule_id, merged.severity, merged.message) == ("PYSEC-2099-2", "HIGH", MERGED_MESSAGE)
     assert sandbox.context.count("osv") == 0
 
 
-async def test_an_alias_record_imported_later_keeps_the_finding(services, world, sandbox, engine, tmp_path):  # noqa: F811
+async def test_an_alias_record_imported_later_keeps_the_finding(services, world, sandbox, engine, tmp_path):
     write_zip(tmp_path / "first.zip", [*default_advisories(), GHSA])
     await import_exports(engine, [tmp_path / "first.zip"])
     await connected(services, world)
-    await daily(services, utcnow())
+    await run_daily(services, utcnow())
     [first] = flask(await dependency_findings(services))
     assert first.rule_id == "GHSA-test-flsk-0002" and first.severity == "HIGH"
     assert "(aliases: CVE-2099-0002); fixed in 2.3.3." in first.message
@@ -113,7 +105,7 @@ async def test_an_alias_record_imported_later_keeps_the_finding(services, world,
     write_zip(tmp_path / "second.zip", [*default_advisories(), GHSA, PYSEC])
     await import_exports(engine, [tmp_path / "second.zip"])
     await new_day(services)
-    await daily(services, utcnow() + timedelta(days=1))
+    await run_daily(services, utcnow() + timedelta(days=1))
     last = (await runs(services))[-1]
     assert last.status == "SUCCEEDED" and last.reused
     assert (last.new_findings, last.fixed_findings) == (0, 0)
@@ -129,7 +121,7 @@ async def test_an_alias_record_imported_later_keeps_the_finding(services, world,
     )
     await import_exports(engine, [tmp_path / "third.zip"])
     await new_day(services)
-    await daily(services, utcnow() + timedelta(days=2))
+    await run_daily(services, utcnow() + timedelta(days=2))
     [third] = flask(await dependency_findings(services))
     assert (third.id, third.status, third.rule_id) == (first.id, "SUPPRESSED", "GHSA-test-flsk-0002")
     async with services.sessions() as session:

@@ -4,70 +4,18 @@ path that finds a new advisory for an unchanged commit."""
 
 from datetime import timedelta
 
-import pytest
-from sqlalchemy import delete
 from sqlmodel import select
 
 from api.wiring import build_registry
-from core.db import session_scope
 from core.db.columns import utcnow
-from core.dependencies.models import OsvQuery, RepositoryDependency
+from core.dependencies.models import RepositoryDependency
 from core.discovery.models import AzureRepository
-from core.findings.models import Finding
-from core.scans.models import ScanRun
 from core.services import open_services
 from sandbox.osv import default_advisories
 from sandbox.scenario import Fault
-from tests.support.flows import connect_demo, connect_organization, run_daily
+from tests.core.dependencies.planted import EXPECTED, connected, dependency_findings, new_day, runs
+from tests.support.flows import connect_demo, run_daily
 
-PACKAGE_LOCK = """{
-  "name": "shop",
-  "version": "1.0.0",
-  "lockfileVersion": 3,
-  "requires": true,
-  "packages": {
-    "": {
-      "name": "shop",
-      "version": "1.0.0",
-      "dependencies": {
-        "lodash": "4.17.15"
-      }
-    },
-    "node_modules/lodash": {
-      "version": "4.17.15"
-    },
-    "node_modules/mixin-deep": {
-      "version": "1.3.1"
-    }
-  }
-}
-"""
-REQUIREMENTS = "flask==2.3.2\njinja2==2.10\nPyYAML==5.3.1\n"
-POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>com.contoso</groupId>
-  <artifactId>billing</artifactId>
-  <version>1.0.0</version>
-  <dependencies>
-    <dependency>
-      <groupId>org.apache.logging.log4j</groupId>
-      <artifactId>log4j-core</artifactId>
-      <version>2.14.1</version>
-    </dependency>
-  </dependencies>
-</project>
-"""
-FILES = {"package-lock.json": PACKAGE_LOCK, "requirements.txt": REQUIREMENTS, "pom.xml": POM}
-
-# (rule id, severity, path, line): what a user sees in the console for the planted files.
-EXPECTED = {
-    ("GHSA-35jh-r3h4-6jhm", "HIGH", "package-lock.json", 14),
-    ("GHSA-p6mc-m468-83gw", "HIGH", "package-lock.json", 14),
-    ("GHSA-g95f-p29q-9xw4", "CRITICAL", "package-lock.json", 17),
-    ("GHSA-462w-v97r-4m45", "HIGH", "requirements.txt", 2),
-    ("GHSA-8q59-q68h-6hv4", "CRITICAL", "requirements.txt", 3),
-    ("GHSA-jfh8-c2jp-5v3q", "CRITICAL", "pom.xml", 7),
-}
 NEW_FLASK_ADVISORY = {
     "id": "GHSA-test-flask-0001",
     "modified": "2026-11-28T00:00:00Z",
@@ -82,40 +30,6 @@ NEW_FLASK_ADVISORY = {
     ],
     "database_specific": {"severity": "LOW"},
 }
-
-
-@pytest.fixture
-def services_settings(world) -> dict:
-    world.advisories = default_advisories()
-    return {"posture_enabled": False, "scanners": "dependencies", "osv_batch_size": 2}
-
-
-async def connected(services, world) -> None:
-    world.organization("contoso").project("Payments").repositories[0].files = dict(FILES)
-    repo = world.organization("contoso").project("Payments").repositories[0]
-    repo.head_commit = repo.tree_digest()
-    await connect_organization(services)
-
-
-async def dependency_findings(services) -> list[Finding]:
-    async with services.sessions() as session:
-        return list((await session.exec(select(Finding).where(Finding.category == "DEPENDENCY"))).all())
-
-
-async def runs(services) -> list[ScanRun]:
-    """The runs of payments-api, the repository with the planted files."""
-    async with services.sessions() as session:
-        repo = (
-            await session.exec(select(AzureRepository).where(AzureRepository.name == "payments-api"))
-        ).one()
-        query = select(ScanRun).where(ScanRun.repository_id == repo.id).order_by(ScanRun.created_at)
-        return list((await session.exec(query)).all())
-
-
-async def new_day(services) -> None:
-    """Forget today's cached OSV answers, as the next UTC day would."""
-    async with session_scope(services.sessions) as session:
-        await session.exec(delete(OsvQuery))
 
 
 def commit(world, extra: str) -> None:

@@ -18,19 +18,8 @@ from core.dependencies.package import Dependency
 from core.scanners.dependencies import findings_for
 from sandbox.osv import default_advisories
 from sandbox.scenario import Fault
-from tests.core.dependencies.test_dependency_scan import (  # noqa: F401  (the fixture)
-    EXPECTED,
-    connected,
-    daily,
-    dependency_findings,
-    services,
-)
-
-
-def write_zip(path, records: list[dict]) -> None:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for record in records:
-            archive.writestr(f"{record['id']}.json", json.dumps(record))
+from tests.core.dependencies.planted import EXPECTED, connected, dependency_findings, write_zip
+from tests.support.flows import run_daily
 
 
 def by_ecosystem(records: list[dict], ecosystem: str) -> list[dict]:
@@ -119,22 +108,22 @@ async def test_imported_lookup_matches_like_the_api(engine, db, tmp_path):
     assert isinstance(await Advisories(None, db).source(), ImportedAdvisories)
 
 
-async def test_offline_scan_uses_the_import_and_never_the_api(services, world, sandbox, engine, tmp_path):  # noqa: F811
+async def test_offline_scan_uses_the_import_and_never_the_api(services, world, sandbox, engine, tmp_path):
     await connected(services, world)
     write_zip(tmp_path / "all.zip", default_advisories())
     await import_exports(engine, [tmp_path / "all.zip"])
     world.faults = [Fault(route="^/v1/", status=503)]  # OSV unreachable: the import is used instead
     sandbox.context.requests.clear()
-    await daily(services, utcnow())
+    await run_daily(services, utcnow())
     found = await dependency_findings(services)
     assert {(f.rule_id, f.severity, f.path, f.line) for f in found} == EXPECTED
     assert sandbox.context.count("osv") == 0
 
 
-async def test_osv_off_without_import_is_inventory_only(services, world, sandbox):  # noqa: F811
+async def test_osv_off_without_import_is_inventory_only(services, world, sandbox):
     services.settings = services.settings.model_copy(update={"osv_url": "off"})
     await connected(services, world)
-    await daily(services, utcnow() + timedelta(hours=1))
+    await run_daily(services, utcnow() + timedelta(hours=1))
     assert await dependency_findings(services) == []
     assert sandbox.context.count("osv") == 0
 

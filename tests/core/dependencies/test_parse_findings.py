@@ -5,16 +5,8 @@ from datetime import timedelta
 
 from core.db.columns import utcnow
 from core.scanners.dependencies import SCANNER
-from tests.core.dependencies.test_dependency_scan import (  # noqa: F401  (the fixture)
-    EXPECTED,
-    FILES,
-    connected,
-    daily,
-    dependency_findings,
-    new_day,
-    runs,
-    services,
-)
+from tests.core.dependencies.planted import EXPECTED, FILES, connected, dependency_findings, new_day, runs
+from tests.support.flows import run_daily
 
 BROKEN = {
     "web/package-lock.json": '{\n  "lockfileVersion": 3,\n  "packages": {\n    "SECRET-TOKEN": \n}',
@@ -37,15 +29,15 @@ def plant(world, files: dict) -> None:
     repo.head_commit = repo.tree_digest()
 
 
-async def parse_findings(services):  # noqa: F811
+async def parse_findings(services):
     return {f.path: f for f in await dependency_findings(services) if f.rule_id == "DEP-PARSE"}
 
 
-async def test_unreadable_lockfiles_are_findings_of_their_own(services, world, sandbox):  # noqa: F811
+async def test_unreadable_lockfiles_are_findings_of_their_own(services, world, sandbox):
     assert "DEP-PARSE" in {rule.id for rule in SCANNER.rules}
     await connected(services, world)
     plant(world, BROKEN)
-    await daily(services, utcnow())
+    await run_daily(services, utcnow())
 
     found = await parse_findings(services)
     assert set(found) == set(BROKEN)
@@ -70,7 +62,7 @@ async def test_unreadable_lockfiles_are_findings_of_their_own(services, world, s
     # The same commit the next day is not downloaded again, and what it could not read is still reported.
     await new_day(services)
     sandbox.context.requests.clear()
-    await daily(services, utcnow() + timedelta(days=1))
+    await run_daily(services, utcnow() + timedelta(days=1))
     last = (await runs(services))[-1]
     assert last.reused and sandbox.context.count("dev", "/items") == 0
     assert (last.new_findings, last.fixed_findings) == (0, 0)
@@ -78,6 +70,6 @@ async def test_unreadable_lockfiles_are_findings_of_their_own(services, world, s
 
     # The poetry lockfile is repaired: its finding is fixed, the others stay open.
     plant(world, {**BROKEN, "tools/poetry.lock": '[[package]]\nname = "requests"\nversion = "2.31.0"\n'})
-    await daily(services, utcnow() + timedelta(days=2))
+    await run_daily(services, utcnow() + timedelta(days=2))
     statuses = {p: f.status for p, f in (await parse_findings(services)).items()}
     assert statuses == {**dict.fromkeys(BROKEN, "OPEN"), "tools/poetry.lock": "FIXED"}
