@@ -3,51 +3,23 @@
 from __future__ import annotations
 
 import io
-import ssl
 import time
 import zipfile
 
-import httpx
 import jwt
 import pytest
 
 from sandbox.scenario import Fault
-from tests.worlds import CLIENT_ID, CLIENT_SECRET, CONTOSO_TENANT, FABRIKAM_TENANT
+from tests.sandbox.client import SUPPRESS, get, token
+from tests.worlds import CLIENT_ID, CONTOSO_TENANT, FABRIKAM_TENANT
 
-ADO_SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default"
 CORE_AREA = "79134c72-4a58-4b42-976c-04e7115f32bf"
 GRAPH_AREA = "bb1e7ec9-e901-4b68-999a-de7012b920f8"
 ENTITLEMENT_AREA = "68ddce18-2501-45f1-a17b-7931a9922690"
-SUPPRESS = {"X-TFS-FedAuthRedirect": "Suppress", "Accept": "application/json"}
-
-
-def http(sandbox) -> httpx.Client:
-    return httpx.Client(verify=ssl.create_default_context(cafile=str(sandbox.ca_path)), timeout=10)
-
-
-def token(sandbox, tenant: str = CONTOSO_TENANT) -> str:
-    """A real client-credentials token from the Entra emulator."""
-    with http(sandbox) as client:
-        response = client.post(
-            f"{sandbox.authority_host}/{tenant}/oauth2/v2.0/token",
-            data={
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "scope": ADO_SCOPE,
-                "grant_type": "client_credentials",
-            },
-        )
-    assert response.status_code == 200, response.text
-    return response.json()["access_token"]
 
 
 def headers(sandbox, **extra) -> dict:
     return {"Authorization": f"Bearer {token(sandbox)}", **SUPPRESS, **extra}
-
-
-def get(sandbox, host: str, url_path: str, headers: dict | None = None, /, **params) -> httpx.Response:
-    with http(sandbox) as client:
-        return client.get(sandbox.urls[host] + url_path, headers=headers or {}, params=params)
 
 
 # --- organization discovery and the tenant header ---------------------------------------------------

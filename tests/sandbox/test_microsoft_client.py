@@ -21,7 +21,7 @@ from azure.devops.connection import Connection
 from azure.devops.exceptions import AzureDevOpsServiceError
 from msrest.authentication import BasicTokenAuthentication
 
-from tests.sandbox.test_devops_emulator import token
+from tests.sandbox.client import token
 from tests.worlds import CLIENT_ID
 
 

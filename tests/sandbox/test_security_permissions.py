@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.sandbox.test_devops_emulator import SUPPRESS, http, token
+from tests.sandbox.client import SUPPRESS, http, token
 from tests.worlds import CLIENT_ID
 
 GIT = "2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87"

@@ -17,7 +17,7 @@ import pytest
 from azure.devops.v7_1.location import models as location_models
 from jsonschema import Draft4Validator
 
-from tests.sandbox.test_devops_emulator import SUPPRESS, get, token
+from tests.sandbox.client import SUPPRESS, get, token
 from tests.worlds import CLIENT_ID
 
 SPECS = Path("/work/shared/specs/azure-devops")
