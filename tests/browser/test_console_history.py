@@ -2,7 +2,7 @@
 the emulator's git over smart HTTP), then a secret committed and deleted says "Only in history" with its
 occurrence (commit, file, line, date, author as git records it) and the remediation to rotate it, a secret still
 in the files says "In head", the repository page says how much history was read, and the findings filter keeps
-only one kind or the other in the URL."""
+only one kind or the other in the URL; a history that goes on past the bound says where the scan stopped."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 import secrets
 import string
 
+import pytest
 from playwright.async_api import expect
 from sqlmodel import select
 
@@ -25,6 +26,13 @@ from sandbox.scenario import Commit
 from tests.browser.test_console_flow import console, console_server  # noqa: F401 (fixtures)
 from tests.signin import grant
 from tests.worlds import ADMIN
+
+
+@pytest.fixture
+def settings(settings):
+    """A bound of three commits for this module's server: the first test's three are read whole, the last
+    test's twelve stop at it."""
+    return settings.model_copy(update={"history_max_commits": 3})
 
 
 def github_token() -> str:
@@ -153,3 +161,33 @@ async def test_history_findings_show_where_the_secret_is_with_its_occurrences(
     await page.reload()  # the URL alone draws the same filter
     await expect(page.get_by_label("Git history (secrets)")).to_have_value("head")
     await expect(table.get_by_role("row")).to_have_count(2)
+
+
+async def test_the_repository_page_says_where_the_history_scan_stopped_at_the_bound(
+    console,  # noqa: F811
+    console_server,  # noqa: F811
+    db,
+    world,
+    sandbox,
+):
+    repo = world.organization("contoso").project("Payments").repositories[0]
+    repo.files = {"README.md": "# payments-api\n"}
+    repo.generated_commits = 12
+    gitrepos.rewrite(repo, [])
+    commits = gitrepos.build_history(repo).commits  # oldest first; the scan reads the newest three
+    _, repository_id = await connect_contoso(console_server.settings, db, world)
+
+    page = await console.new_page()
+    await page.goto(f"{console_server.url}/repositories/{repository_id}")
+    await page.get_by_role("button", name=re.compile(re.escape(ADMIN))).click()
+    await page.get_by_role("button", name="Scan now").click()
+    await expect(page.locator(".progress")).to_contain_text("SUCCEEDED", timeout=90_000)
+    await page.reload()
+    history = page.get_by_role("group", name="Git history scan")
+    await expect(history).to_contain_text(
+        f"Git history: 3 commits scanned · oldest commit read {commits[-3][:12]}"
+    )
+    await expect(history.get_by_role("note")).to_have_text(
+        "Stopped at the bound: The first history scan stopped at the bound (730 days or 3 commits, whichever "
+        "came first: PANOPTICA_HISTORY_MAX_DAYS, PANOPTICA_HISTORY_MAX_COMMITS); older commits were not scanned."
+    )

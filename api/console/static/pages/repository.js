@@ -151,7 +151,8 @@ function historyScan(scan) {
   return h(
     "div",
     { class: "history-scan", role: "group", "aria-label": "Git history scan" },
-    h("p", { class: "muted" }, `Git history: ${scan.commitsScanned.toLocaleString("en")} commits scanned${oldest} · last scan ${when(scan.scannedAt)}: ${scan.note}`),
+    // A first history scan stopped by a limit has read nothing yet: only its reason below.
+    h("p", { class: "muted" }, scan.scannedAt ? `Git history: ${scan.commitsScanned.toLocaleString("en")} commits scanned${oldest} · last scan ${when(scan.scannedAt)}: ${scan.note}` : "Git history: not scanned yet."),
     scan.reason ? h("p", { class: "notice", role: "note" }, scan.stoppedAtBound ? "Stopped at the bound: " : "Stopped: ", scan.reason) : null
   );
 }
