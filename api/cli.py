@@ -10,8 +10,8 @@ import sys
 
 from api.cli_data import add_data_parsers
 from core.observability.logs import configure_logging
-from core.scans.scanner import SEVERITIES
 from core.settings import Settings, SettingsError, load_settings
+from core.severity import ORDER as SEVERITIES
 
 log = logging.getLogger("panoptica")
 

@@ -15,6 +15,7 @@ from core.db import session_scope
 from core.db.columns import utcnow
 from core.errors import NotFound
 from core.findings import trends
+from core.severity import ORDER
 
 
 @strawberry.type(description="An API token of the account; the token itself is shown only when created.")
@@ -76,7 +77,7 @@ class ConsoleQuery:
         return [
             FindingTrendDay(
                 day=d.day,
-                open=t.FindingCounts(**{s.lower(): n for s, n in d.open.items() if s in trends.SEVERITIES}),
+                open=t.FindingCounts(**{s.lower(): n for s, n in d.open.items() if s in ORDER}),
                 new_findings=d.new_findings,
                 fixed_findings=d.fixed_findings,
             )

@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 import strawberry
 
 from api.graphql.errors import BadArgument
+from core import severity
 from core.pagination import TOTAL_COUNT_CAP, Count, InvalidInput, Page
 
 T = TypeVar("T")
@@ -247,13 +248,9 @@ class ScanStatus(Enum):
     FAILED = "FAILED"
 
 
-@strawberry.enum
-class Severity(Enum):
-    CRITICAL = "CRITICAL"
-    HIGH = "HIGH"
-    MEDIUM = "MEDIUM"
-    LOW = "LOW"
-    INFO = "INFO"
+# The domain's severities (core/severity.py), most severe first, as a GraphQL enum of its own (strawberry.enum
+# would mark the domain's class itself).
+Severity = strawberry.enum(Enum("Severity", [(s.name, s.value) for s in severity.ORDER]))
 
 
 @strawberry.enum

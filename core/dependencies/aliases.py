@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.dependencies.matching import DEFAULT_SEVERITY, SEVERITY_ORDER, Match, parse_version
+from core.dependencies.matching import DEFAULT_SEVERITY, Match, parse_version
+from core.severity import rank
 
 NEVER = "~"  # sorts after every RFC 3339 stamp: a record without dates is published "last"
 
@@ -95,7 +96,7 @@ def highest_severity(group: list[Match]) -> str:
     stated = [found.severity for found in group if found.severity_known]
     if not stated:
         return DEFAULT_SEVERITY
-    return min(stated, key=SEVERITY_ORDER.index)
+    return min(stated, key=rank)
 
 
 def fix_for_all(group: list[Match], ecosystem: str) -> str | None:

@@ -23,6 +23,7 @@ from univers.versions import (
 )
 
 from core.dependencies.package import Dependency
+from core.severity import Severity
 
 VERSION_CLASSES: dict[str, type[Version]] = {
     "npm": SemverVersion,
@@ -32,8 +33,9 @@ VERSION_CLASSES: dict[str, type[Version]] = {
     "Go": GolangVersion,
     "crates.io": SemverVersion,
 }
-SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
-DEFAULT_SEVERITY = "MEDIUM"  # a record that states no severity
+# An advisory states CRITICAL to LOW, never INFO (core/severity.py order, most severe first).
+SEVERITY_ORDER = Severity.LOW.at_or_above()
+DEFAULT_SEVERITY = Severity.MEDIUM.value  # a record that states no severity
 
 
 @dataclass

@@ -24,9 +24,10 @@ from core.findings.models import Finding
 from core.history.models import HistoryState
 from core.posture.models import PostureRun
 from core.scans.models import ScanRun
+from core.severity import ORDER, rank
 
 MAX_NAMES = 10  # repository names listed per change kind; the counts are always complete
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+SEVERITIES = ORDER  # most severe first (core/severity.py)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,6 @@ class FindingsSummary:
     new_in_history: int = 0
 
 
-SEVERITY_ORDER = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFO": 4}
 TOP_NEW = 10
 
 
@@ -148,7 +148,7 @@ def summarize_findings(rows, first_scans: dict, failed_runs, since, until) -> Fi
             )
         if finding.status == "FIXED" and finding.fixed_at and (since is None or finding.fixed_at > since):
             fixed[finding.severity] += 1
-    top.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.repository, f.path, f.line or 0))
+    top.sort(key=lambda f: (rank(f.severity), f.repository, f.path, f.line or 0))
     failed = tuple(f"{name}: {run.error[:120]}" for run, name in failed_runs)
     return FindingsSummary(
         dict(new),

@@ -18,11 +18,23 @@ from core.errors import NotFound
 from core.findings.models import Finding
 from core.findings.service import ACTIVE
 from core.scanners import sast_rules
+from core.severity import Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-LEVEL = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning", "LOW": "note", "INFO": "note"}
+LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
 # shared/reference/scanning.md §7: GitHub reads security-severity as a CVSS-like score; INFO has none.
-SECURITY_SEVERITY = {"CRITICAL": "9.5", "HIGH": "8.0", "MEDIUM": "5.5", "LOW": "2.0"}
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "2.0",
+}
 CWE_TAXONOMY = {
     "name": "CWE",
     "organization": "MITRE",

@@ -33,7 +33,7 @@ from core.pagination import (
 )
 from core.scanners import sast_rules
 from core.scans.models import ScanRun
-from core.scans.scanner import SEVERITIES
+from core.severity import ORDER, Severity
 
 ACTIVE = (FindingStatus.OPEN, FindingStatus.REOPENED)
 # A CODE finding's language is its rule's: the rule pack names rules CODE-<LANG>-<NNN> (TypeScript shares the
@@ -49,9 +49,9 @@ CODE_LANGUAGE_PREFIXES = {
 
 def at_least(severity: str) -> list[str]:
     """The severities at or above `severity` (CRITICAL is the highest)."""
-    if severity not in SEVERITIES:
-        raise InvalidInput(f"severity must be one of {', '.join(SEVERITIES)}")
-    return list(SEVERITIES[: SEVERITIES.index(severity) + 1])
+    if severity not in ORDER:
+        raise InvalidInput(f"severity must be one of {', '.join(ORDER)}")
+    return [s.value for s in Severity(severity).at_or_above()]
 
 
 # --- CODE findings: CWE and OWASP from the rule pack, by rule id (not stored: a new pack relabels old findings) --

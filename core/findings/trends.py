@@ -17,15 +17,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import InvalidInput
 from core.findings.models import Finding, FindingStatus
+from core.severity import ORDER
 
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+SEVERITIES = ORDER  # most severe first (core/severity.py)
 MAX_DAYS = 90
 
 
 @dataclass
 class TrendDay:
     day: date
-    open: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SEVERITIES, 0))
+    open: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in ORDER})
     new_findings: int = 0
     fixed_findings: int = 0
 

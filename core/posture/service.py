@@ -22,7 +22,7 @@ from core.posture.control import REGISTRY, Control, Status, all_controls
 from core.posture.evaluate import JOB as POSTURE_JOB
 from core.posture.evaluate import queue_posture
 from core.posture.models import PostureResult, PostureRun
-from core.scans.scanner import SEVERITIES
+from core.severity import rank
 
 RESOURCE_TYPES = (
     "project",
@@ -263,7 +263,7 @@ async def posture_overview(session, account_id: str, organization: str | None) -
             counts[status] += n
             if status == Status.FAIL:
                 failing.append((control_id, REGISTRY[control_id].title, n))
-        worst = sorted(failing, key=lambda w: (SEVERITIES.index(REGISTRY[w[0]].severity), -w[2], w[0]))
+        worst = sorted(failing, key=lambda w: (rank(REGISTRY[w[0]].severity), -w[2], w[0]))
         latest = await latest_run(session, connection.id)
         overview.append(ConnectionPosture(connection.organization, latest, dict(counts), worst))
     return overview

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from core.scans.scanner import SEVERITIES, Rule
+from core.scans.scanner import Rule
+from core.severity import ORDER, Severity
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "rules" / "semgrep"
@@ -34,7 +35,13 @@ LANGUAGES = {
     "go": ("go",),
 }
 # Semgrep's own severity for ours (its legacy scale), so its output agrees with the metadata.
-SEMGREP_SEVERITY = {"CRITICAL": "ERROR", "HIGH": "ERROR", "MEDIUM": "WARNING", "LOW": "INFO", "INFO": "INFO"}
+SEMGREP_SEVERITY = {
+    Severity.CRITICAL: "ERROR",
+    Severity.HIGH: "ERROR",
+    Severity.MEDIUM: "WARNING",
+    Severity.LOW: "INFO",
+    Severity.INFO: "INFO",
+}
 REQUIRED = ("title", "cwe", "owasp", "severity", "severity_reason", "rationale", "remediation", "references")
 
 
@@ -88,7 +95,7 @@ def parse_rule(path: Path) -> SastRule:
         raise RulePackError(f"{rule.get('id')}: metadata lacks {', '.join(missing)}")
     if rule["id"] != path.stem:
         raise RulePackError(f"{path.name}: the file is named after its rule id ({rule['id']})")
-    if meta["severity"] not in SEVERITIES or rule.get("severity") != SEMGREP_SEVERITY[meta["severity"]]:
+    if meta["severity"] not in ORDER or rule.get("severity") != SEMGREP_SEVERITY[meta["severity"]]:
         raise RulePackError(f"{rule['id']}: severity {meta['severity']} needs semgrep severity "
                             f"{SEMGREP_SEVERITY.get(meta['severity'])}")  # fmt: skip
     cwe = meta["cwe"] if isinstance(meta["cwe"], list) else [meta["cwe"]]

@@ -30,11 +30,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core import severity as severities
 from core.dependencies.export_advisories import ExportAdvisories, unusable_export
 from core.findings.sarif import RunInfo, sarif_document
 from core.scans import acquisition
 from core.scans.scanner import (
-    SEVERITIES,
     RawFinding,
     ScanContext,
     Scanner,
@@ -126,14 +126,14 @@ class LocalScan:
         return all(o.status == COMPLETE for o in self.outcomes)
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(SEVERITIES, 0)
+        counts = {s.value: 0 for s in severities.ORDER}
         for finding in self.findings:
             counts[finding.severity] += 1
         return counts
 
     def at_or_above(self, severity: str) -> list[LocalFinding]:
-        bound = SEVERITIES.index(severity)
-        return [f for f in self.findings if SEVERITIES.index(f.severity) <= bound]
+        wanted = severities.at_or_above(severity)
+        return [f for f in self.findings if f.severity in wanted]
 
 
 def select_scanners(names: str) -> list[Scanner]:
@@ -239,7 +239,7 @@ def collect(results: dict[str, list[RawFinding]]) -> list[LocalFinding]:
             unique.setdefault(finding.fingerprint, finding)
     return sorted(
         unique.values(),
-        key=lambda f: (SEVERITIES.index(f.severity), f.path, f.line or 0, f.rule_id, f.fingerprint),
+        key=lambda f: (severities.rank(f.severity), f.path, f.line or 0, f.rule_id, f.fingerprint),
     )
 
 

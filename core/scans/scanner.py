@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+from core.severity import ORDER
+
+SEVERITIES = ORDER  # most severe first (core/severity.py); the name older importers use
 CATEGORIES = ("SECRET", "IAC", "PIPELINE", "DEPENDENCY", "POSTURE", "CODE")
 
 

@@ -6,7 +6,9 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+from core.severity import ORDER
+
+SEVERITIES = ORDER  # most severe first (core/severity.py)
 USAGE = {
     "help": "`/panoptica help` - the commands",
     "link": "`/panoptica link CODE` - link this workspace to your Panoptica account (code from the console)",
