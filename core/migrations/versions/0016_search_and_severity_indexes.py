@@ -31,7 +31,9 @@ POSTGRES_INDEXES = {
 
 # SQLite: an FTS5 trigram table of every repository's name and project name, kept in step by triggers. Its rowid
 # is a key of its own (`azure_repositories_search_keys`), not the repositories' implicit rowid, which VACUUM may
-# renumber (their primary key is a text id).
+# renumber (their primary key is a text id). The price is on writes: FTS5 flushes at each trigger's savepoint,
+# so inserting many repositories row by row is far slower (20,000: 0.2 s without, 7 s with, 2 busy cores). A batch
+# rewrite of azure_repositories (op.batch_alter_table on SQLite) drops these triggers: recreate them after it.
 SQLITE_CREATE = (
     "CREATE TABLE azure_repositories_search_keys ("
     "key INTEGER PRIMARY KEY, repository_id VARCHAR(36) NOT NULL UNIQUE)",
@@ -45,6 +47,7 @@ SQLITE_CREATE = (
     "INSERT INTO azure_repositories_search (rowid, name, project_name) "
     "VALUES (last_insert_rowid(), new.name, new.project_name); END",
     "CREATE TRIGGER azure_repositories_search_update AFTER UPDATE OF name, project_name ON azure_repositories "
+    "WHEN old.name IS NOT new.name OR old.project_name IS NOT new.project_name "
     "BEGIN UPDATE azure_repositories_search SET name = new.name, project_name = new.project_name "
     "WHERE rowid = (SELECT key FROM azure_repositories_search_keys WHERE repository_id = old.id); END",
     "CREATE TRIGGER azure_repositories_search_delete AFTER DELETE ON azure_repositories BEGIN "
