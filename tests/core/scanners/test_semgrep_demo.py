@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
+import pytest
 from sqlmodel import select
 
 from core.db.columns import utcnow
@@ -17,8 +18,8 @@ from core.findings.sarif import repository_sarif
 from core.scanners.semgrep import SCANNER
 from core.scans.scanner import ScanContext
 from sandbox.scenario import demo_world
-from tests.core.scanflow.test_scan_flow import connected, daily, services  # noqa: F401 - fixture
 from tests.data import sarif_schema
+from tests.support.flows import connect_organization, run_daily
 
 CONTROLLER = "merchant-portal/src/Api/Controllers/OrdersController.cs"
 STARTUP = "merchant-portal/src/Api/Startup.cs"
@@ -65,6 +66,11 @@ async def test_the_demo_yields_exactly_the_planted_code_flaws(tmp_path):
     assert "CWE-502" in by_rule["CODE-CS-007"].message
 
 
+@pytest.fixture
+def services_settings() -> dict:
+    return {"posture_enabled": False}  # code findings only: posture has its own tests
+
+
 VULNERABLE = """import pickle
 from flask import request
 
@@ -75,15 +81,15 @@ def load():
 
 
 async def test_code_findings_are_stored_keep_their_identity_when_code_moves_and_export_cwe(
-    services,  # noqa: F811
+    services,
     world,
 ):
-    account_id, _ = await connected(services, world)
+    account_id, _ = await connect_organization(services)
     repo = world.organization("contoso").project("Payments").repositories[0]
     repo.files = {**repo.files, "app/loader.py": VULNERABLE}
     repo.head_commit = repo.tree_digest()
     now = utcnow()
-    await daily(services, now)
+    await run_daily(services, now)
     async with services.sessions() as session:
         [first] = (await session.exec(select(Finding).where(Finding.category == "CODE"))).all()
     assert (first.rule_id, first.path, first.line, first.status) == (
@@ -95,7 +101,7 @@ async def test_code_findings_are_stored_keep_their_identity_when_code_moves_and_
 
     repo.files = {**repo.files, "app/loader.py": '"""Loads batches."""\n\n' + VULNERABLE}
     repo.head_commit = repo.tree_digest()
-    await daily(services, now + timedelta(days=1))
+    await run_daily(services, now + timedelta(days=1))
     async with services.sessions() as session:
         [moved] = (await session.exec(select(Finding).where(Finding.category == "CODE"))).all()
         stored = (
