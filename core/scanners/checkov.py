@@ -245,7 +245,7 @@ async def run(binary: Path, root: Path, timeout: float, memory_limit: int) -> by
             )
             watchdog = asyncio.create_task(watch_memory(process.pid, watch))
             try:
-                await asyncio.wait_for(process.wait(), timeout)
+                returncode = await asyncio.wait_for(process.wait(), timeout)
             except TimeoutError:
                 if watch.exceeded:
                     raise memory_error(watch) from None
@@ -260,7 +260,7 @@ async def run(binary: Path, root: Path, timeout: float, memory_limit: int) -> by
         if watch.exceeded:
             raise memory_error(watch)
         log.debug("checkov exited %s, peak resident %d MiB", process.returncode, watch.peak // MiB)
-        return read_output(process.returncode, stdout_path, stderr_path)
+        return read_output(returncode, stdout_path, stderr_path)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

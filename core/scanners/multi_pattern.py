@@ -22,8 +22,10 @@ Hyperscan still refuses is searched with `re` on every text (`always`): slower, 
 from __future__ import annotations
 
 import re
-import re._constants as C
-import re._parser as sre
+
+# The parser's private modules (the public sre_* aliases warn as deprecated); typeshed has no stubs for them.
+import re._constants as C  # pyright: ignore[reportMissingImports]
+import re._parser as sre  # pyright: ignore[reportMissingImports]
 import threading
 from collections.abc import Sequence
 
@@ -181,6 +183,7 @@ def relaxed(pattern: re.Pattern) -> str:
 def compiled(written: list[tuple[int, bytes]], flags: int):
     """One database of every expression Hyperscan accepts, and the ids it refused (found by halving, so a
     refused pattern costs a few compilations, not one per pattern)."""
+    assert hyperscan is not None  # only called when the accelerator is installed
     if not written:
         return None, []
     database = hyperscan.Database()
@@ -218,6 +221,7 @@ class MultiPattern:
             raise RuntimeError("the hyperscan engine is not installed")
 
     def _compile(self) -> None:
+        assert hyperscan is not None  # only called when the accelerator is installed
         flags = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_PREFILTER
         written: list[tuple[int, bytes]] = []
         always = []
@@ -241,6 +245,7 @@ class MultiPattern:
 
             scratch = getattr(self._local, "scratch", None)
             if scratch is None:
+                assert hyperscan is not None  # a database exists only when the accelerator is installed
                 scratch = self._local.scratch = hyperscan.Scratch(self.database)
             self.database.scan(text.encode("utf-8", "replace"), match_event_handler=on_match, scratch=scratch)
         return found

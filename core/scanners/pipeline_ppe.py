@@ -142,7 +142,7 @@ def template_path(path: str, value) -> str | None:
 def template_references(path: str, document: CommentedMap) -> set[str]:
     """Every local template a document includes: those files are templates, not entry pipelines."""
     found = {template_path(path, node.get("template")) for node in mappings(document)}
-    return found - {None}
+    return {reference for reference in found if reference is not None}
 
 
 def exposed_references(path: str, document: CommentedMap) -> set[str]:
@@ -155,7 +155,7 @@ def exposed_references(path: str, document: CommentedMap) -> set[str]:
     for _, steps, implicit in job_steps(document):
         nodes += steps_after_checkout(steps, implicit)
     found = {template_path(path, node.get("template")) for node in nodes if isinstance(node, CommentedMap)}
-    return found - {None}
+    return {reference for reference in found if reference is not None}
 
 
 def pull_request_exposure(files: dict[str, list[CommentedMap]]) -> dict[str, tuple[PullRequestTrigger, ...]]:

@@ -69,7 +69,7 @@ CANONICAL = {
 }
 
 
-def untrusted_name(match: re.Match) -> str:
+def untrusted_name(match: re.Match[str]) -> str:
     name = next(g for g in match.groups() if g)
     return CANONICAL.get(name.lower(), name)
 

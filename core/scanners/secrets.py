@@ -249,7 +249,8 @@ def plugin_patterns(plugin: type) -> tuple[re.Pattern, ...] | None:
         tables = [*keyword.REGEX_BY_FILETYPE.values(), keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP]
         return tuple({regex: None for table in tables for regex in table})
     if issubclass(plugin, HighEntropyStringsPlugin):
-        return (plugin().regex,)
+        # The base class takes a charset and a limit; its concrete plugins (base64, hex) take no argument.
+        return (plugin().regex,)  # pyright: ignore[reportCallIssue]
     denylist = getattr(plugin, "denylist", None)
     return tuple(denylist) if denylist else None
 

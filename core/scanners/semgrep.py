@@ -219,7 +219,7 @@ async def run(binary: Path, root: Path, settings: RunSettings, timeout: float, m
             )
             watchdog = asyncio.create_task(watch_memory(process.pid, watch))
             try:
-                await asyncio.wait_for(process.wait(), timeout)
+                returncode = await asyncio.wait_for(process.wait(), timeout)
             except TimeoutError:
                 if watch.exceeded:
                     raise memory_error(watch) from None
@@ -234,7 +234,7 @@ async def run(binary: Path, root: Path, settings: RunSettings, timeout: float, m
         if watch.exceeded:
             raise memory_error(watch)
         log.debug("semgrep exited %s, peak resident %d MiB", process.returncode, watch.peak // MiB)
-        return read_output(process.returncode, stdout_path)
+        return read_output(returncode, stdout_path)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
