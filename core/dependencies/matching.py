@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 
 from cvss import CVSS3, CVSS4
@@ -80,7 +81,8 @@ def parse_version(ecosystem: str, text: str) -> Version | None:
     if ecosystem == "Go":
         text = text if text.startswith("v") else f"v{text}"
     try:
-        return cls(text.removeprefix("v") if ecosystem in ("npm", "crates.io") else text)
+        # univers declares its one field with attr.ib(type=str), unannotated: the checker sees no parameter.
+        return cls(text.removeprefix("v") if ecosystem in ("npm", "crates.io") else text)  # pyright: ignore[reportCallIssue]
     except Exception:  # univers raises InvalidVersion, ValueError or TypeError depending on the scheme
         UNPARSABLE.count += 1
         return None
@@ -184,14 +186,19 @@ def known_severity(record: dict, affected: dict | None = None) -> str | None:
     return word if word in SEVERITY_ORDER else None
 
 
+def score(base_score: Decimal | float | None) -> float | None:
+    """A cvss base score as a float; None when the vector gave none."""
+    return None if base_score is None else float(base_score)
+
+
 def cvss_score(entry: dict) -> float | None:
     """The base score of a CVSS v3 or v4 vector; `type` may be a name or, as osv.dev once sent, an int."""
     kind, vector = str(entry.get("type", "")), str(entry.get("score", ""))
     try:
         if kind in ("CVSS_V3", "2") or vector.startswith("CVSS:3"):
-            return float(CVSS3(vector).base_score)
+            return score(CVSS3(vector).base_score)
         if kind in ("CVSS_V4", "3") or vector.startswith("CVSS:4"):
-            return float(CVSS4(vector).base_score)
+            return score(CVSS4(vector).base_score)
     except Exception:  # a malformed vector: the caller falls back to the database's word
         return None
     return None
