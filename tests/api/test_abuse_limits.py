@@ -22,7 +22,7 @@ from core.posture.models import PostureRun
 from core.scans.models import ScanRun
 from tests.api.conftest import new_caller
 from tests.api.seed import seed_repositories
-from tests.api.test_connect_flow import REFRESH, connect, consented
+from tests.support.connect_api import REFRESH, connect, consented
 
 AZURE_DEVOPS_HOSTS = ("dev", "vssps", "vsaex")
 SCAN_REPOSITORY = """mutation($id: ID!) { scanRepository(id: $id) { __typename

@@ -16,44 +16,15 @@ from sandbox.scenario import Fault, Repository, demo_world
 from tests.api.conftest import new_caller
 from tests.api.consent import decide
 from tests.signin import connect_in_browser, sign_in
+from tests.support.connect_api import CONNECT, REFRESH, REPOS, connect, consented, start
+from tests.support.flows import DEMO_ADMIN
 from tests.worlds import CLIENT_ID, CONTOSO_TENANT, FABRIKAM_ADMIN, FABRIKAM_TENANT
-
-DEMO_ADMIN = "megan@contoso.onmicrosoft.com"  # sandbox/scenarios/demo.yaml
-
-START = """mutation($org: String!) { startAzureConnection(organization: $org) { __typename
-  ... on StartAzureConnectionSuccess { signInUrl connection { id organization status tenantId } }
-  ... on UserError { code message } } }"""
-CONNECT = """mutation($id: ID!) { connectAzureOrganization(connectionId: $id) { __typename
-  ... on ConnectAzureOrganizationSuccess { ok connection { id status projectCount repositoryCount }
-        checks { code status message remediation } }
-  ... on UserError { code message } } }"""
-REFRESH = CONNECT.replace("connectAzureOrganization", "refreshAzureConnection")
-REPOS = """query($filter: RepositoryFilter) { repositories(first: 100, filter: $filter) { totalCount
-  edges { node { id name project excludedReason selected isFork removedAt } } } }"""
 
 
 def unconsented(world):
     """Contoso before the admin consents: no service principal in the tenant yet."""
     world.tenant(CONTOSO_TENANT).service_principals.clear()
     return world
-
-
-async def start(caller, org="contoso") -> dict:
-    result = await caller.graphql(START, org=org)
-    return result["data"]["startAzureConnection"]
-
-
-async def consented(caller, sandbox, http, org="contoso") -> str:
-    started = await start(caller, org)
-    page = await connect_in_browser(http, sandbox, started["signInUrl"])
-    assert page.status_code == 200, page.text
-    return started["connection"]["id"]
-
-
-async def connect(caller, connection_id: str, query: str = CONNECT) -> dict:
-    result = await caller.graphql(query, id=connection_id)
-    assert "errors" not in result, result
-    return result["data"][query.split("{")[1].split("(")[0].strip()]
 
 
 def by_code(payload: dict) -> dict[str, dict]:

@@ -12,8 +12,8 @@ from core.db import session_scope
 from core.discovery.models import AzureRepository
 from core.findings.models import Finding
 from sandbox.scenario import Fault
-from tests.api.test_connect_flow import CONNECT, REFRESH, REPOS, connect, consented, start
 from tests.signin import connect_in_browser
+from tests.support.connect_api import CONNECT, REFRESH, REPOS, connect, consented, start
 from tests.worlds import CLIENT_ID, CONTOSO_TENANT
 
 SELECT_NONE = "mutation($ids: [ID!]!) { setRepositorySelection(ids: $ids, selected: false) { __typename } }"

@@ -12,7 +12,7 @@ from core.discovery.models import AzureRepository
 from core.findings.models import Finding
 from core.scans.models import ScanRun
 from tests.api.seed import seed_repositories
-from tests.api.test_connect_flow import connect, consented
+from tests.support.connect_api import connect, consented
 
 LOG4SHELL_MESSAGE = (
     "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1 (direct dependency) is affected by "

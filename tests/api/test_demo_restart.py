@@ -18,8 +18,9 @@ from sandbox import state
 from sandbox.scenario import DEMO_SCENARIO, demo_world
 from sandbox.server import Sandbox
 from tests.api.conftest import new_caller
-from tests.api.test_connect_flow import CONNECT, DEMO_ADMIN, REFRESH, REPOS, connect, start
 from tests.signin import connect_in_browser
+from tests.support.connect_api import CONNECT, REFRESH, REPOS, connect, start
+from tests.support.flows import DEMO_ADMIN
 
 
 def pointed_at(settings, sandbox: Sandbox):

@@ -7,6 +7,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from core.observability.logs import JsonFormatter, correlated
+from tests.support.connect_api import CONNECT, connect, consented
 from tests.support.metrics import value
 
 METRICS_TOKEN = "metrics-token-for-tests"
@@ -38,8 +39,6 @@ async def test_readyz_refuses_traffic_when_the_schema_is_behind(http, app, db):
 
 
 async def test_metrics_report_jobs_and_azure_requests(http, alice, sandbox, world, app):
-    from tests.api.test_connect_flow import CONNECT, connect, consented
-
     app.state.settings = app.state.settings.model_copy(update={"metrics_token": SecretStr(METRICS_TOKEN)})
 
     async def scrape() -> str:

@@ -1,7 +1,7 @@
 """Posture over GraphQL: evaluate on demand, read per-project and per-repository results, filters, isolation."""
 
-from tests.api.test_connect_flow import CONNECT, connect, consented
 from tests.core.posture.worlds import plant_posture
+from tests.support.connect_api import CONNECT, connect, consented
 
 EVALUATE = """mutation($id: ID!) { evaluatePosture(connectionId: $id) { __typename
   ... on PostureQueued { run { id status } message } ... on UserError { code message } } }"""

@@ -2,9 +2,9 @@
 
 import json
 
-from tests.api.test_connect_flow import CONNECT, connect, consented
 from tests.bot.slack_harness import MEMBER, text_of
 from tests.core.posture.worlds import plant_posture
+from tests.support.connect_api import CONNECT, connect, consented
 
 
 async def test_posture_command_summarizes_the_latest_evaluation(bot, sandbox, world):

@@ -7,7 +7,7 @@ from core.audit.models import AuditEvent
 from core.connections.models import AzureConnection
 from core.scans.schedule import scan_connection
 from tests.api.conftest import alice, app, http  # noqa: F401 - fixtures
-from tests.api.test_connect_flow import connect, consented
+from tests.support.connect_api import connect, consented
 
 
 async def verify_events(db, connection_id: str) -> list[AuditEvent]:
