@@ -6,7 +6,7 @@ Create Date: 2026-11-28 15:13:32.533253
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "0001"

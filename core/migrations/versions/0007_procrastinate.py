@@ -9,7 +9,7 @@ Revises: 0006
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "0007"
@@ -40,7 +40,9 @@ def execute_script(sql: str) -> None:
     if bind.dialect.driver == "asyncpg":
         from sqlalchemy.util import await_only
 
-        await_only(bind.connection.dbapi_connection.driver_connection.execute(sql))
+        dbapi_connection = bind.connection.dbapi_connection
+        assert dbapi_connection is not None  # the migration's connection is open
+        await_only(dbapi_connection.driver_connection.execute(sql))
     else:
         bind.exec_driver_sql(sql)
 

@@ -7,8 +7,9 @@ Revises: 0012
 import logging
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 # PostgreSQL: the findings search (`core/findings/service.py` SEARCH_TEXT) by trigrams, so a substring search of
@@ -29,7 +30,7 @@ def create_search_index() -> None:
         with bind.begin_nested():
             bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
             bind.execute(sa.text(SEARCH_INDEX))
-    except sa.exc.DBAPIError as error:
+    except DBAPIError as error:
         log.warning("findings search index not created (pg_trgm unavailable: %s)", str(error).splitlines()[0])
 
 

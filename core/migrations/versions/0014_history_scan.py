@@ -5,7 +5,7 @@ Revises: 0013
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 from core.db.columns import UTCDateTime

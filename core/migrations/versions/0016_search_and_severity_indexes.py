@@ -8,6 +8,7 @@ import logging
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def create_postgres_indexes(bind) -> None:
             bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
             for statement in POSTGRES_INDEXES.values():
                 bind.execute(sa.text(statement))
-    except sa.exc.DBAPIError as error:
+    except DBAPIError as error:
         log.warning(
             "repository search indexes not created (pg_trgm unavailable: %s)", str(error).splitlines()[0]
         )
