@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, delete, or_, select
+from sqlalchemy import ColumnElement, Table, delete, or_, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
 
 from core.accounts.models import Account
 from core.db import session_scope
@@ -62,10 +63,10 @@ class AccountDeleted:
         return sum(t.rows for t in self.tables)
 
 
-def ownership(account_id: str) -> dict[str, object]:
+def ownership(account_id: str) -> dict[str, ColumnElement[bool]]:
     """For every table holding rows of the account: the WHERE clause that selects exactly those rows."""
     tables = SQLModel.metadata.tables
-    owned: dict[str, object] = {}
+    owned: dict[str, ColumnElement[bool] | None] = {}
 
     def clause(table: Table):
         if table.name in owned:
@@ -95,7 +96,7 @@ def ownership(account_id: str) -> dict[str, object]:
     return {name: where for name, where in owned.items() if where is not None}
 
 
-def job_clause(owned: dict[str, object]):
+def job_clause(owned: dict[str, ColumnElement[bool]]):
     """Jobs whose payload names the account or one of its rows."""
     tables = SQLModel.metadata.tables
     terms = []
@@ -108,7 +109,7 @@ def job_clause(owned: dict[str, object]):
 
 
 def slack_install_clause(table: Table, account_id: str):
-    teams = select(SlackWorkspace.team_id).where(SlackWorkspace.account_id == account_id)
+    teams = select(col(SlackWorkspace.team_id)).where(col(SlackWorkspace.account_id) == account_id)
     return table.c.team_id.in_(teams)
 
 
@@ -129,7 +130,7 @@ async def delete_account(
         teams = list(
             (
                 await session.exec(
-                    select(SlackWorkspace.team_id).where(SlackWorkspace.account_id == account_id)
+                    select(col(SlackWorkspace.team_id)).where(col(SlackWorkspace.account_id) == account_id)
                 )
             ).scalars()
         )
@@ -148,7 +149,7 @@ async def delete_account(
             )
     async with session_scope(sessions) as session:
         # Anything written for the account while the batches ran goes with it (foreign keys cascade).
-        gone = (await session.exec(delete(Account).where(Account.id == account_id))).rowcount
+        gone = (await session.exec(delete(Account).where(col(Account.id) == account_id))).rowcount
         done.tables.append(TableResult(Account.__tablename__, "owned", rows=gone, statements=1))
         session.add(
             AccountDeletion(
@@ -168,13 +169,15 @@ async def dialect_of(sessions: async_sessionmaker) -> str:
         return session.bind.dialect.name
 
 
-def value_references(owned: dict[str, object], account_id: str, dialect: str) -> list[tuple[Table, object]]:
+def value_references(
+    owned: dict[str, ColumnElement[bool]], account_id: str, dialect: str
+) -> list[tuple[Table, ColumnElement[bool]]]:
     """The rows naming the account only in a value, deleted first (their clauses read the owned tables)."""
     jobs = job_clause(owned)
     found = []
     if dialect == "postgresql":
         table = PROCRASTINATE_JOBS
-        found.append((table, table.c.args["job_id"].astext.in_(select(Job.id).where(jobs))))
+        found.append((table, table.c.args["job_id"].astext.in_(select(col(Job.id)).where(jobs))))
     found.append((Job.__table__, jobs))
     for name in (INSTALLATIONS_TABLE, BOTS_TABLE):
         table = BOLT_METADATA.tables[name]

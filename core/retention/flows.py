@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from core.db import session_scope
 from core.db.columns import utcnow
@@ -12,11 +13,15 @@ from core.jobs import service as jobs
 from core.retention.payloads import PRUNE, Prune
 from core.retention.service import PruneReport, prune
 
+if TYPE_CHECKING:
+    from core.services import Services
+
+
 log = logging.getLogger(__name__)
 JOB = PRUNE.name
 
 
-async def tick(services, now: datetime) -> bool:
+async def tick(services: Services, now: datetime) -> bool:
     """Enqueue this hour's prune (once). True when this call enqueued it."""
     if not services.settings.retention_enabled:
         return False
@@ -33,7 +38,7 @@ async def tick(services, now: datetime) -> bool:
     return job is not None
 
 
-async def prune_job(services, payload: Prune) -> None:
+async def prune_job(services: Services, payload: Prune) -> None:
     report = await prune(services.sessions, services.settings, utcnow())
     log.info(
         "retention: %d rows pruned (%s), longest statement %.3f s",

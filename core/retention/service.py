@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import Tuple
+from sqlmodel import col
 
 from core.accounts.session_models import ConsoleSignIn
 from core.audit.models import AuditEvent
@@ -169,7 +170,7 @@ prune_jobs = simple(
     Job,
     "finished (done or failed) more than retention_jobs_days ago",
     lambda c: and_(
-        Job.status.in_(FINISHED_JOBS), Job.finished_at < c.days_ago(c.settings.retention_jobs_days)
+        col(Job.status).in_(FINISHED_JOBS), col(Job.finished_at) < c.days_ago(c.settings.retention_jobs_days)
     ),
 )
 prune_deliveries = simple(
@@ -181,8 +182,8 @@ prune_digest_outbox = simple(
     DigestOutbox,
     "sent, failed or dropped, created more than retention_deliveries_days ago",
     lambda c: and_(
-        DigestOutbox.status.in_(FINISHED_DIGESTS),
-        DigestOutbox.created_at < c.days_ago(c.settings.retention_deliveries_days),
+        col(DigestOutbox.status).in_(FINISHED_DIGESTS),
+        col(DigestOutbox.created_at) < c.days_ago(c.settings.retention_deliveries_days),
     ),
 )
 # Bolt's table stores naive UTC times (slack_sdk writes datetime.utcfromtimestamp).
@@ -195,8 +196,8 @@ prune_consent_requests = simple(
     ConsentRequest,
     "expired (and its consent page too)",
     lambda c: and_(
-        ConsentRequest.expires_at < c.now,
-        or_(ConsentRequest.page_expires_at.is_(None), ConsentRequest.page_expires_at < c.now),
+        col(ConsentRequest.expires_at) < c.now,
+        or_(col(ConsentRequest.page_expires_at).is_(None), col(ConsentRequest.page_expires_at) < c.now),
     ),
 )
 prune_link_codes = simple(SlackLinkCode, "expired", lambda c: SlackLinkCode.expires_at < c.now)
@@ -210,11 +211,12 @@ prune_audit_events = simple(
 def older_posture_run(c: Context):
     newer = aliased(PostureRun)
     return and_(
-        PostureRun.created_at < c.days_ago(c.settings.retention_posture_runs_days),
-        PostureRun.status.not_in(UNFINISHED_POSTURE),
+        col(PostureRun.created_at) < c.days_ago(c.settings.retention_posture_runs_days),
+        col(PostureRun.status).not_in(UNFINISHED_POSTURE),
         # Never the connection's latest run (the posture page shows it).
         exists().where(
-            newer.connection_id == PostureRun.connection_id, newer.created_at > PostureRun.created_at
+            col(newer.connection_id) == col(PostureRun.connection_id),
+            col(newer.created_at) > col(PostureRun.created_at),
         ),
     )
 
@@ -243,10 +245,10 @@ async def prune_scan_runs(context: Context) -> TableResult:
             repositories = list(
                 (
                     await session.exec(
-                        select(ScanRun.repository_id)
-                        .where(ScanRun.created_at < cutoff, ScanRun.repository_id > after)
-                        .group_by(ScanRun.repository_id)
-                        .order_by(ScanRun.repository_id)
+                        select(col(ScanRun.repository_id))
+                        .where(col(ScanRun.created_at) < cutoff, col(ScanRun.repository_id) > after)
+                        .group_by(col(ScanRun.repository_id))
+                        .order_by(col(ScanRun.repository_id))
                         .limit(SCAN_REPOSITORIES_PER_BATCH)
                     )
                 ).scalars()
@@ -256,12 +258,12 @@ async def prune_scan_runs(context: Context) -> TableResult:
             runs = (
                 await session.exec(
                     select(
-                        ScanRun.id,
-                        ScanRun.repository_id,
-                        ScanRun.created_at,
-                        ScanRun.status,
-                        ScanRun.scanner_versions,
-                    ).where(ScanRun.repository_id.in_(repositories))
+                        col(ScanRun.id),
+                        col(ScanRun.repository_id),
+                        col(ScanRun.created_at),
+                        col(ScanRun.status),
+                        col(ScanRun.scanner_versions),
+                    ).where(col(ScanRun.repository_id).in_(repositories))
                 )
             ).all()
             result.timed(time.perf_counter() - started)
@@ -272,7 +274,7 @@ async def prune_scan_runs(context: Context) -> TableResult:
                 chunk = doomed[start : start + context.batch]
                 async with session_scope(context.sessions) as session:
                     started = time.perf_counter()
-                    await session.exec(delete(ScanRun).where(ScanRun.id.in_(chunk)))
+                    await session.exec(delete(ScanRun).where(col(ScanRun.id).in_(chunk)))
                     result.timed(time.perf_counter() - started)
         after = repositories[-1]
 
@@ -298,29 +300,29 @@ async def prune_fixed_findings(context: Context) -> list[TableResult]:
     (severity, first seen, fixed at, status, repository), so the console's trends do not change. Open,
     reopened and suppressed findings are never touched by age."""
     cutoff = context.days_ago(context.settings.retention_fixed_findings_days)
-    past = and_(Finding.status == FindingStatus.FIXED, Finding.fixed_at < cutoff)
+    past = and_(col(Finding.status) == FindingStatus.FIXED, col(Finding.fixed_at) < cutoff)
     occurrences = TableResult(
         "history_occurrences", "of fixed history findings past retention_fixed_findings_days"
     )
     of_fixed = (
-        select(Finding.id)
+        select(col(Finding.id))
         .where(
             past,
-            Finding.rule_id.like("HISTORY-%"),
-            Finding.repository_id == HistoryOccurrence.repository_id,
-            Finding.secret_hash == HistoryOccurrence.secret_hash,
+            col(Finding.rule_id).like("HISTORY-%"),
+            col(Finding.repository_id) == col(HistoryOccurrence.repository_id),
+            col(Finding.secret_hash) == col(HistoryOccurrence.secret_hash),
         )
         .exists()
     )
     await delete_batches(context, occurrences, HistoryOccurrence.__table__, HistoryOccurrence.id, of_fixed)
     details = TableResult("findings", "details of findings fixed more than retention_fixed_findings_days ago")
     has_details = or_(
-        Finding.commit != "",
-        Finding.message != "",
-        Finding.line.is_not(None),
-        Finding.end_line.is_not(None),
-        Finding.preview.is_not(None),
-        Finding.secret_hash.is_not(None),
+        col(Finding.commit) != "",
+        col(Finding.message) != "",
+        col(Finding.line).is_not(None),
+        col(Finding.end_line).is_not(None),
+        col(Finding.preview).is_not(None),
+        col(Finding.secret_hash).is_not(None),
     )
     where = and_(past, has_details)
     if context.dry_run:
@@ -335,11 +337,11 @@ async def prune_fixed_findings(context: Context) -> list[TableResult]:
         "secret_hash": None,
     }
     while True:
-        chosen = select(Finding.id).where(where).limit(context.batch)
+        chosen = select(col(Finding.id)).where(where).limit(context.batch)
         async with session_scope(context.sessions) as session:
             started = time.perf_counter()
             changed = (
-                await session.exec(update(Finding).where(Finding.id.in_(chosen)).values(**cleared))
+                await session.exec(update(Finding).where(col(Finding.id).in_(chosen)).values(**cleared))
             ).rowcount
             details.timed(time.perf_counter() - started)
         details.rows += changed
@@ -372,8 +374,8 @@ async def prune_procrastinate(context: Context) -> TableResult:
             return result
     table = PROCRASTINATE_JOBS
     pending = (
-        select(Job.id)
-        .where(Job.id == table.c.args["job_id"].astext, Job.status.in_(("queued", "running")))
+        select(col(Job.id))
+        .where(col(Job.id) == table.c.args["job_id"].astext, col(Job.status).in_(("queued", "running")))
         .exists()
     )
     where = and_(table.c.task_name == TASK, cast(table.c.status, String) != "doing", ~pending)

@@ -23,13 +23,14 @@ POSTGRES_ESTIMATES = text(
 
 
 async def table_rows(session: AsyncSession) -> dict[str, int]:
-    if session.bind.dialect.name == "postgresql":
-        rows = (await session.exec(POSTGRES_ESTIMATES)).all()
+    connection = await session.connection()  # the session's own: core statements, not ORM ones
+    if connection.dialect.name == "postgresql":
+        rows = (await connection.execute(POSTGRES_ESTIMATES)).all()
         return {name: int(estimate) for name, estimate in rows}
     tables = [*SQLModel.metadata.sorted_tables, *BOLT_METADATA.sorted_tables]
-    counts = {}
+    counts: dict[str, int] = {}
     for table in tables:
-        counts[table.name] = (await session.exec(select(func.count()).select_from(table))).scalar_one()
+        counts[table.name] = (await connection.execute(select(func.count()).select_from(table))).scalar_one()
     return dict(sorted(counts.items()))
 
 
