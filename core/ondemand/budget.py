@@ -21,15 +21,21 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 
 from core import errors
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.ondemand.models import OndemandBudget
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 log = logging.getLogger(__name__)
 TABLE = OndemandBudget.__table__
@@ -83,7 +89,7 @@ class Hold:
             raise
         await session.exec(
             update(OndemandBudget)
-            .where(OndemandBudget.account_id == self.account_id)
+            .where(col(OndemandBudget.account_id) == self.account_id)
             .values(full_at=self.full_at)
         )
 
@@ -107,7 +113,7 @@ async def hold(session, account_id: str) -> Hold:
     return Hold(account_id, full_at, now)
 
 
-async def spend_now(services, account_id: str) -> None:
+async def spend_now(services: Services, account_id: str) -> None:
     """Spend one unit in a transaction of its own (work that is not queued, e.g. a refresh run inline)."""
     async with session_scope(services.sessions) as session:
         budget = await hold(session, account_id)

@@ -11,18 +11,23 @@ share only the database) are bounded by the budget.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from core.accounts.service import Principal
 from core.connections import flows
 from core.connections.service import ConnectError
 from core.ondemand import budget
 
+if TYPE_CHECKING:
+    from core.services import Services
+
+
 # (account id, connection id) -> the diagnosis running in this process. The account is part of the key:
 # another account's request must never be answered with this account's result.
 RUNNING: dict[tuple[str, str], asyncio.Task] = {}
 
 
-async def refresh(services, principal: Principal, connection_id: str) -> flows.ConnectResult | None:
+async def refresh(services: Services, principal: Principal, connection_id: str) -> flows.ConnectResult | None:
     """Re-verify and rediscover. None for an unknown (or another account's) connection; budget.RateLimited
     when a new diagnosis would exceed the account's budget (nothing is called, nothing changes)."""
     key = (principal.account_id, connection_id)
@@ -52,7 +57,9 @@ def still_running(settings) -> ConnectError:
     )
 
 
-async def diagnose(services, principal: Principal, connection_id: str) -> flows.ConnectResult | None:
+async def diagnose(
+    services: Services, principal: Principal, connection_id: str
+) -> flows.ConnectResult | None:
     await budget.spend_now(services, principal.account_id)
     return await flows.connect(services, principal, connection_id, "refresh")
 
