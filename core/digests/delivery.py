@@ -26,6 +26,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -40,6 +41,10 @@ from core.digests.outbox import due, ensure_delivery, seconds_until
 from core.digests.payloads import DeliverDigests
 from core.slack.client import client_for_team
 from core.slack.models import SlackSubscription
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +165,7 @@ class Outcome:
 
 
 async def deliver_due(
-    services,
+    services: Services,
     *,
     clock: Clock | None = None,
     pacer: Pacer | None = None,
@@ -212,7 +217,7 @@ async def deliver_due(
             await session.exec(
                 select(DigestOutbox.next_attempt_at)
                 .where(col(DigestOutbox.status).in_(("pending", "sending")))
-                .order_by(DigestOutbox.next_attempt_at)
+                .order_by(col(DigestOutbox.next_attempt_at))
                 .limit(1)
             )
         ).first()
@@ -220,7 +225,9 @@ async def deliver_due(
     return result
 
 
-async def deliver_channel(services, key, client, clock: Clock, pacer: Pacer, result: PassResult) -> None:
+async def deliver_channel(
+    services: Services, key, client, clock: Clock, pacer: Pacer, result: PassResult
+) -> None:
     """The channel's due rows one by one, paced; waits inline for short retries, leaves long ones."""
     team_id, channel_id = key
     while True:
@@ -318,21 +325,21 @@ def classify(error: SlackApiError) -> Outcome:
 # --- the outbox rows --------------------------------------------------------------------------------------
 
 
-async def claim_next(services, team_id: str, channel_id: str, now: datetime) -> DigestOutbox | None:
+async def claim_next(services: Services, team_id: str, channel_id: str, now: datetime) -> DigestOutbox | None:
     """Claims the channel's next due row: `sending`, one more attempt, leased until now + LEASE."""
     async with session_scope(services.sessions) as session:
         candidates = (
             await session.exec(
                 select(DigestOutbox.id)
                 .where(DigestOutbox.team_id == team_id, DigestOutbox.channel_id == channel_id, due(now))
-                .order_by(DigestOutbox.next_attempt_at, DigestOutbox.created_at, DigestOutbox.id)
+                .order_by(col(DigestOutbox.next_attempt_at), col(DigestOutbox.created_at), DigestOutbox.id)
                 .limit(5)
             )
         ).all()
         for row_id in candidates:
             won = await session.exec(
                 update(DigestOutbox)
-                .where(DigestOutbox.id == row_id, due(now))
+                .where(col(DigestOutbox.id) == row_id, due(now))
                 .values(status="sending", attempts=DigestOutbox.attempts + 1, next_attempt_at=now + LEASE)
                 .execution_options(synchronize_session=False)
             )
@@ -341,7 +348,7 @@ async def claim_next(services, team_id: str, channel_id: str, now: datetime) -> 
     return None
 
 
-async def next_in_channel(services, team_id: str, channel_id: str, now: datetime) -> float | None:
+async def next_in_channel(services: Services, team_id: str, channel_id: str, now: datetime) -> float | None:
     async with services.sessions() as session:
         when = (
             await session.exec(
@@ -351,20 +358,20 @@ async def next_in_channel(services, team_id: str, channel_id: str, now: datetime
                     DigestOutbox.channel_id == channel_id,
                     DigestOutbox.status == "pending",
                 )
-                .order_by(DigestOutbox.next_attempt_at)
+                .order_by(col(DigestOutbox.next_attempt_at))
                 .limit(1)
             )
         ).first()
     return seconds_until(when, now) if when is not None else None
 
 
-async def load_subscription(services, subscription_id: str) -> SlackSubscription | None:
+async def load_subscription(services: Services, subscription_id: str) -> SlackSubscription | None:
     async with services.sessions() as session:
         return await session.get(SlackSubscription, subscription_id)
 
 
 async def finish(
-    services,
+    services: Services,
     row: DigestOutbox,
     *,
     status: str,
@@ -383,9 +390,9 @@ async def finish(
         await session.exec(
             update(DigestOutbox)
             .where(
-                DigestOutbox.id == row.id,
-                DigestOutbox.status == "sending",
-                DigestOutbox.attempts == row.attempts,
+                col(DigestOutbox.id) == row.id,
+                col(DigestOutbox.status) == "sending",
+                col(DigestOutbox.attempts) == row.attempts,
             )
             .values(**values)
             .execution_options(synchronize_session=False)
@@ -393,7 +400,7 @@ async def finish(
 
 
 async def disable(
-    services, row: DigestOutbox, subscription: SlackSubscription, outcome: Outcome
+    services: Services, row: DigestOutbox, subscription: SlackSubscription, outcome: Outcome
 ) -> list[str]:
     """The channel (or the app in that workspace) is gone: disable the subscriptions that post there, drop
     their waiting digests, and tell each account through the audit log. Returns the disabled ids."""
@@ -424,7 +431,7 @@ async def disable(
                 update(DigestOutbox)
                 .where(
                     col(DigestOutbox.subscription_id).in_(ids),
-                    DigestOutbox.status == "pending",
+                    col(DigestOutbox.status) == "pending",
                 )
                 .values(status="dropped", last_error=reason[:300])
                 .execution_options(synchronize_session=False)
@@ -432,9 +439,9 @@ async def disable(
         await session.exec(
             update(DigestOutbox)
             .where(
-                DigestOutbox.id == row.id,
-                DigestOutbox.status == "sending",
-                DigestOutbox.attempts == row.attempts,
+                col(DigestOutbox.id) == row.id,
+                col(DigestOutbox.status) == "sending",
+                col(DigestOutbox.attempts) == row.attempts,
             )
             .values(status="dropped", last_error=reason[:300])
             .execution_options(synchronize_session=False)
@@ -452,7 +459,7 @@ async def disable(
 # --- the job ----------------------------------------------------------------------------------------------
 
 
-async def deliver_job(services, payload: DeliverDigests) -> None:
+async def deliver_job(services: Services, payload: DeliverDigests) -> None:
     """A delivery pass; schedules the next one when rows wait for a later retry."""
     async with _PASS:
         result = await deliver_due(services)

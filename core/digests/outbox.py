@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -23,6 +24,10 @@ from core.jobs import service as jobs
 from core.jobs.models import Job
 from core.jobs.runner import RetryLater
 from core.slack.models import SlackSubscription
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 log = logging.getLogger(__name__)
 DELIVER = DELIVER_DIGESTS.name
@@ -62,7 +67,7 @@ async def add_digest(
     return row
 
 
-async def build_day(services, day: str, render: Renderer) -> int:
+async def build_day(services: Services, day: str, render: Renderer) -> int:
     """Builds the missing digests of `day`, one transaction per subscription, then asks for delivery.
 
     Idempotent: a second build for the same day (a retried job, a restart mid-build) only adds the rows still

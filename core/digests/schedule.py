@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, time
+from typing import TYPE_CHECKING
 
 from core.db import session_scope
 from core.db.columns import utcnow
@@ -17,6 +18,10 @@ from core.digests.outbox import delivery_due, ensure_delivery
 from core.digests.payloads import BUILD_DIGESTS, BuildDigests
 from core.jobs import service as jobs
 from core.jobs.models import Job
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 log = logging.getLogger(__name__)
 BUILD = BUILD_DIGESTS.name
@@ -38,7 +43,7 @@ async def enqueue_daily_build(session, day: str) -> Job | None:
     return await jobs.enqueue(session, BUILD_DIGESTS, BuildDigests(day=day), dedupe_key=f"{BUILD}:{day}")
 
 
-async def tick(services, now: datetime | None = None) -> dict:
+async def tick(services: Services, now: datetime | None = None) -> dict:
     """One scheduling step; returns what it enqueued (for tests and logs)."""
     now = now or utcnow()
     enqueued = {"build": None, "deliver": False}
