@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -12,11 +13,15 @@ from core.azure.tokens import trusted_ssl_context
 from core.db.columns import utcnow
 from core.slack.client import client_for_team
 
+if TYPE_CHECKING:
+    from core.services import Services
+
+
 log = logging.getLogger(__name__)
 RESPONSE_URL_LIFETIME = timedelta(minutes=29)  # Slack's is 30; keep a margin
 
 
-async def reply(services, origin: dict, content: dict) -> str:
+async def reply(services: Services, origin: dict, content: dict) -> str:
     """Send `content` ({text, blocks}) to the user in `origin`; returns how ("response_url" or "dm")."""
     issued = origin.get("issued_at")
     fresh = issued and utcnow() - datetime.fromisoformat(issued) < RESPONSE_URL_LIFETIME
@@ -33,7 +38,7 @@ async def reply(services, origin: dict, content: dict) -> str:
     return "dm"
 
 
-async def post_response_url(services, url: str, content: dict) -> bool:
+async def post_response_url(services: Services, url: str, content: dict) -> bool:
     if not url.startswith("https://"):
         return False
     payload = {**content, "response_type": "ephemeral", "replace_original": False}
