@@ -8,6 +8,7 @@ right after the acknowledgement loses nothing, and the job answers through the r
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
@@ -27,6 +28,10 @@ from core.slack.client import installation_store, oauth_state_store, web_client
 from core.slack.commands import Command, Usage, parse
 from core.slack.payloads import CHECK_CONNECTION, SLACK_COMMAND, CheckConnection, SlackCommand
 
+if TYPE_CHECKING:
+    from core.services import Services
+
+
 log = logging.getLogger(__name__)
 READ_ONLY = ("help", "status", "posture", "repos", "subscriptions")
 # Our listeners acknowledge at their end (a read's answer, or "working on it" once the job is stored), so
@@ -36,13 +41,14 @@ PROCESS_BEFORE_RESPONSE = True
 SCOPES = manifest.BOT_SCOPES  # bot/manifest.py: the Slack app manifest is generated from the same names
 
 
-def build_slack_app(services) -> AsyncApp | None:
+def build_slack_app(services: Services) -> AsyncApp | None:
     settings = services.settings
     if not settings.slack_enabled:
         log.info(
             "Slack app is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or the OAuth client) to enable it"
         )
         return None
+    assert settings.slack_signing_secret is not None  # slack_enabled says it is set
     secret = settings.slack_signing_secret.get_secret_value()
     if settings.slack_bot_token is not None:
         app = AsyncApp(
@@ -72,7 +78,7 @@ def build_slack_app(services) -> AsyncApp | None:
     return app
 
 
-def register(app: AsyncApp, services) -> None:
+def register(app: AsyncApp, services: Services) -> None:
     @app.middleware
     async def once_per_delivery(body, next):
         """Slack retries events it thinks we missed: each event id is handled once."""
@@ -107,7 +113,7 @@ def register(app: AsyncApp, services) -> None:
             await slack.record_uninstall(session, str(body.get("team_id", ""))[:32])
 
 
-async def answer_command(services, command: dict) -> dict:
+async def answer_command(services: Services, command: dict) -> dict:
     """The acknowledgement: a read answered at once, or "working on it" once the job is stored."""
     parsed = parse(command.get("text", ""))
     if isinstance(parsed, Usage):
@@ -116,9 +122,10 @@ async def answer_command(services, command: dict) -> dict:
         return blocks.help_message()
     async with services.sessions() as session:
         account_id = await slack.workspace_account(session, command["team_id"])
-    if account_id is None and parsed.name != "link":
-        return blocks.not_linked(services.settings.public_url)
-    if parsed.name in READ_ONLY:
+    if account_id is None:
+        if parsed.name != "link":  # the one command a workspace not linked yet may run (it is no read)
+            return blocks.not_linked(services.settings.public_url)
+    elif parsed.name in READ_ONLY:
         return await read_command(services, account_id, command["team_id"], parsed)
     origin = origin_of_command(command, account_id)
     await durable(
@@ -130,7 +137,7 @@ async def answer_command(services, command: dict) -> dict:
     return {"text": "Working on it…"}
 
 
-async def read_command(services, account_id: str, team_id: str, parsed: Command) -> dict:
+async def read_command(services: Services, account_id: str, team_id: str, parsed: Command) -> dict:
     async with services.sessions() as session:
         if parsed.name == "status":
             views = await connection_queries.list_connections(session, account_id)
@@ -179,7 +186,7 @@ def origin_of_action(body: dict, action: dict) -> dict:
     }
 
 
-async def durable(services, kind: JobKind, payload: object, dedupe_key: str) -> None:
+async def durable(services: Services, kind: JobKind, payload: object, dedupe_key: str) -> None:
     async with session_scope(services.sessions) as session:
         await jobs.enqueue(session, kind, payload, dedupe_key=dedupe_key[:200])
     services.wake_jobs()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
+    Block,
     ButtonElement,
     ContextBlock,
     DividerBlock,
@@ -145,7 +146,7 @@ def status(connections: list, problems: dict | None = None) -> dict:
         return plain(
             "No Azure DevOps organization is connected yet. Try `/panoptica connect azure <organization>`."
         )
-    blocks = [HeaderBlock(text="Connections")]
+    blocks: list[Block] = [HeaderBlock(text="Connections")]
     for view in connections[:20]:
         c = view.connection
         failing = [x["code"] for x in c.checks or [] if x["status"] == "FAIL"]
@@ -184,7 +185,7 @@ def scan_outcome(outcome, console_url: str) -> dict:
 def posture(overview: list, console_url: str) -> dict:
     if not overview:
         return plain("No Azure DevOps organization is connected yet.")
-    blocks = [HeaderBlock(text="CI/CD posture")]
+    blocks: list[Block] = [HeaderBlock(text="CI/CD posture")]
     for item in overview[:20]:
         if item.latest_run is None or not item.counts:
             blocks.append(section(f"*{escape(item.organization)}*: not evaluated yet."))

@@ -9,6 +9,7 @@ sends it.
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -24,6 +25,10 @@ from core.digests.outbox import build_day
 from core.digests.payloads import BuildDigests
 from core.digests.summary import DigestSummary, RepositoryChange
 from core.severity import at_or_above, rank
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -233,6 +238,6 @@ def render_digest(summary: DigestSummary, console_url: str) -> dict:
     return {"text": fallback_text(summary), "blocks": rendered}
 
 
-async def build_digests(services, payload: BuildDigests) -> None:
+async def build_digests(services: Services, payload: BuildDigests) -> None:
     """Builds the day's digests into the outbox (idempotent per subscription and day) and asks for delivery."""
     await build_day(services, payload.day, partial(render_digest, console_url=services.settings.public_url))

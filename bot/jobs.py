@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks, digests
@@ -29,19 +31,22 @@ from core.slack.payloads import (
 )
 from core.slack.replies import reply
 
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 def principal(payload: dict) -> Principal:
     return Principal(account_id=payload["account_id"], user_email=f"slack:{payload['user_id']}", token_id="")
 
 
-async def allowed(services, payload: dict) -> bool:
+async def allowed(services: Services, payload: dict) -> bool:
     """Workspace admins and owners (users.info), or the account's allow-list."""
     user = await slack_user(services, payload["team_id"], payload["user_id"])
     async with services.sessions() as session:
         return await slack.may_change(session, payload.get("account_id"), payload["user_id"], user)
 
 
-async def slack_user(services, team_id: str, user_id: str) -> dict:
+async def slack_user(services: Services, team_id: str, user_id: str) -> dict:
     """users.info; a user Slack does not know (deleted, another workspace) has no admin flags."""
     client = await client_for_team(services.settings, services.engine, team_id)
     if client is None:
@@ -54,7 +59,7 @@ async def slack_user(services, team_id: str, user_id: str) -> dict:
         raise  # rate limits and outages: the job runs again
 
 
-async def command_job(services, command: SlackCommand) -> None:
+async def command_job(services: Services, command: SlackCommand) -> None:
     payload = fields_of(command)  # the commands read (and reply to) the stored fields
     if not await allowed(services, payload):
         await reply(services, payload, blocks.not_admin())
@@ -65,7 +70,7 @@ async def command_job(services, command: SlackCommand) -> None:
         await reply(services, payload, content)
 
 
-async def link(services, payload: dict, args: dict) -> dict:
+async def link(services: Services, payload: dict, args: dict) -> dict:
     try:
         async with session_scope(services.sessions) as session:
             await slack.link_workspace(
@@ -76,7 +81,7 @@ async def link(services, payload: dict, args: dict) -> dict:
     return blocks.plain(":white_check_mark: This workspace is now linked to your Panoptica account.")
 
 
-async def connect(services, payload: dict, args: dict) -> dict:
+async def connect(services: Services, payload: dict, args: dict) -> dict:
     """Validate the organization, find its tenant and create the consent request; answer with the link."""
     try:
         started = await flows.start(
@@ -96,7 +101,7 @@ async def connect(services, payload: dict, args: dict) -> dict:
     return blocks.connect_started(started.connection.organization, started.sign_in_url)
 
 
-async def app_is_member(services, team_id: str, channel: str) -> bool:
+async def app_is_member(services: Services, team_id: str, channel: str) -> bool:
     """conversations.info's `is_member`; a channel the app cannot see (private, deleted) is not joined."""
     client = await client_for_team(services.settings, services.engine, team_id)
     if client is None:
@@ -110,7 +115,7 @@ async def app_is_member(services, team_id: str, channel: str) -> bool:
     return bool((info.get("channel") or {}).get("is_member"))
 
 
-async def subscription(services, payload: dict, args: dict) -> dict:
+async def subscription(services: Services, payload: dict, args: dict) -> dict:
     if args["channel_name"]:
         return blocks.plain(
             f"Mention the channel so Slack links it (type `#{args['channel_name']}` and pick it)."
@@ -153,7 +158,7 @@ async def subscription(services, payload: dict, args: dict) -> dict:
     return blocks.plain(f"Removed {removed} subscription(s) from <#{channel}>.")
 
 
-async def scan(services, payload: dict, args: dict) -> dict:
+async def scan(services: Services, payload: dict, args: dict) -> dict:
     async with services.sessions() as session:
         matches = await slack.find_repository(session, payload["account_id"], args["repository"])
     if len(matches) != 1:
@@ -184,7 +189,7 @@ def reply_target(payload: dict) -> dict:
     return {k: payload.get(k, "") for k in keys}
 
 
-async def scan_outcome_job(services, watch: WatchScan) -> None:
+async def scan_outcome_job(services: Services, watch: WatchScan) -> None:
     await feedback.follow_scan(
         services, fields_of(watch), lambda o: blocks.scan_outcome(o, services.settings.public_url), reply
     )
@@ -199,7 +204,7 @@ COMMANDS = {
 }
 
 
-async def consent_followup_job(services, payload: ConsentFollowup) -> None:
+async def consent_followup_job(services: Services, payload: ConsentFollowup) -> None:
     async with services.sessions() as session:
         origin = await session.get(SlackConnectOrigin, payload.connection_id)
         connection = await session.get(AzureConnection, payload.connection_id)
@@ -217,7 +222,7 @@ async def consent_followup_job(services, payload: ConsentFollowup) -> None:
     await reply(services, target, content)
 
 
-async def check_connection_job(services, check: CheckConnection) -> None:
+async def check_connection_job(services: Services, check: CheckConnection) -> None:
     payload = fields_of(check)  # gains the workspace's account_id below, and is the reply's target
     async with services.sessions() as session:
         payload["account_id"] = await slack.workspace_account(session, payload["team_id"])
