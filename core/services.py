@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.azure.client import AzureDevOps
 from core.azure.tokens import TokenProvider
@@ -19,7 +20,7 @@ from core.settings import Settings
 class Services:
     settings: Settings
     engine: AsyncEngine
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     tokens: TokenProvider
     azure: AzureDevOps
     # Set by the process that runs jobs: called after an enqueue so the job starts without waiting for a poll.
@@ -29,7 +30,7 @@ class Services:
 
 
 @contextlib.asynccontextmanager
-async def open_services(settings: Settings, jobs: Registry | None = None) -> AsyncIterator[Services]:
+async def open_services(settings: Settings, jobs: Registry | None = None) -> AsyncGenerator[Services, None]:
     engine = create_engine(settings.database_url)
     tokens = TokenProvider(settings)
     try:
