@@ -81,7 +81,9 @@ async def consent_callback(request: Request) -> HTMLResponse:
     if outcome.kind == "invalid":
         body = f'<h1>This consent link cannot be used</h1><p class="notice" role="alert">{e(outcome.message)}</p>'
         return HTMLResponse(page("Consent link not valid", body), status_code=400)
-    organization = outcome.connection.organization
+    connection = outcome.connection
+    assert connection is not None  # every outcome but "invalid" names its connection
+    organization = connection.organization
     if outcome.kind == "cancelled":
         body = (
             f"<h1>Consent was not granted for {e(organization)}</h1>"
@@ -97,7 +99,7 @@ async def consent_callback(request: Request) -> HTMLResponse:
         f'<p class="ok" role="status">Microsoft Entra ID created the {e(settings.service_principal_name)} '
         "service principal in your tenant. It cannot read anything yet.</p>"
         + next_steps(organization, settings.service_principal_name)
-        + connect_form(outcome.connection.id)
+        + connect_form(connection.id)
     )
     response = HTMLResponse(page("Consent granted", body))
     response.set_cookie(
@@ -151,6 +153,7 @@ async def consent_connect(request: Request) -> HTMLResponse:
     organization = result.connection.organization
     if result.diagnosis.ok:
         found = result.discovery
+        assert found is not None  # a connection that passed its diagnosis has been discovered
         headline = (
             f'<h1>{e(organization)} is connected</h1><p class="ok" role="status">Found '
             f"{plural(found.projects, 'project')} and {plural(found.repositories, 'repository', 'repositories')}. "

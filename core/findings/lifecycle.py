@@ -86,7 +86,8 @@ def carried_over(
         unclaimed = [s for s in successors if s[0] not in claims]  # a finding continues one stored row
         if row is None or row.status == FindingStatus.FIXED or not unclaimed:
             continue
-        print_, _ = min(unclaimed, key=lambda s: (s[1].line != row.line, s[1].line or 0, s[0]))
+        stored_line = row.line
+        print_, _ = min(unclaimed, key=lambda s: (s[1].line != stored_line, s[1].line or 0, s[0]))
         claims[print_] = row
     return claims
 
