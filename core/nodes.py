@@ -17,6 +17,7 @@ from core.connections.models import AzureConnection
 from core.discovery.models import AzureRepository
 from core.findings.models import Finding
 from core.jobs.models import Job
+from core.ownership import owned_by
 from core.posture.models import PostureRun
 from core.scans.models import ScanRun
 
@@ -41,7 +42,7 @@ async def kind_of(session, account_id: str, node_id: str) -> str | None:
         ("PostureRun", PostureRun),
     ]
     parts = [
-        select(literal(kind).label("kind")).where(model.id == node_id, model.account_id == account_id)
+        select(literal(kind).label("kind")).where(model.id == node_id, owned_by(model, account_id))
         for kind, model in owned
     ]
     # A connection scan is a job; its connection (named by the job's lock) says whose it is.
@@ -49,7 +50,7 @@ async def kind_of(session, account_id: str, node_id: str) -> str | None:
         select(literal("ConnectionScan").label("kind"))
         .select_from(Job)
         .join(AzureConnection, Job.lock == "connection:" + AzureConnection.id)
-        .where(Job.id == node_id, Job.kind == CONNECTION_SCAN_JOB, AzureConnection.account_id == account_id)
+        .where(Job.id == node_id, Job.kind == CONNECTION_SCAN_JOB, owned_by(AzureConnection, account_id))
     )
     return (await session.exec(union_all(*parts))).scalars().first()
 
@@ -59,7 +60,7 @@ async def rows_by_id(session, model, account_id: str, ids: list[str]) -> dict:
     unique = list(dict.fromkeys(ids))
     if not unique:
         return {}
-    rows = await session.exec(select(model).where(col(model.id).in_(unique), model.account_id == account_id))
+    rows = await session.exec(select(model).where(col(model.id).in_(unique), owned_by(model, account_id)))
     return {row.id: row for row in rows.all()}
 
 

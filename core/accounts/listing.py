@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.accounts.models import Account, ApiToken
 from core.accounts.session_models import AccountMember
 from core.errors import NotFound
+from core.ownership import where_owned
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,6 @@ async def list_tokens(session: AsyncSession, account_id: str | None = None) -> l
         .order_by(col(ApiToken.created_at).desc(), col(ApiToken.id))
     )
     if account_id is not None:
-        query = query.where(ApiToken.account_id == account_id)
+        query = where_owned(query, ApiToken, account_id)
     rows = (await session.exec(query)).all()
     return [TokenRow(t.id, t.account_id, name, t.user_email, t.created_at, t.revoked_at) for t, name in rows]

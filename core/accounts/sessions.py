@@ -38,6 +38,7 @@ from core.connections.signin import SignInRefused, verified_id_token
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.errors import NotFound
+from core.ownership import owned_by
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ async def add_member(session: AsyncSession, account_id: str, tenant_id: str, obj
     existing = (
         await session.exec(
             select(AccountMember).where(
-                AccountMember.account_id == account_id,
+                owned_by(AccountMember, account_id),
                 AccountMember.tenant_id == tenant_id.lower(),
                 AccountMember.object_id == object_id.lower(),
             )

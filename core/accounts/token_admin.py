@@ -11,12 +11,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.accounts.models import ApiToken, utcnow
 from core.accounts.service import IssuedToken, Principal, issue_token
 from core.audit.service import record
+from core.ownership import find_owned, owned_by
 
 
 async def list_tokens(session: AsyncSession, account_id: str) -> list[ApiToken]:
     result = await session.exec(
         select(ApiToken)
-        .where(ApiToken.account_id == account_id)
+        .where(owned_by(ApiToken, account_id))
         .order_by(col(ApiToken.created_at).desc(), col(ApiToken.id))
         .limit(200)
     )
@@ -32,8 +33,8 @@ async def create_token(session: AsyncSession, principal: Principal) -> tuple[Api
 
 async def revoke_token(session: AsyncSession, principal: Principal, token_id: str) -> ApiToken | None:
     """Revoke one of the account's tokens (idempotent); None when the account has no such token."""
-    row = await session.get(ApiToken, token_id[:36])
-    if row is None or row.account_id != principal.account_id:
+    row = await find_owned(session, ApiToken, token_id[:36], principal.account_id)
+    if row is None:
         return None
     if row.revoked_at is None:
         row.revoked_at = utcnow()

@@ -7,6 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.audit.models import AuditEvent
+from core.ownership import owned_by
 from core.pagination import InvalidInput, Page, decode_cursor, encode_cursor, page_size
 
 
@@ -50,7 +51,7 @@ def record_change(
 async def list_events(session: AsyncSession, account_id: str, first: int | None, after: str | None) -> Page:
     """Newest first, keyset on (created_at, id)."""
     size = page_size(first)
-    base = AuditEvent.account_id == account_id
+    base = owned_by(AuditEvent, account_id)
     total = (await session.exec(select(func.count()).select_from(AuditEvent).where(base))).one()
     query = select(AuditEvent).where(base)
     if after:

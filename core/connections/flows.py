@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import select
-
 from core.accounts.service import Principal
 from core.audit.service import record, record_change
 from core.azure.errors import AzureError
@@ -19,6 +17,7 @@ from core.connections.models import AzureConnection, ConnectionStatus, Discovery
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.discovery.reconcile import Summary, reconcile
+from core.ownership import find_owned
 from core.services import Services
 
 
@@ -57,10 +56,7 @@ async def start(
 async def load_connection(services: Services, account_id: str, connection_id: str) -> AzureConnection | None:
     """Another account's connection is indistinguishable from one that does not exist."""
     async with services.sessions() as session:
-        query = select(AzureConnection).where(
-            AzureConnection.id == connection_id, AzureConnection.account_id == account_id
-        )
-        return (await session.exec(query)).first()
+        return await find_owned(session, AzureConnection, connection_id, account_id)
 
 
 async def connect(services: Services, principal: Principal, connection_id: str, action: str = "connect"):
@@ -153,10 +149,7 @@ def apply_diagnosis(connection: AzureConnection, diagnosis: Diagnosis, now) -> N
 async def disconnect(services: Services, principal: Principal, connection_id: str) -> bool:
     """Remove the connection and everything stored for it (projects, repositories, consent requests)."""
     async with session_scope(services.sessions) as session:
-        query = select(AzureConnection).where(
-            AzureConnection.id == connection_id, AzureConnection.account_id == principal.account_id
-        )
-        connection = (await session.exec(query)).first()
+        connection = await find_owned(session, AzureConnection, connection_id, principal.account_id)
         if connection is None:
             return False
         await session.delete(connection)

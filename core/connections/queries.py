@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.connections.models import AzureConnection
 from core.discovery.models import AzureProject, AzureRepository
+from core.ownership import where_owned
 
 
 @dataclass
@@ -20,7 +21,7 @@ class ConnectionView:
 
 
 async def list_connections(session: AsyncSession, account_id: str, connection_id: str | None = None):
-    query = select(AzureConnection).where(AzureConnection.account_id == account_id)
+    query = where_owned(select(AzureConnection), AzureConnection, account_id)
     if connection_id is not None:
         query = query.where(AzureConnection.id == connection_id)
     connections = list((await session.exec(query.order_by(AzureConnection.organization))).all())

@@ -22,6 +22,7 @@ from core.digests.models import DigestOutbox
 from core.discovery.models import AzureProject, AzureRepository
 from core.findings.models import Finding
 from core.history.models import HistoryState
+from core.ownership import owned_by, where_owned
 from core.posture.models import PostureRun
 from core.scans.models import ScanRun
 from core.severity import ORDER, rank
@@ -289,9 +290,9 @@ async def load_summary(session: AsyncSession, subscription, day: str, until: dat
     scope = Scope(subscription.organization, subscription.project)
     previous = await previous_digest(session, subscription.id, day)
     since = previous.created_at if previous is not None else subscription.created_at
-    connections = select(AzureConnection).where(AzureConnection.account_id == subscription.account_id)
+    connections = where_owned(select(AzureConnection), AzureConnection, subscription.account_id)
     repositories = select(AzureRepository).where(
-        AzureRepository.account_id == subscription.account_id,
+        owned_by(AzureRepository, subscription.account_id),
         or_(col(AzureRepository.removed_at).is_(None), col(AzureRepository.removed_at) > since),
     )
     if scope.organization:
@@ -324,7 +325,7 @@ async def projects_in_scope(session, account_id: str, scope: Scope) -> dict[str,
     query = (
         select(AzureProject.id, AzureProject.name, AzureConnection.id, AzureConnection.organization)
         .join(AzureConnection, AzureConnection.id == AzureProject.connection_id)
-        .where(AzureConnection.account_id == account_id)
+        .where(owned_by(AzureConnection, account_id))
     )
     rows = (await session.exec(query)).all()
     return {pid: (name, cid) for pid, name, cid, org in rows if scope.covers(org, name)}

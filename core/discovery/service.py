@@ -15,6 +15,7 @@ from core.discovery.search import repository_search
 from core.errors import NotFound
 from core.findings.models import Finding
 from core.findings.service import ACTIVE, at_least
+from core.ownership import owned_by
 from core.pagination import (
     TOTAL_COUNT_CAP,
     Count,
@@ -49,7 +50,7 @@ async def _conditions(session: AsyncSession, account_id: str, flt: RepositoryFil
         # Read by primary key: `+` keeps SQLite off the account's index, which would walk every row of it.
         conditions = [literal_column("+azure_repositories.account_id") == account_id]
     else:
-        conditions = [AzureRepository.account_id == account_id]
+        conditions = [owned_by(AzureRepository, account_id)]
     if flt.connection_id:
         conditions.append(AzureRepository.connection_id == flt.connection_id)
     if flt.organization:
@@ -139,7 +140,7 @@ async def set_selection(
     if not unique or len(unique) > 1000:
         raise InvalidInput("ids must name 1 to 1000 repositories")
     query = select(AzureRepository).where(
-        AzureRepository.account_id == account_id, col(AzureRepository.id).in_(unique)
+        owned_by(AzureRepository, account_id), col(AzureRepository.id).in_(unique)
     )
     rows = list((await session.exec(query)).all())
     if len(rows) != len(unique):

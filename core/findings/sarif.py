@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
+from core import ownership
 from core.discovery.models import AzureProject, AzureRepository
-from core.errors import NotFound
 from core.findings.models import Finding
 from core.findings.service import ACTIVE
 from core.scanners import sast_rules
@@ -205,9 +205,7 @@ def invocation(info: RunInfo) -> dict:
 
 async def repository_sarif(session, account_id: str, repository_id: str) -> dict:
     """The active findings of one of the account's repositories; NotFound for anything else."""
-    repository = await session.get(AzureRepository, repository_id)
-    if repository is None or repository.account_id != account_id:
-        raise NotFound("repository")
+    repository = await ownership.owned(session, AzureRepository, repository_id, account_id, "repository")
     project = (
         await session.exec(
             select(AzureProject.id).where(

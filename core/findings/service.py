@@ -16,10 +16,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core import ownership
 from core.audit.service import record
 from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
-from core.errors import NotFound
 from core.findings.models import Finding, FindingStatus
 from core.pagination import (
     TOTAL_COUNT_CAP,
@@ -105,7 +105,7 @@ class FindingFilter:
 
 
 def finding_conditions(account_id: str, flt: FindingFilter) -> list:
-    conditions = [Finding.account_id == account_id]
+    conditions = [ownership.owned_by(Finding, account_id)]
     if flt.repository_id:
         conditions.append(Finding.repository_id == flt.repository_id)
     if flt.statuses:
@@ -153,7 +153,7 @@ def history_only_conditions(only: bool) -> list:
 
 
 def repositories_of(account_id: str, flt: FindingFilter):
-    query = select(AzureRepository.id).where(AzureRepository.account_id == account_id)
+    query = ownership.where_owned(select(AzureRepository.id), AzureRepository, account_id)
     if flt.organization:
         query = query.where(func.lower(AzureRepository.organization) == flt.organization.lower())
     if flt.project:
@@ -222,7 +222,7 @@ async def count_findings(session, account_id: str, flt: FindingFilter, cap: int 
 
 
 def scan_run_conditions(account_id: str, repository_id: str | None) -> list:
-    conditions = [ScanRun.account_id == account_id]
+    conditions = [ownership.owned_by(ScanRun, account_id)]
     if repository_id:
         conditions.append(ScanRun.repository_id == repository_id)
     return conditions
@@ -254,7 +254,7 @@ async def pages_by_repository(
     parts = []
     for repository_id in repository_ids:
         part = select(model).where(
-            model.account_id == account_id, model.repository_id == repository_id, *conditions
+            ownership.owned_by(model, account_id), model.repository_id == repository_id, *conditions
         )
         if cursor is not None:
             part = part.where(cursor)
@@ -282,7 +282,7 @@ async def counts_per_repository(
         limited = (
             select(literal(1).label("one"))
             .select_from(model)
-            .where(model.account_id == account_id, model.repository_id == repository_id, *conditions)
+            .where(ownership.owned_by(model, account_id), model.repository_id == repository_id, *conditions)
             .limit(cap + 1)
             .subquery()
         )
@@ -429,7 +429,4 @@ async def unsuppress(session, account_id: str, actor: str, finding_id: str) -> F
 
 
 async def owned(session, account_id: str, finding_id: str) -> Finding:
-    finding = await session.get(Finding, finding_id)
-    if finding is None or finding.account_id != account_id:
-        raise NotFound("finding")
-    return finding
+    return await ownership.owned(session, Finding, finding_id, account_id, "finding")

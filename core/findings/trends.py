@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import InvalidInput
 from core.findings.models import Finding, FindingStatus
+from core.ownership import owned_by
 from core.severity import ORDER
 
 SEVERITIES = ORDER  # most severe first (core/severity.py)
@@ -49,7 +50,7 @@ async def daily_trend(
     first_seen, fixed = func.date(Finding.first_seen_at), func.date(Finding.fixed_at)
     query = (
         select(Finding.severity, first_seen, fixed, func.count())
-        .where(Finding.account_id == account_id, Finding.status != FindingStatus.SUPPRESSED)
+        .where(owned_by(Finding, account_id), Finding.status != FindingStatus.SUPPRESSED)
         .group_by(Finding.severity, first_seen, fixed)
     )
     if repository_id is not None:

@@ -13,10 +13,10 @@ from core.audit.service import record
 from core.connections.models import AzureConnection, ConnectionStatus
 from core.db import session_scope
 from core.discovery.models import AzureProject
-from core.errors import NotFound
 from core.findings.service import at_least
 from core.jobs.models import Job
 from core.ondemand import budget
+from core.ownership import owned, where_owned
 from core.pagination import InvalidInput, decode_cursor, encode_cursor, page_size
 from core.posture.control import REGISTRY, Control, Status, all_controls
 from core.posture.evaluate import JOB as POSTURE_JOB
@@ -105,9 +105,7 @@ async def posture_report(
 ) -> PostureReport:
     """NotFound for another account's or an unknown connection. Repositories are paged by name."""
     flt.validate()
-    connection = await session.get(AzureConnection, connection_id)
-    if connection is None or connection.account_id != account_id:
-        raise NotFound("connection")
+    connection = await owned(session, AzureConnection, connection_id, account_id, "connection")
     where = conditions(connection_id, flt)
     latest = await latest_run(session, connection_id)
     counts, failed = Counter(), Counter()
@@ -205,9 +203,7 @@ async def request_posture_evaluation(services, principal: Principal, connection_
     budget.RateLimited when the account's on-demand budget is spent (nothing is queued)."""
     async with session_scope(services.sessions) as session:
         spending = await budget.hold(session, principal.account_id)
-        connection = await session.get(AzureConnection, connection_id)
-        if connection is None or connection.account_id != principal.account_id:
-            raise NotFound("connection")
+        connection = await owned(session, AzureConnection, connection_id, principal.account_id, "connection")
         if connection.status not in (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED):
             raise InvalidInput("Connect the organization before evaluating its posture.")
         active = await active_evaluation(session, connection_id)
@@ -247,7 +243,7 @@ class ConnectionPosture:
 
 async def posture_overview(session, account_id: str, organization: str | None) -> list[ConnectionPosture]:
     """Per connection of the account (or the one organization): counts and the most severe failing controls."""
-    query = select(AzureConnection).where(AzureConnection.account_id == account_id)
+    query = where_owned(select(AzureConnection), AzureConnection, account_id)
     connections = [
         c
         for c in (await session.exec(query.order_by(AzureConnection.organization))).all()

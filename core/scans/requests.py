@@ -17,10 +17,10 @@ from core.connections.models import AzureConnection, ConnectionStatus
 from core.db import session_scope
 from core.db.columns import new_id
 from core.discovery.models import AzureRepository
-from core.errors import NotFound
 from core.jobs import service as jobs
 from core.jobs.models import Job
 from core.ondemand import budget
+from core.ownership import owned
 from core.pagination import InvalidInput
 from core.scans.models import ScanRun
 from core.scans.payloads import SCAN_CONNECTION, ScanConnection
@@ -48,9 +48,7 @@ async def request_repository_scan(services, principal: Principal, repository_id:
     budget.RateLimited when the account's on-demand budget is spent."""
     async with session_scope(services.sessions) as session:
         spending = await budget.hold(session, principal.account_id)
-        repository = await session.get(AzureRepository, repository_id)
-        if repository is None or repository.account_id != principal.account_id:
-            raise NotFound("repository")
+        repository = await owned(session, AzureRepository, repository_id, principal.account_id, "repository")
         if repository.removed_at is not None or repository.excluded_reason is not None:
             reason = (repository.excluded_reason or "removed").lower().replace("_", " ")
             raise InvalidInput(f"This repository cannot be scanned: it is {reason}.")
@@ -86,9 +84,7 @@ async def request_connection_scan(services, principal: Principal, connection_id:
     """Re-verify, rediscover and scan now (a job). NotFound, InvalidInput or budget.RateLimited."""
     async with session_scope(services.sessions) as session:
         spending = await budget.hold(session, principal.account_id)
-        connection = await session.get(AzureConnection, connection_id)
-        if connection is None or connection.account_id != principal.account_id:
-            raise NotFound("connection")
+        connection = await owned(session, AzureConnection, connection_id, principal.account_id, "connection")
         if connection.status not in (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED):
             raise InvalidInput("Connect the organization before scanning it.")
         active = await active_connection_scan(session, connection_id)

@@ -22,6 +22,7 @@ from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
 from core.findings.models import Finding
 from core.jobs import service as jobs
+from core.ownership import owned_by
 from core.scans.models import ScanRun, ScanStatus
 from core.severity import ORDER
 from core.slack.models import SlackDelivery
@@ -141,7 +142,7 @@ async def scan_problems(session, account_id: str) -> dict[str, ScanProblems]:
             AzureRepository.scan_error,
         )
         .where(
-            AzureRepository.account_id == account_id,
+            owned_by(AzureRepository, account_id),
             col(AzureRepository.removed_at).is_(None),
             col(AzureRepository.scan_status).in_((ScanStatus.FAILED, ScanStatus.PARTIAL)),
         )

@@ -17,6 +17,7 @@ from core.audit.service import record
 from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
 from core.errors import DomainError, InvalidInput
+from core.ownership import owned_by
 from core.slack.models import (
     SlackAdmin,
     SlackConnectOrigin,
@@ -136,7 +137,7 @@ async def is_allowed_admin(session: AsyncSession, account_id: str, user_id: str)
 
 
 async def list_admins(session: AsyncSession, account_id: str) -> list[str]:
-    rows = await session.exec(select(SlackAdmin.slack_user_id).where(SlackAdmin.account_id == account_id))
+    rows = await session.exec(select(SlackAdmin.slack_user_id).where(owned_by(SlackAdmin, account_id)))
     return sorted(rows.all())
 
 
@@ -146,7 +147,7 @@ async def set_admins(session: AsyncSession, account_id: str, actor: str, user_id
         not u.startswith(("U", "W")) or not u[1:].isalnum() or len(u) > 32 for u in cleaned
     ):
         raise InvalidInput("Slack user ids look like U012ABCDEF (at most 200)")
-    await session.exec(delete(SlackAdmin).where(SlackAdmin.account_id == account_id))
+    await session.exec(delete(SlackAdmin).where(owned_by(SlackAdmin, account_id)))
     session.add_all(SlackAdmin(account_id=account_id, slack_user_id=u, added_by=actor) for u in cleaned)
     record(session, account_id, actor, "slack.admins.set", users=cleaned)
     return cleaned
@@ -234,7 +235,7 @@ async def unsubscribe(
     user_id: str,
 ) -> int:
     conditions = [
-        SlackSubscription.account_id == account_id,
+        owned_by(SlackSubscription, account_id),
         SlackSubscription.team_id == team_id,
         SlackSubscription.channel_id == channel_id,
     ]
@@ -250,7 +251,7 @@ async def unsubscribe(
 async def list_subscriptions(session, account_id: str, team_id: str) -> list[SlackSubscription]:
     query = (
         select(SlackSubscription)
-        .where(SlackSubscription.account_id == account_id, SlackSubscription.team_id == team_id)
+        .where(owned_by(SlackSubscription, account_id), SlackSubscription.team_id == team_id)
         .order_by(SlackSubscription.channel_id, SlackSubscription.organization, SlackSubscription.project)
     )
     return list((await session.exec(query)).all())
@@ -269,7 +270,7 @@ async def find_repository(session, account_id: str, text: str):
     name = key.rsplit("/_git/", 1)[-1] if "/_git/" in key else key.rsplit("/", 1)[-1]
     project = key.rsplit("/", 1)[0].rsplit("/", 1)[-1] if "/" in key and "/_git/" not in key else None
     query = select(AzureRepository).where(
-        AzureRepository.account_id == account_id,
+        owned_by(AzureRepository, account_id),
         AzureRepository.name == name,
         col(AzureRepository.removed_at).is_(None),
     )
