@@ -24,6 +24,8 @@ from core.retention.models import AccountDeletion
 from core.slack.stores import BOLT_METADATA, BOTS_TABLE, INSTALLATIONS_TABLE
 from tests.api.conftest import new_caller
 from tests.core.retention.rows import insert
+from tests.support.console import console_sign_in, csrf_of, gql, new_account
+from tests.worlds import ADMIN
 
 DELETE = """mutation($name: String!) { deleteAccount(confirmName: $name) { __typename
   ... on DeleteAccountSuccess { accountId rows }
@@ -167,9 +169,6 @@ async def test_cli_deletes_only_after_the_name_is_typed(db, http, database_url, 
 
 async def test_a_console_member_cannot_delete_the_account(app, settings, db, world):
     """Only the owner (an API token) may: a member signed in to the console gets FORBIDDEN, nothing goes."""
-    from tests.api.test_console_session import console_sign_in, csrf_of, gql, new_account
-    from tests.worlds import ADMIN
-
     account_id = await new_account(db, world, "Acme Corp", ADMIN, "marker")
     member = await console_sign_in(app, settings, ADMIN)
     query = 'mutation { deleteAccount(confirmName: "Acme Corp") { __typename ... on UserError { code } } }'
