@@ -28,7 +28,7 @@ from core.scanners.secrets import (
 )
 from core.scanners.whole_values import WHOLE_VALUES, whole_values
 from core.scans.scanner import fingerprint, redacted_preview, secret_hash
-from tests.core.scanners.test_secret_rules import WHOLE_SAMPLES as RULE_SAMPLES
+from tests.support.secret_samples import WHOLE_SAMPLES as RULE_SAMPLES
 
 KEY = b"service-key-for-tests"
 ALNUM = string.ascii_letters + string.digits
