@@ -12,8 +12,7 @@ import logging
 import random
 from urllib.parse import urlencode
 
-from tests.bot.slack_harness import ADMIN, SECURITY, TEAM
-from tests.bot.test_slack_hardening import sign
+from tests.bot.slack_harness import ADMIN, SECURITY, TEAM, sign
 from tests.fuzz import CASES, SEED, encode, json_value, mutate, nasty_string, random_bytes
 
 FORM = "application/x-www-form-urlencoded"

@@ -3,8 +3,6 @@ anything: a short JSON error, no traceback, nothing stored. The OAuth routes nev
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -16,17 +14,11 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from api.app import create_app
-from tests.bot.slack_harness import ADMIN, SECRET, SECURITY, TEAM, Bot
+from tests.bot.slack_harness import ADMIN, SECRET, SECURITY, TEAM, Bot, sign
 from tests.http_raw import raw_request
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-
-
-def sign(body: bytes, timestamp: str | None = None, secret: str = SECRET) -> dict:
-    timestamp = timestamp or str(int(time.time()))
-    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
-    return {"x-slack-request-timestamp": timestamp, "x-slack-signature": f"v0={digest}"}
 
 
 def crashes(caplog) -> list[str]:
