@@ -1,15 +1,10 @@
 """The demo scenario's posture: Payments fails what was planted, Mobile passes, Platform refuses endpoints."""
 
-import ssl
-
-import httpx
 import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
 from api.wiring import build_registry
-from core.accounts.service import Principal, create_account
-from core.connections import flows
 from core.connections.models import AzureConnection
 from core.db import session_scope
 from core.discovery.models import AzureProject
@@ -18,7 +13,7 @@ from core.posture.evaluate import queue_posture
 from core.posture.models import PostureResult
 from core.services import open_services
 from sandbox.scenario import demo_world
-from tests.signin import grant
+from tests.support.flows import connect_demo
 
 
 @pytest.fixture
@@ -36,24 +31,8 @@ async def demo_services(settings, db, sandbox, tmp_path):
         yield services
 
 
-async def connect_demo(services, sandbox) -> str:
-    tenant = sandbox.world.tenants[0].id
-    async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(sandbox.ca_path))) as admin:
-        assert (await admin.post(f"{sandbox.urls['admin']}/api/tenants/{tenant}/consent")).is_success
-        url = f"{sandbox.urls['admin']}/api/organizations/contoso-demo/service-principal"
-        assert (await admin.post(url, json={})).is_success
-    async with session_scope(services.sessions) as session:
-        account = await create_account(session, "Contoso")
-    principal = Principal(account.id, "admin@contoso.test", "")
-    started = await flows.start(services, principal, "contoso-demo")
-    await grant(services, started, "megan@contoso.onmicrosoft.com")
-    result = await flows.connect(services, principal, started.connection.id)
-    assert result.diagnosis.ok
-    return started.connection.id
-
-
 async def test_demo_posture(demo_services, sandbox):
-    connection_id = await connect_demo(demo_services, sandbox)
+    _, connection_id = await connect_demo(demo_services, sandbox)
     async with session_scope(demo_services.sessions) as session:
         await queue_posture(session, await session.get(AzureConnection, connection_id), "MANUAL")
     await JobRunner(demo_services).run_until_idle()

@@ -5,53 +5,14 @@ from datetime import timedelta
 import jsonschema
 from sqlmodel import select
 
-from core.accounts.service import Principal, create_account
-from core.connections import flows
 from core.db import session_scope
 from core.db.columns import utcnow
-from core.discovery.models import AzureProject
 from core.findings.models import Finding
-from core.jobs.runner import JobRunner
-from core.posture.evaluate import queue_posture
-from core.posture.models import PostureResult, PostureRun
+from core.posture.models import PostureRun
+from tests.core.posture.evaluation import evaluate, reasons, results
 from tests.core.posture.worlds import plant_posture
 from tests.data import sarif_schema
-from tests.signin import grant
-
-
-async def connect(services) -> tuple[str, str]:
-    async with session_scope(services.sessions) as session:
-        account = await create_account(session, "Acme")
-    principal = Principal(account.id, "alice@acme.test", "")
-    started = await flows.start(services, principal, "contoso")
-    await grant(services, started)
-    result = await flows.connect(services, principal, started.connection.id)
-    assert result.diagnosis.ok
-    return account.id, started.connection.id
-
-
-async def evaluate(services, connection_id: str) -> PostureRun:
-    async with session_scope(services.sessions) as session:
-        from core.connections.models import AzureConnection
-
-        connection = await session.get(AzureConnection, connection_id)
-        run = await queue_posture(session, connection, "MANUAL")
-    await JobRunner(services).run_until_idle()
-    async with services.sessions() as session:
-        return await session.get(PostureRun, run.id)
-
-
-async def results(services) -> dict[tuple[str, str, str], str]:
-    async with services.sessions() as session:
-        rows = (await session.exec(select(PostureResult, AzureProject.name).join(AzureProject))).all()
-    return {(project, r.control_id, r.resource_name): r.status for r, project in rows}
-
-
-async def reasons(services) -> dict[tuple[str, str], str]:
-    async with services.sessions() as session:
-        rows = (await session.exec(select(PostureResult))).all()
-    return {(r.control_id, r.resource_name): r.reason for r in rows}
-
+from tests.support.flows import connect_organization, run_daily
 
 PAYMENTS = {
     ("ADO-REPO-01", "payments-api"): "PASS",
@@ -113,7 +74,7 @@ PLATFORM = {
 
 async def test_every_control_reports_the_planted_state(services, world, sandbox):
     plant_posture(world)
-    _, connection_id = await connect(services)
+    _, connection_id = await connect_organization(services)
     sandbox.context.requests.clear()
     run = await evaluate(services, connection_id)
     # Per project: 8 lists, then one read per protected resource, per production environment, per repository.
@@ -142,7 +103,7 @@ async def test_every_control_reports_the_planted_state(services, world, sandbox)
 
 async def test_failed_controls_are_findings_with_a_lifecycle(services, world):
     plant_posture(world)
-    _, connection_id = await connect(services)
+    _, connection_id = await connect_organization(services)
     await evaluate(services, connection_id)
     async with services.sessions() as session:
         rows = (await session.exec(select(Finding).where(Finding.category == "POSTURE"))).all()
@@ -172,15 +133,11 @@ async def test_failed_controls_are_findings_with_a_lifecycle(services, world):
 
 async def test_scheduled_scan_evaluates_posture_once_per_slot(services, world):
     plant_posture(world)
-    await connect(services)
-    from core.scans import schedule
-
+    await connect_organization(services)
     now = utcnow()
     for _ in range(2):
-        await schedule.tick(services, now)
-        await JobRunner(services).run_until_idle()
-    await schedule.tick(services, now + timedelta(days=1))
-    await JobRunner(services).run_until_idle()
+        await run_daily(services, now)
+    await run_daily(services, now + timedelta(days=1))
     async with services.sessions() as session:
         runs = (await session.exec(select(PostureRun))).all()
     assert [r.status for r in runs] == ["SUCCEEDED", "SUCCEEDED"]
@@ -191,7 +148,7 @@ async def test_digest_baselines_the_first_evaluation_then_lists_new_failures(ser
     from core.slack.models import SlackSubscription
 
     plant_posture(world)
-    account_id, connection_id = await connect(services)
+    account_id, connection_id = await connect_organization(services)
     async with session_scope(services.sessions) as session:
         subscription = SlackSubscription(
             account_id=account_id,
@@ -230,7 +187,7 @@ async def test_sarif_of_a_repository_carries_its_posture_findings(services, worl
     from core.findings.sarif import repository_sarif
 
     plant_posture(world)
-    account_id, connection_id = await connect(services)
+    account_id, connection_id = await connect_organization(services)
     await evaluate(services, connection_id)
     async with services.sessions() as session:
         web = (
@@ -251,7 +208,7 @@ async def test_sarif_of_a_repository_carries_its_posture_findings(services, worl
 
 async def test_nothing_readable_fails_the_run_and_keeps_what_was_known(services, world):
     plant_posture(world)
-    _, connection_id = await connect(services)
+    _, connection_id = await connect_organization(services)
     await evaluate(services, connection_id)
     before = await results(services)
     # The customer removes our service principal from the organization.

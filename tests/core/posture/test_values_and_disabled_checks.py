@@ -10,14 +10,9 @@ from sqlmodel import select
 
 from core.findings.models import Finding
 from core.posture.secret_values import plaintext_secret
-from tests.core.posture.test_posture_evaluation import (  # noqa: F401  (the fixture)
-    connect,
-    evaluate,
-    reasons,
-    results,
-    services,
-)
+from tests.core.posture.evaluation import evaluate, reasons, results
 from tests.core.posture.worlds import plant_posture
+from tests.support.flows import connect_organization
 
 ALNUM = string.ascii_letters + string.digits
 
@@ -51,7 +46,7 @@ LOGIN_VARIABLES = {
 }
 
 
-async def test_disabled_approval_and_values_judged(services, world):  # noqa: F811
+async def test_disabled_approval_and_values_judged(services, world):
     rng = random.Random(20261201)
     api_key, client_secret, webhook = random_key(rng), entra_client_secret(rng), random_key(rng)
     plant_posture(world)
@@ -80,7 +75,7 @@ async def test_disabled_approval_and_values_judged(services, world):  # noqa: F8
             "variables": {**LOGIN_VARIABLES, "webhookRef": {"value": webhook}},  # neutral, random-looking
         },
     ]
-    _, connection_id = await connect(services)
+    _, connection_id = await connect_organization(services)
     await evaluate(services, connection_id)
 
     found = {k[1:]: v for k, v in (await results(services)).items() if k[0] == "Payments"}
