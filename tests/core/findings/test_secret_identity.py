@@ -12,21 +12,18 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.accounts.service import Principal, create_account
-from core.connections import flows
+from core.accounts.service import create_account
 from core.db import session_scope
 from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
 from core.findings import service as findings_service
 from core.findings.lifecycle import record_results
 from core.findings.models import Finding
-from core.jobs.runner import JobRunner
 from core.scanners.secrets import DETECT_SECRETS_TYPES
-from core.scans import schedule
 from core.scans.keys import secret_hash_key
 from core.scans.scanner import RawFinding, fingerprint, redacted_preview, secret_hash
 from tests.api.seed import seed_repositories
-from tests.signin import grant
+from tests.support.flows import connect_organization, run_daily
 
 GITHUB = DETECT_SECRETS_TYPES["GitHub Token"].rule
 KEY = b"service-key-for-tests"
@@ -150,12 +147,7 @@ async def test_tokens_scanned_from_the_emulator_have_the_identities_a_user_expec
         "tools/.env": f"GITHUB_TOKEN={shared}\n",
     }
     repo.head_commit = repo.tree_digest()
-    async with session_scope(services.sessions) as session:
-        account = await create_account(session, "Acme")
-    principal = Principal(account.id, "alice@acme.test", "")
-    started = await flows.start(services, principal, "contoso")
-    await grant(services, started)
-    assert (await flows.connect(services, principal, started.connection.id)).diagnosis.ok
+    account_id, _ = await connect_organization(services)
     async with services.sessions() as session:
         repo_id = (
             (await session.exec(select(AzureRepository).where(AzureRepository.name == repo.name))).one().id
@@ -166,7 +158,7 @@ async def test_tokens_scanned_from_the_emulator_have_the_identities_a_user_expec
     async with session_scope(services.sessions) as session:
         await record_results(
             session,
-            account_id=account.id,
+            account_id=account_id,
             repository_id=repo_id,
             run_id="v2",
             commit="old",
@@ -176,11 +168,10 @@ async def test_tokens_scanned_from_the_emulator_have_the_identities_a_user_expec
     before = {f.path: f for f in await rows(services.sessions)}
     async with session_scope(services.sessions) as session:
         await findings_service.suppress(
-            session, account.id, "alice", before["ci/deploy.sh"].id, "revoked at GitHub", None
+            session, account_id, "alice", before["ci/deploy.sh"].id, "revoked at GitHub", None
         )
 
-    await schedule.tick(services, utcnow())
-    await JobRunner(services).run_until_idle()
+    await run_daily(services)
 
     found = await rows(services.sessions)
     head = [f for f in found if f.scanner == "secrets"]

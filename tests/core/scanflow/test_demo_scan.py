@@ -1,31 +1,23 @@
 """The demo scenario scanned end to end (consent, membership, discovery, daily scan): exactly what is planted.
 
 checkov is left out here (PANOPTICA_SCANNERS) to keep the suite quick; its findings on the same demo files are
-asserted in test_checkov_scanner.py.
+asserted in tests/core/scanners/test_checkov.py.
 """
 
-import ssl
-
-import httpx
 import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
 from api.wiring import build_registry
-from core.accounts.service import Principal, create_account
-from core.connections import flows
-from core.db import session_scope
 from core.db.columns import utcnow
 from core.digests.summary import load_findings
 from core.discovery.models import AzureRepository
 from core.findings.models import Finding
 from core.history.service import occurrences
-from core.jobs.runner import JobRunner
-from core.scans import schedule
 from core.scans.models import ScanRun
 from core.services import open_services
 from sandbox.scenario import demo_world
-from tests.signin import grant
+from tests.support.flows import connect_demo, run_daily
 
 PLANTED = {
     ("payments-api", "azure-pipelines.yml", "ADO-PIPE-10"),
@@ -69,23 +61,8 @@ async def demo_services(settings, db, sandbox, tmp_path):
 
 async def test_the_demo_scenario_yields_exactly_the_planted_findings(demo_services, sandbox):
     services = demo_services
-    tenant = sandbox.world.tenants[0].id
-    async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(sandbox.ca_path))) as admin:
-        assert (await admin.post(f"{sandbox.urls['admin']}/api/tenants/{tenant}/consent")).status_code in (
-            200,
-            201,
-        )
-        url = f"{sandbox.urls['admin']}/api/organizations/contoso-demo/service-principal"
-        assert (await admin.post(url, json={})).status_code in (200, 201)
-    async with session_scope(services.sessions) as session:
-        account = await create_account(session, "Contoso")
-    principal = Principal(account.id, "admin@contoso.test", "")
-    started = await flows.start(services, principal, "contoso-demo")
-    await grant(services, started, "megan@contoso.onmicrosoft.com")
-    assert (await flows.connect(services, principal, started.connection.id)).diagnosis.ok
-
-    await schedule.tick(services, utcnow())
-    await JobRunner(services).run_until_idle(max_rounds=1000)
+    await connect_demo(services, sandbox)
+    await run_daily(services, max_rounds=1000)
 
     async with services.sessions() as session:
         names = {r.id: r.name for r in (await session.exec(select(AzureRepository))).all()}
