@@ -24,6 +24,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import jwt
 from sqlmodel import col, delete, or_, select, update
@@ -39,6 +40,10 @@ from core.db import session_scope
 from core.db.columns import utcnow
 from core.errors import NotFound
 from core.ownership import owned_by
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +123,7 @@ class SignInStarted:
     browser_token: str  # the cookie that binds the callback to this browser
 
 
-async def begin_sign_in(services, next_path: str) -> SignInStarted:
+async def begin_sign_in(services: Services, next_path: str) -> SignInStarted:
     flow = await services.tokens.begin_sign_in(MULTI_TENANT_AUTHORITY, redirect_uri(services.settings), [])
     browser_token = secrets.token_urlsafe(32)
     async with session_scope(services.sessions) as session:
@@ -153,7 +158,9 @@ INVALID = SignInOutcome(
 )
 
 
-async def complete_sign_in(services, params: dict[str, str], browser_token: str | None) -> SignInOutcome:
+async def complete_sign_in(
+    services: Services, params: dict[str, str], browser_token: str | None
+) -> SignInOutcome:
     async with session_scope(services.sessions) as session:
         request = await connections.claim_state(session, params.get("state", ""), ConsoleSignIn)
     if request is None or not browser_token or len(browser_token) > MAX_TOKEN_LENGTH:
@@ -176,7 +183,7 @@ async def complete_sign_in(services, params: dict[str, str], browser_token: str 
     return SignInOutcome("signed_in", session_token=token, next_path=request.next_path, upn=upn)
 
 
-async def verified_person(services, flow: dict, params: dict[str, str]) -> dict:
+async def verified_person(services: Services, flow: dict, params: dict[str, str]) -> dict:
     """Redeem the code (MSAL: state, nonce, PKCE), then check the id token at the tenant it names."""
     response = {k: v for k, v in params.items() if k in ("code", "state", "client_info", "session_state")}
     try:
@@ -204,7 +211,7 @@ async def verified_person(services, flow: dict, params: dict[str, str]) -> dict:
 async def purge_stale(session: AsyncSession) -> None:
     """Sign-ins and sessions over for a day go at the next sign-in: nothing piles up, nothing is needed."""
     cutoff = utcnow() - timedelta(days=1)
-    await session.exec(delete(ConsoleSignIn).where(ConsoleSignIn.expires_at < cutoff))
+    await session.exec(delete(ConsoleSignIn).where(col(ConsoleSignIn.expires_at) < cutoff))
     await session.exec(
         delete(ConsoleSession).where(
             or_(ConsoleSession.expires_at < cutoff, col(ConsoleSession.revoked_at) < cutoff)
@@ -259,7 +266,7 @@ async def sign_out(session: AsyncSession, token: str | None) -> bool:
         return False
     result = await session.exec(
         update(ConsoleSession)
-        .where(ConsoleSession.token_hash == digest(token), col(ConsoleSession.revoked_at).is_(None))
+        .where(col(ConsoleSession.token_hash) == digest(token), col(ConsoleSession.revoked_at).is_(None))
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     )

@@ -61,7 +61,10 @@ async def list_events(session: AsyncSession, account_id: str, first: int | None,
         except ValueError:
             raise InvalidInput("after is not a cursor returned by this API") from None
         query = query.where(
-            or_(AuditEvent.created_at < when, and_(AuditEvent.created_at == when, AuditEvent.id < row_id))
+            or_(
+                col(AuditEvent.created_at) < when,
+                and_(col(AuditEvent.created_at) == when, col(AuditEvent.id) < row_id),
+            )
         )
     query = query.order_by(col(AuditEvent.created_at).desc(), col(AuditEvent.id).desc()).limit(size + 1)
     rows = list((await session.exec(query)).all())

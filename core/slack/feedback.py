@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,10 @@ from core.scans.models import ScanRun, ScanStatus
 from core.severity import ORDER
 from core.slack.models import SlackDelivery
 from core.slack.payloads import WATCH_SCAN, WatchScan
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 SCAN_OUTCOME = WATCH_SCAN.name
 FIRST_LOOK_SECONDS = 3.0
@@ -98,10 +103,10 @@ def run_reason(run: ScanRun) -> str:
 
 
 async def follow_scan(
-    services,
+    services: Services,
     payload: dict,
     render: Callable[[ScanOutcome], dict],
-    send: Callable[[object, dict, dict], Awaitable[str]],
+    send: Callable[[Services, dict, dict], Awaitable[str]],
 ) -> str:
     """One look at the run (the `slack.scan_outcome` job). Returns what happened: "waiting", "reported",
     "already reported" or "gone". `render` builds the message (bot), `send` delivers it (replies.reply)."""

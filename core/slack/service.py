@@ -62,9 +62,9 @@ async def link_workspace(session: AsyncSession, code: str, team_id: str, team_na
     claimed = await session.exec(
         update(SlackLinkCode)
         .where(
-            SlackLinkCode.code_hash == code_hash(code),
+            col(SlackLinkCode.code_hash) == code_hash(code),
             col(SlackLinkCode.used_at).is_(None),
-            SlackLinkCode.expires_at > now,
+            col(SlackLinkCode.expires_at) > now,
         )
         .values(used_at=now, used_by_team=team_id)
         .execution_options(synchronize_session=False)
@@ -178,7 +178,7 @@ async def remember_origin(
     session, connection_id: str, team_id: str, user_id: str, channel_id: str, response_url: str
 ) -> None:
     origin = await session.get(SlackConnectOrigin, connection_id) or SlackConnectOrigin(
-        connection_id=connection_id
+        connection_id=connection_id, team_id=team_id, user_id=user_id, channel_id=channel_id
     )
     origin.team_id, origin.user_id, origin.channel_id = team_id, user_id, channel_id
     origin.response_url, origin.created_at = response_url[:1000], utcnow()
@@ -236,11 +236,14 @@ async def unsubscribe(
 ) -> int:
     conditions = [
         owned_by(SlackSubscription, account_id),
-        SlackSubscription.team_id == team_id,
-        SlackSubscription.channel_id == channel_id,
+        col(SlackSubscription.team_id) == team_id,
+        col(SlackSubscription.channel_id) == channel_id,
     ]
     if not everything:
-        conditions += [SlackSubscription.organization == organization, SlackSubscription.project == project]
+        conditions += [
+            col(SlackSubscription.organization) == organization,
+            col(SlackSubscription.project) == project,
+        ]
     result = await session.exec(delete(SlackSubscription).where(*conditions))
     record(
         session, account_id, f"slack:{user_id}", "slack.unsubscribed", channel_id, organization=organization
