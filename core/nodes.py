@@ -17,7 +17,7 @@ from core.connections.models import AzureConnection
 from core.discovery.models import AzureRepository
 from core.findings.models import Finding
 from core.jobs.models import Job
-from core.ownership import owned_by
+from core.ownership import find_owned, owned_by
 from core.posture.models import PostureRun
 from core.scans.models import ScanRun
 
@@ -69,8 +69,8 @@ async def connection_scan(session, account_id: str, job_id: str) -> Job | None:
     job = await session.get(Job, job_id)
     if job is None or job.kind != CONNECTION_SCAN_JOB:
         return None
-    connection = await session.get(AzureConnection, job.payload.get("connection_id", ""))
-    return job if connection is not None and connection.account_id == account_id else None
+    connection = await find_owned(session, AzureConnection, job.payload.get("connection_id", ""), account_id)
+    return job if connection is not None else None
 
 
 MODELS = {"Repository": AzureRepository, "Finding": Finding, "ScanRun": ScanRun, "PostureRun": PostureRun}

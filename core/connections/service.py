@@ -28,6 +28,7 @@ from core.connections.models import AzureConnection, ConnectionStatus, ConsentRe
 from core.db.columns import utcnow
 from core.errors import DomainError
 from core.jobs import service as jobs
+from core.ownership import owned_by
 from core.settings import Settings
 from core.slack.models import SlackConnectOrigin
 from core.slack.payloads import CONSENT_FOLLOWUP, ConsentFollowup
@@ -125,7 +126,7 @@ async def start_connection(
     existing = (
         await session.exec(
             select(AzureConnection).where(
-                AzureConnection.account_id == principal.account_id,
+                owned_by(AzureConnection, principal.account_id),
                 AzureConnection.organization == organization,
             )
         )
