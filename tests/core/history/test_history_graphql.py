@@ -10,7 +10,7 @@ from core.accounts import service as accounts
 from core.db import session_scope
 from sandbox import gitrepos
 from sandbox.scenario import Commit
-from tests.core.history.test_history_scan import connect, github_token, payments_api, scan, set_history
+from tests.core.history.repository import connect, github_token, payments_api, scan, set_history
 
 QUERY = """{ findings(first: 10) { edges { node { scanner ruleId inHistoryOnly
   occurrences { commit path line authorName inHead reachable } } } } }"""

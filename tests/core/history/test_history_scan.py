@@ -12,67 +12,22 @@ import pytest
 from sqlmodel import select
 
 from api.wiring import build_registry
-from core.accounts.service import Principal, create_account
-from core.connections import flows
-from core.connections.models import AzureConnection
-from core.db import session_scope
-from core.discovery.models import AzureRepository
 from core.findings.models import Finding
 from core.findings.sarif import repository_sarif
 from core.history.fetch import HistoryLimits, HistoryRejected
 from core.history.models import HistoryCommit, HistoryOccurrence, HistoryState
 from core.history.service import scan_history
-from core.jobs.runner import JobRunner
 from core.scans.keys import secret_hash_key
-from core.scans.models import ScanRun
 from core.scans.scanner import secret_hash
-from core.scans.service import queue_scan
 from core.services import open_services
 from sandbox import gitrepos
 from sandbox.scenario import Commit
-from tests.signin import grant
-
-
-def github_token() -> str:
-    return "ghp_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
+from tests.core.history.repository import connect, github_token, payments_api, scan, set_history
 
 
 @pytest.fixture
 def services_settings() -> dict:
     return {"posture_enabled": False, "scanners": "secrets", "history_enabled": True}
-
-
-def payments_api(world):
-    return world.organization("contoso").project("Payments").repositories[0]
-
-
-def set_history(repo, history, generated: int = 0) -> None:
-    repo.generated_commits = generated
-    gitrepos.rewrite(repo, history)  # REST refs and git agree on the head
-
-
-async def connect(services) -> tuple[str, AzureRepository, AzureConnection]:
-    async with session_scope(services.sessions) as session:
-        account = await create_account(session, "Acme")
-    principal = Principal(account.id, "alice@acme.test", "")
-    started = await flows.start(services, principal, "contoso")
-    await grant(services, started)
-    assert (await flows.connect(services, principal, started.connection.id)).diagnosis.ok
-    async with services.sessions() as session:
-        repo = (
-            await session.exec(select(AzureRepository).where(AzureRepository.name == "payments-api"))
-        ).one()
-        connection = await session.get(AzureConnection, repo.connection_id)
-    return account.id, repo, connection
-
-
-async def scan(services, repo: AzureRepository) -> ScanRun:
-    async with session_scope(services.sessions) as session:
-        row = await session.get(AzureRepository, repo.id)
-        run = await queue_scan(session, row, "MANUAL")
-    await JobRunner(services).run_until_idle()
-    async with services.sessions() as session:
-        return await session.get(ScanRun, run.id)
 
 
 async def all_rows(services, model):
