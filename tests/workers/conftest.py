@@ -1,6 +1,7 @@
 """Distributed workers for real: `panoptica worker` and `panoptica serve` processes on PostgreSQL, the emulator in
-this process. The tests get a database of their own on the CI machine's PostgreSQL server (`panoptica_workers`),
-so they run the same in the SQLite pass and the PostgreSQL pass of `make test`.
+this process. The tests get a database of their own on the CI machine's PostgreSQL server (`panoptica_workers_<pid>`:
+one per test process, so two test runs on one server never drop each other's), so they run the same in the SQLite
+pass and the PostgreSQL pass of `make test`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from core.db.migrate import upgrade_engine
 from core.settings import Settings
 from tests.worlds import CLIENT_ID, CLIENT_SECRET
 
-DATABASE = "panoptica_workers"
+DATABASE = f"panoptica_workers_{os.getpid()}"
 
 
 def server_url() -> str:
@@ -34,7 +35,7 @@ def server_url() -> str:
 
 
 @pytest.fixture
-async def pg_url() -> str:
+async def pg_url():
     """A fresh database for one test: dropped (with any connection to it) and created again."""
     base = server_url()
     admin = base.replace("postgresql+asyncpg://", "postgresql://")
@@ -45,7 +46,9 @@ async def pg_url() -> str:
     engine = create_engine(url)
     await upgrade_engine(engine)
     await engine.dispose()
-    return url
+    yield url
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 
 @pytest.fixture
