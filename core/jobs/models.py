@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field
@@ -18,7 +19,7 @@ class Job(TableModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     kind: str = Field(max_length=64)
     queue: str = Field(default="quick", max_length=16)  # "quick" (Slack follow-ups, checks) or "long" (scans)
-    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # A job with a dedupe key is enqueued once: a retried request or a duplicate event adds nothing.
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
     # Jobs sharing a lock run one at a time (distributed workers): a repository is never scanned twice at once.

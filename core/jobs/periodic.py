@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from core.db.columns import utcnow
 from core.jobs.runner import registry_of
 
+if TYPE_CHECKING:
+    from core.services import Services
+
+
 log = logging.getLogger(__name__)
 
 
-async def tick_all(services) -> None:
+async def tick_all(services: Services) -> None:
     now = utcnow()
     for name, tick in registry_of(services).ticks:
         try:
@@ -24,7 +29,7 @@ async def tick_all(services) -> None:
             log.exception("%s schedule tick failed", name)
 
 
-async def run_periodic(services, interval: float = 30.0) -> None:
+async def run_periodic(services: Services, interval: float = 30.0) -> None:
     while True:
         await tick_all(services)
         await asyncio.sleep(interval)

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 import pydantic
@@ -39,14 +39,14 @@ class JobKind(Generic[P]):
     queue: str = "quick"
     max_attempts: int = 5
 
-    def dump(self, payload: object) -> dict:
+    def dump(self, payload: object) -> dict[str, Any]:
         """The payload as stored (JSON-ready), checked against the kind's type."""
         if self.payload is None:
             if not isinstance(payload, dict):
                 raise PayloadError(
                     f"job {self.name}: the payload must be a dict, not {type(payload).__name__}"
                 )
-            return payload
+            return cast("dict[str, Any]", payload)
         if not isinstance(payload, self.payload):
             raise PayloadError(
                 f"job {self.name}: the payload must be a {self.payload.__name__}, not {type(payload).__name__}"
@@ -55,7 +55,7 @@ class JobKind(Generic[P]):
         self.load(data)  # the values too: a str field given an int is refused here, not at run time
         return data
 
-    def load(self, data: dict) -> P:
+    def load(self, data: dict[str, Any]) -> P:
         """The stored payload as the kind's type; a clear PayloadError when it does not fit."""
         if self.payload is None:
             return data  # type: ignore[return-value]
@@ -70,23 +70,23 @@ class JobKind(Generic[P]):
             ) from None
 
 
-_ADAPTERS: dict[type, pydantic.TypeAdapter] = {}
+_ADAPTERS: dict[type, pydantic.TypeAdapter[Any]] = {}
 
 
-def _adapter(payload_type: type) -> pydantic.TypeAdapter:
+def _adapter(payload_type: type) -> pydantic.TypeAdapter[Any]:
     # A cache of validators, not of state: one TypeAdapter per payload type (building one costs more than using it).
     if payload_type not in _ADAPTERS:
         _ADAPTERS[payload_type] = pydantic.TypeAdapter(payload_type)
     return _ADAPTERS[payload_type]
 
 
-def as_kind(kind: JobKind | str) -> JobKind:
+def as_kind(kind: JobKind[Any] | str) -> JobKind[Any]:
     return kind if isinstance(kind, JobKind) else JobKind(kind)
 
 
 @dataclass(frozen=True)
 class Registered:
-    kind: JobKind
+    kind: JobKind[Any]
     handler: Handler
 
 
@@ -101,11 +101,13 @@ TRANSIENT = (ConnectionError, TimeoutError, httpx.TransportError, OperationalErr
 
 @dataclass
 class Registry:
-    handlers: dict[str, Registered] = field(default_factory=dict)
+    handlers: dict[str, Registered] = field(default_factory=dict[str, Registered])
     # Kinds some module enqueues, with the module that declared it: each must have a handler at start-up.
-    enqueued: dict[str, tuple[JobKind, str]] = field(default_factory=dict)
-    ticks: list[tuple[str, Tick]] = field(default_factory=list)
-    transient_rules: list[tuple[type[BaseException], Callable[[Any], bool]]] = field(default_factory=list)
+    enqueued: dict[str, tuple[JobKind[Any], str]] = field(default_factory=dict[str, tuple[JobKind[Any], str]])
+    ticks: list[tuple[str, Tick]] = field(default_factory=list[tuple[str, Tick]])
+    transient_rules: list[tuple[type[BaseException], Callable[[Any], bool]]] = field(
+        default_factory=list[tuple[type[BaseException], Callable[[Any], bool]]]
+    )
 
     def add(self, kind: JobKind[P] | str, handler: Callable[[Any, P], Awaitable[None]]) -> None:
         kind = as_kind(kind)
@@ -113,7 +115,7 @@ class Registry:
             raise ValueError(f"job kind {kind.name} has two handlers")
         self.handlers[kind.name] = Registered(kind, handler)
 
-    def enqueues(self, kind: JobKind | str, by: str) -> None:
+    def enqueues(self, kind: JobKind[Any] | str, by: str) -> None:
         """Declares that `by` (a module) enqueues `kind`, whose handler may live elsewhere (a surface)."""
         kind = as_kind(kind)
         self.enqueued[kind.name] = (kind, by)
@@ -159,6 +161,6 @@ class Registry:
         return isinstance(error, TRANSIENT)
 
 
-def fields_of(payload: object) -> dict:
+def fields_of(payload: object) -> dict[str, Any]:
     """A payload dataclass as the dict a handler written for dicts reads (its stored shape)."""
     return dataclasses.asdict(payload) if dataclasses.is_dataclass(payload) else dict(payload)  # type: ignore[arg-type]

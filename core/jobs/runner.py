@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from core.jobs import service
 from core.jobs.models import Job
@@ -18,10 +19,14 @@ from core.jobs.registry import PayloadError, Registry
 from core.observability.logs import correlated
 from core.observability.metrics import JOB_DURATION
 
+if TYPE_CHECKING:
+    from core.services import Services
+
+
 log = logging.getLogger(__name__)
 
 
-def scan_limits(services) -> dict[str, int]:
+def scan_limits(services: Services) -> dict[str, int]:
     settings = getattr(services, "settings", None)
     return {
         "quick": DEFAULT_LIMITS["quick"],
@@ -46,7 +51,7 @@ class JobRunner:
 
     def __init__(
         self,
-        services,
+        services: Services,
         limits: dict[str, int] | None = None,
         poll_seconds: float = 0.5,
         registry: Registry | None = None,
@@ -56,8 +61,8 @@ class JobRunner:
         self.limits = limits or scan_limits(services)
         self.queues = tuple(self.limits)
         self.poll_seconds = poll_seconds
-        self._loops: list[asyncio.Task] = []
-        self._running: dict[str, set[asyncio.Task]] = {queue: set() for queue in self.limits}
+        self._loops: list[asyncio.Task[None]] = []
+        self._running: dict[str, set[asyncio.Task[None]]] = {queue: set() for queue in self.limits}
         self._wake = {queue: asyncio.Event() for queue in self.limits}
 
     def start(self) -> None:
@@ -124,7 +129,7 @@ class JobRunner:
         await run_claimed(self.services, job, self.registry)
 
 
-def registry_of(services) -> Registry:
+def registry_of(services: Services) -> Registry:
     registry = getattr(services, "jobs", None)
     if registry is None:
         raise ValueError(
@@ -133,7 +138,7 @@ def registry_of(services) -> Registry:
     return registry
 
 
-async def run_job_by_id(services, job_id: str) -> None:
+async def run_job_by_id(services: Services, job_id: str) -> None:
     """What a distributed worker does with a job procrastinate handed it."""
     async with services.sessions() as session:
         job = await service.claim_by_id(session, job_id)
@@ -141,7 +146,7 @@ async def run_job_by_id(services, job_id: str) -> None:
         await run_claimed(services, job, registry_of(services))
 
 
-async def run_claimed(services, job: Job, registry: Registry) -> str:
+async def run_claimed(services: Services, job: Job, registry: Registry) -> str:
     """Run a claimed job's handler and record the outcome: the same code for every runner."""
     began = time.perf_counter()
     with correlated(job.id):
@@ -150,7 +155,7 @@ async def run_claimed(services, job: Job, registry: Registry) -> str:
     return outcome
 
 
-async def execute(services, job: Job, registry: Registry) -> str:
+async def execute(services: Services, job: Job, registry: Registry) -> str:
     registered = registry.get(job.kind)
     try:
         if registered is None:
@@ -175,7 +180,7 @@ async def execute(services, job: Job, registry: Registry) -> str:
 
 
 async def record_failure(
-    services, job: Job, error: str, retry_after: float | None = None, retry: bool = True
+    services: Services, job: Job, error: str, retry_after: float | None = None, retry: bool = True
 ) -> None:
     async with services.sessions() as session:
         await service.fail(session, job, error, retry=retry, retry_after=retry_after)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import functools
 import random
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,7 +31,7 @@ LEASE = timedelta(minutes=5)
 
 async def enqueue(
     session: AsyncSession,
-    kind: JobKind | str,
+    kind: JobKind[Any] | str,
     payload: object,
     *,
     dedupe_key: str | None = None,
@@ -72,15 +74,21 @@ JOB_COLUMNS = tuple(column.key for column in JOBS.columns)
 
 
 @functools.cache
-def _insert_statement(dialect: str, deduplicated: bool):
+def _insert_statement(dialect: str, deduplicated: bool) -> ReturningInsert[Any]:
     # Built once per dialect, values bound at execution: on the table, not the entity (the ORM's
     # bulk-values path and a new statement per call cost more CPU than the INSERT itself).
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(JOBS).returning(JOBS.c.id)
-    return statement.on_conflict_do_nothing(index_elements=["dedupe_key"]) if deduplicated else statement
+    if dialect == "postgresql":
+        statement = postgresql_insert(JOBS)
+        if deduplicated:
+            statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    else:
+        statement = sqlite_insert(JOBS)
+        if deduplicated:
+            statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return statement.returning(JOBS.c.id)
 
 
-def insert_statement(session: AsyncSession, *, deduplicated: bool):
+def insert_statement(session: AsyncSession, *, deduplicated: bool) -> ReturningInsert[Any]:
     """The dialect's INSERT, which knows ON CONFLICT (both of our databases have it)."""
     return _insert_statement(session.bind.dialect.name if session.bind is not None else "", deduplicated)
 
@@ -89,19 +97,22 @@ async def claim(session: AsyncSession, queues: tuple[str, ...], limit: int = 10)
     """Take due jobs (and jobs whose lease expired) for this runner."""
     now = utcnow()
     due = or_(
-        (Job.status == "queued") & (Job.run_after <= now),
-        (Job.status == "running") & (col(Job.lease_until) < now),
+        (col(Job.status) == "queued") & (col(Job.run_after) <= now),
+        (col(Job.status) == "running") & (col(Job.lease_until) < now),
     )
     candidates = (
         await session.exec(
-            select(Job.id).where(col(Job.queue).in_(queues), due).order_by(Job.run_after).limit(limit)
+            select(col(Job.id))
+            .where(col(Job.queue).in_(queues), due)
+            .order_by(col(Job.run_after))
+            .limit(limit)
         )
     ).all()
-    claimed = []
+    claimed: list[str] = []
     for job_id in candidates:
         result = await session.exec(
             update(Job)
-            .where(Job.id == job_id, due)
+            .where(col(Job.id) == job_id, due)
             .values(status="running", lease_until=now + LEASE, attempts=Job.attempts + 1)
             .execution_options(synchronize_session=False)
         )
@@ -119,7 +130,7 @@ async def claim_by_id(session: AsyncSession, job_id: str) -> Job | None:
     now = utcnow()
     result = await session.exec(
         update(Job)
-        .where(Job.id == job_id, col(Job.status).in_(("queued", "running")))
+        .where(col(Job.id) == job_id, col(Job.status).in_(("queued", "running")))
         .values(status="running", lease_until=now + LEASE, attempts=Job.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -131,7 +142,7 @@ async def claim_by_id(session: AsyncSession, job_id: str) -> Job | None:
 
 async def finish(session: AsyncSession, job_id: str) -> None:
     await session.exec(
-        update(Job).where(Job.id == job_id).values(status="done", finished_at=utcnow(), lease_until=None)
+        update(Job).where(col(Job.id) == job_id).values(status="done", finished_at=utcnow(), lease_until=None)
     )
 
 
@@ -145,9 +156,11 @@ async def fail(
             if retry_after is not None
             else min(600.0, 2.0**job.attempts) * (0.5 + random.random())
         )
-        values = {"status": "queued", "run_after": utcnow() + timedelta(seconds=delay), "lease_until": None}
+        run_after = utcnow() + timedelta(seconds=delay)
+        values: dict[str, object] = {"status": "queued", "run_after": run_after, "lease_until": None}
     else:
+        run_after = None
         values = {"status": "failed", "finished_at": utcnow(), "lease_until": None}
-    await session.exec(update(Job).where(Job.id == job.id).values(last_error=error[:500], **values))
-    if values["status"] == "queued" and distributed.uses_procrastinate(session):
-        await distributed.defer(session, job, at=values["run_after"])  # the retry, when it is due
+    await session.exec(update(Job).where(col(Job.id) == job.id).values(last_error=error[:500], **values))
+    if run_after is not None and distributed.uses_procrastinate(session):
+        await distributed.defer(session, job, at=run_after)  # the retry, when it is due

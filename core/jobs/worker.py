@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 from procrastinate import App, PsycopgConnector
 
@@ -17,11 +18,15 @@ from core.jobs import periodic
 from core.jobs.distributed import TASK, conninfo
 from core.jobs.runner import run_job_by_id
 
+if TYPE_CHECKING:
+    from core.services import Services
+
+
 log = logging.getLogger(__name__)
 QUICK_CONCURRENCY = 8
 
 
-def build_app(services) -> App:
+def build_app(services: Services) -> App:
     """The procrastinate app of a worker process: one task that runs our jobs, and the periodic ones."""
     settings = services.settings
     app = App(connector=PsycopgConnector(conninfo=conninfo(settings.database_url), min_size=1, max_size=4))
@@ -62,11 +67,11 @@ async def recover_stalled(app: App, seconds: float) -> int:
     return len(stalled)
 
 
-async def run_worker(services, queues: list[str], concurrency: int) -> None:
+async def run_worker(services: Services, queues: list[str], concurrency: int) -> None:
     """One procrastinate worker per queue, each with its own concurrency: long scans never hold quick jobs."""
     app = build_app(services)
     settings = services.settings
-    options = {
+    options: dict[str, Any] = {
         "wait": True,
         "install_signal_handlers": False,
         "update_heartbeat_interval": max(1.0, settings.worker_stalled_seconds / 3),
