@@ -45,6 +45,11 @@ class Read:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def why(self) -> str:
+        """Why the read failed (asked only when it is not ok)."""
+        return self.error or ""
+
 
 @dataclass
 class ProjectData:
@@ -188,7 +193,9 @@ async def read_last_commits(org, prefix: str, data: ProjectData) -> None:
             f"{prefix}/git/repositories/{path_segment(repo.ado_id)}/commits",
             {
                 "searchCriteria.$top": 1,
-                "searchCriteria.itemVersion.version": repo.default_branch.removeprefix("refs/heads/"),
+                "searchCriteria.itemVersion.version": (repo.default_branch or "").removeprefix(
+                    "refs/heads/"
+                ),  # repos: those with one
             },
         )
         return commits[0].committer.date if commits else None

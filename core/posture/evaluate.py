@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert
 from sqlmodel import col, select
@@ -23,6 +24,10 @@ from core.posture.data import collect_project
 from core.posture.findings import record_posture_findings
 from core.posture.models import PostureResult, PostureRun, PostureRunStatus
 from core.posture.payloads import EVALUATE_POSTURE, EvaluatePosture
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 log = logging.getLogger(__name__)
 PROJECTS_AT_ONCE = 4
@@ -45,11 +50,11 @@ async def queue_posture(session, connection: AzureConnection, trigger: str, dedu
     return run
 
 
-async def posture_job(services, payload: EvaluatePosture) -> None:
+async def posture_job(services: Services, payload: EvaluatePosture) -> None:
     await evaluate_run(services, payload.run_id)
 
 
-async def evaluate_run(services, run_id: str) -> PostureRun | None:
+async def evaluate_run(services: Services, run_id: str) -> PostureRun | None:
     async with session_scope(services.sessions) as session:
         run = await session.get(PostureRun, run_id)
         if run is None or run.status in (PostureRunStatus.SUCCEEDED, PostureRunStatus.FAILED):
@@ -82,10 +87,11 @@ async def evaluate_run(services, run_id: str) -> PostureRun | None:
     return await store(services, run_id, connection, results)
 
 
-async def fail(services, run_id: str, error: str) -> PostureRun:
+async def fail(services: Services, run_id: str, error: str) -> PostureRun:
     """Nothing could be read (consent revoked, organization gone): keep the previous results and findings."""
     async with session_scope(services.sessions) as session:
         run = await session.get(PostureRun, run_id)
+        assert run is not None  # the run's row outlives its job
         run.status, run.error, run.finished_at = PostureRunStatus.FAILED, error[:500], utcnow()
         session.add(run)
     log.warning("posture run %s failed: nothing could be read", run_id)
@@ -97,7 +103,7 @@ def nothing_read(data) -> bool:
     return not any(r.ok for r in lists)
 
 
-async def evaluate_projects(services, connection, projects, repositories):
+async def evaluate_projects(services: Services, connection, projects, repositories):
     """(project, result) pairs; and, when not a single read succeeded in any project, why (else None)."""
     org = services.azure.organization(connection.organization, connection.tenant_id)
     controls = all_controls()
@@ -124,7 +130,7 @@ async def evaluate_projects(services, connection, projects, repositories):
     return [pair for _, project_results in evaluated for pair in project_results], None
 
 
-async def store(services, run_id: str, connection, results) -> PostureRun:
+async def store(services: Services, run_id: str, connection, results) -> PostureRun:
     now = utcnow()
     results = list(unique(results))
     rows = [
@@ -147,6 +153,7 @@ async def store(services, run_id: str, connection, results) -> PostureRun:
     ]
     async with session_scope(services.sessions) as session:
         run = await session.get(PostureRun, run_id)
+        assert run is not None  # the run's row outlives its job
         await session.exec(delete(PostureResult).where(PostureResult.connection_id == connection.id))
         for start in range(0, len(rows), 2000):
             await session.exec(insert(PostureResult), params=rows[start : start + 2000])

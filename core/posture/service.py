@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, func, select
 
 from core.accounts.service import Principal
@@ -23,6 +24,10 @@ from core.posture.evaluate import JOB as POSTURE_JOB
 from core.posture.evaluate import queue_posture
 from core.posture.models import PostureResult, PostureRun
 from core.severity import rank
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 RESOURCE_TYPES = (
     "project",
@@ -81,8 +86,8 @@ class PostureReport:
     has_next_page: bool
 
 
-def conditions(connection_id: str, flt: PostureFilter) -> list:
-    where = [PostureResult.connection_id == connection_id]
+def conditions(connection_id: str, flt: PostureFilter) -> list[ColumnElement[bool]]:
+    where = [col(PostureResult.connection_id) == connection_id]
     if flt.statuses:
         where.append(col(PostureResult.status).in_(flt.statuses))
     controls = set(flt.control_ids) or set(REGISTRY)
@@ -92,11 +97,11 @@ def conditions(connection_id: str, flt: PostureFilter) -> list:
     if flt.control_ids or flt.min_severity:
         where.append(col(PostureResult.control_id).in_(sorted(controls)))
     if flt.project_id:
-        where.append(PostureResult.project_id == flt.project_id)
+        where.append(col(PostureResult.project_id) == flt.project_id)
     if flt.repository_id:
-        where.append(PostureResult.repository_id == flt.repository_id)
+        where.append(col(PostureResult.repository_id) == flt.repository_id)
     if flt.resource_type:
-        where.append(PostureResult.resource_type == flt.resource_type)
+        where.append(col(PostureResult.resource_type) == flt.resource_type)
     return where
 
 
@@ -135,7 +140,7 @@ async def project_results(session, where: list) -> list[ResourceResults]:
     rows = (
         await session.exec(
             select(PostureResult, AzureProject.name)
-            .join(AzureProject, AzureProject.id == PostureResult.project_id)
+            .join(AzureProject, col(AzureProject.id) == col(PostureResult.project_id))
             .where(*where, col(PostureResult.repository_id).is_(None))
             .order_by(AzureProject.name, PostureResult.control_id, PostureResult.resource_name)
         )
@@ -157,11 +162,15 @@ async def repository_results(session, where: list, first: int | None, after: str
         name, rid = decode_cursor(after, 2)
         keys = keys.where(
             or_(
-                PostureResult.resource_name > name,
-                and_(PostureResult.resource_name == name, PostureResult.repository_id > rid),
+                col(PostureResult.resource_name) > name,
+                and_(col(PostureResult.resource_name) == name, col(PostureResult.repository_id) > rid),
             )
         )
-    keys = keys.distinct().order_by(PostureResult.resource_name, PostureResult.repository_id).limit(size + 1)
+    keys = (
+        keys.distinct()
+        .order_by(PostureResult.resource_name, col(PostureResult.repository_id))
+        .limit(size + 1)
+    )
     page = (await session.exec(keys)).all()
     has_next = len(page) > size
     page = page[:size]
@@ -171,7 +180,7 @@ async def repository_results(session, where: list, first: int | None, after: str
     rows = (
         await session.exec(
             select(PostureResult, AzureProject.name)
-            .join(AzureProject, AzureProject.id == PostureResult.project_id)
+            .join(AzureProject, col(AzureProject.id) == col(PostureResult.project_id))
             .where(*where, col(PostureResult.repository_id).in_(ids))
             .order_by(PostureResult.control_id)
         )
@@ -198,7 +207,9 @@ class PostureRequest:
     already_queued: bool  # an evaluation was queued or running: this answers it, nothing more is queued
 
 
-async def request_posture_evaluation(services, principal: Principal, connection_id: str) -> PostureRequest:
+async def request_posture_evaluation(
+    services: Services, principal: Principal, connection_id: str
+) -> PostureRequest:
     """Evaluate now. NotFound for an unknown connection; InvalidInput when it is not connected;
     budget.RateLimited when the account's on-demand budget is spent (nothing is queued)."""
     async with session_scope(services.sessions) as session:
@@ -211,6 +222,7 @@ async def request_posture_evaluation(services, principal: Principal, connection_
             return PostureRequest(active, already_queued=True)  # pressing the button twice evaluates once
         await spending.spend(session, services.settings)
         run = await queue_posture(session, connection, "MANUAL")
+        assert run is not None  # its dedupe key is the new run's own id: never queued already
         record(
             session, principal.account_id, principal.user_email, "posture.requested", connection.organization
         )

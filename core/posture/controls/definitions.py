@@ -19,7 +19,7 @@ DOCS = "https://learn.microsoft.com/en-us/azure/devops/pipelines/process/set-sec
 def definitions(check: Control, data: ProjectData):
     """(resource, definition) for each definition, or one NOT_EVALUATED result when they are unreadable."""
     if not data.definitions.ok:
-        return None, [check.result(project_resource(data), Status.NOT_EVALUATED, data.definitions.error)]
+        return None, [check.result(project_resource(data), Status.NOT_EVALUATED, data.definitions.why)]
     pairs = [(Resource("definition", d.id, d.name or d.id), d) for d in data.definitions.value or []]
     return pairs, []
 

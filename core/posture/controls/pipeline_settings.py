@@ -23,7 +23,7 @@ def unreadable_settings(check: Control, data: ProjectData, fields) -> Result | N
     """NOT_EVALUATED when the settings could not be read or lack a field the control decides by."""
     resource = project_resource(data)
     if not data.general_settings.ok:
-        return check.result(resource, Status.NOT_EVALUATED, data.general_settings.error)
+        return check.result(resource, Status.NOT_EVALUATED, data.general_settings.why)
     missing = [name for name in fields if not data.general_settings.value.reported(name)]
     if missing:
         reason = f"{data.project.name}: the pipeline settings do not report {', '.join(missing)}."

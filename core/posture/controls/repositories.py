@@ -31,7 +31,7 @@ def inactive_repositories(check: Control, data: ProjectData):
         resource = Resource("repository", repository.ado_id, repository.name, repository.id)
         last = data.last_commits.get(repository.id)
         if last is None or not last.ok:
-            reason = last.error if last is not None else f"{repository.name}: its history was not read."
+            reason = last.why if last is not None else f"{repository.name}: its history was not read."
             yield check.result(resource, Status.NOT_EVALUATED, reason)
             continue
         when = parse_date(last.value)
@@ -40,6 +40,7 @@ def inactive_repositories(check: Control, data: ProjectData):
                 resource, Status.NOT_EVALUATED, f"{repository.name}: Azure DevOps returned no commit date."
             )
             continue
+        assert data.now is not None  # the evaluation reads its data with its clock
         idle = (data.now - when).days
         yield check.check(
             resource,

@@ -24,7 +24,7 @@ def open_to_all(
 ):
     """One result per listed resource: FAIL when every pipeline of the project may use it."""
     if not listed.ok:
-        yield check.result(project_resource(data), Status.NOT_EVALUATED, listed.error)
+        yield check.result(project_resource(data), Status.NOT_EVALUATED, listed.why)
         return
     for item in listed.value or []:
         if not select(item):
@@ -35,7 +35,7 @@ def open_to_all(
             f"{kind}/{rid}", Read(error=f"Who may use {noun} {resource.name} was not read.")
         )
         if not permission.ok:
-            yield check.result(resource, Status.NOT_EVALUATED, permission.error)
+            yield check.result(resource, Status.NOT_EVALUATED, permission.why)
             continue
         everyone = permission.value.all_pipelines.authorized
         yield check.check(
@@ -131,7 +131,7 @@ def queues_open(check: Control, data: ProjectData):
 )
 def production_approvals(check: Control, data: ProjectData):
     if not data.environments.ok:
-        yield check.result(project_resource(data), Status.NOT_EVALUATED, data.environments.error)
+        yield check.result(project_resource(data), Status.NOT_EVALUATED, data.environments.why)
         return
     for environment in data.environments.value or []:
         if not is_production(environment):
@@ -140,7 +140,7 @@ def production_approvals(check: Control, data: ProjectData):
         resource = Resource("environment", rid, environment.name or rid)
         checks = data.environment_checks.get(rid, Read(error=f"The checks of {resource.name} were not read."))
         if not checks.ok:
-            yield check.result(resource, Status.NOT_EVALUATED, checks.error)
+            yield check.result(resource, Status.NOT_EVALUATED, checks.why)
             continue
         approvals, disabled = enabled_checks(checks.value or [], "Approval")
         missing = f"Environment {resource.name} looks like production and deploys without an approval"
@@ -166,7 +166,7 @@ def production_approvals(check: Control, data: ProjectData):
 )
 def azure_endpoint_scope(check: Control, data: ProjectData):
     if not data.endpoints.ok:
-        yield check.result(project_resource(data), Status.NOT_EVALUATED, data.endpoints.error)
+        yield check.result(project_resource(data), Status.NOT_EVALUATED, data.endpoints.why)
         return
     for endpoint in data.endpoints.value or []:
         kind = endpoint.type.lower()
@@ -210,7 +210,7 @@ def azure_scope_problem(endpoint: ServiceEndpoint) -> str | None:
 )
 def shared_endpoints(check: Control, data: ProjectData):
     if not data.endpoints.ok:
-        yield check.result(project_resource(data), Status.NOT_EVALUATED, data.endpoints.error)
+        yield check.result(project_resource(data), Status.NOT_EVALUATED, data.endpoints.why)
         return
     for endpoint in data.endpoints.value or []:
         resource = Resource("endpoint", endpoint.id, endpoint.name)
@@ -240,7 +240,7 @@ def shared_endpoints(check: Control, data: ProjectData):
 )
 def variable_group_secrets(check: Control, data: ProjectData):
     if not data.variable_groups.ok:
-        yield check.result(project_resource(data), Status.NOT_EVALUATED, data.variable_groups.error)
+        yield check.result(project_resource(data), Status.NOT_EVALUATED, data.variable_groups.why)
         return
     for group in data.variable_groups.value or []:
         if group.type == "AzureKeyVault":
