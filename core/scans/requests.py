@@ -8,6 +8,7 @@ on-demand budget (`core/ondemand/budget.py`); a refusal (RateLimited) changes no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
@@ -32,6 +33,9 @@ from core.scans.service import (
     queue_scan,
 )
 
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 @dataclass
 class ScanRequest:
@@ -43,7 +47,9 @@ class ScanRequest:
     connection_scan: ConnectionScanProgress | None = None  # that job's progress
 
 
-async def request_repository_scan(services, principal: Principal, repository_id: str) -> ScanRequest:
+async def request_repository_scan(
+    services: Services, principal: Principal, repository_id: str
+) -> ScanRequest:
     """Queue a scan now. NotFound for an unknown repository; InvalidInput when it cannot be scanned;
     budget.RateLimited when the account's on-demand budget is spent."""
     async with session_scope(services.sessions) as session:
@@ -80,7 +86,9 @@ async def active_connection_scan(session, connection_id: str) -> Job | None:
     return (await session.exec(query)).first()
 
 
-async def request_connection_scan(services, principal: Principal, connection_id: str) -> ScanRequest:
+async def request_connection_scan(
+    services: Services, principal: Principal, connection_id: str
+) -> ScanRequest:
     """Re-verify, rediscover and scan now (a job). NotFound, InvalidInput or budget.RateLimited."""
     async with session_scope(services.sessions) as session:
         spending = await budget.hold(session, principal.account_id)
@@ -100,6 +108,7 @@ async def request_connection_scan(services, principal: Principal, connection_id:
             ScanConnection(connection_id=connection_id, slot=f"manual:{new_id()}"),
             lock=f"connection:{connection_id}",
         )
+        assert job is not None  # no dedupe key: an enqueue always stores its job
         record(
             session,
             principal.account_id,

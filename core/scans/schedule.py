@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from croniter import croniter
 from sqlmodel import col, select
@@ -24,6 +25,10 @@ from core.jobs import service as jobs
 from core.posture.evaluate import queue_posture
 from core.scans.payloads import SCAN_CONNECTION, ScanConnection
 from core.scans.service import queue_scans
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 JITTER_SECONDS = 3600
 SCHEDULED = (ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED)
@@ -41,7 +46,7 @@ def latest_slot(schedule: str, connection_id: str, now: datetime) -> datetime:
     return base + shift
 
 
-async def tick(services, now: datetime) -> int:
+async def tick(services: Services, now: datetime) -> int:
     """Enqueue the connections whose latest slot has no job yet. Returns how many were enqueued."""
     async with session_scope(services.sessions) as session:
         connections = (
@@ -63,13 +68,13 @@ async def tick(services, now: datetime) -> int:
     return enqueued
 
 
-async def scan_connection_job(services, payload: ScanConnection) -> None:
+async def scan_connection_job(services: Services, payload: ScanConnection) -> None:
     slot = payload.slot
     trigger = "MANUAL" if slot.startswith("manual") else "SCHEDULE"
     await scan_connection(services, payload.connection_id, slot, trigger=trigger)
 
 
-async def scan_connection(services, connection_id: str, slot: str, trigger: str) -> int:
+async def scan_connection(services: Services, connection_id: str, slot: str, trigger: str) -> int:
     """Re-verify (access revoked or downgraded: DEGRADED, nothing stored is lost), rediscover, then queue."""
     async with services.sessions() as session:
         connection = await session.get(AzureConnection, connection_id)
@@ -95,6 +100,7 @@ async def scan_connection(services, connection_id: str, slot: str, trigger: str)
         ).all()
         if services.settings.posture_enabled:
             connection = await session.get(AzureConnection, connection_id)
+            assert connection is not None  # its repositories were just read in this transaction
             await queue_posture(session, connection, trigger, dedupe=f"posture:{connection_id}:{slot}")
         queued = await queue_scans(session, list(repositories), trigger, slot)
     services.wake_jobs()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, insert
 from sqlmodel import col, select
@@ -32,6 +33,10 @@ from core.scans.keys import secret_hash_key
 from core.scans.models import ScanRun, ScanStatus
 from core.scans.payloads import SCAN_REPOSITORY, ScanRepository
 from core.scans.scanner import RawFinding, ScanContext, ScannerError, enabled_scanners
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 log = logging.getLogger(__name__)
 DEPENDENCIES = "dependencies"  # the scanner whose findings an unchanged commit can still gain
@@ -111,11 +116,11 @@ async def queue_scans(session, repositories: list[AzureRepository], trigger: str
     return queued
 
 
-async def scan_repository_job(services, payload: ScanRepository) -> None:
+async def scan_repository_job(services: Services, payload: ScanRepository) -> None:
     await scan_repository(services, payload.run_id)
 
 
-async def scan_repository(services, run_id: str) -> ScanRun | None:
+async def scan_repository(services: Services, run_id: str) -> ScanRun | None:
 
     prepared = await start_run(services, run_id)
     if prepared is None:
@@ -170,7 +175,7 @@ async def scan_repository(services, run_id: str) -> ScanRun | None:
 
 
 async def reuse(
-    services, run: ScanRun, repo: AzureRepository, head: str, versions: dict, connection=None
+    services: Services, run: ScanRun, repo: AzureRepository, head: str, versions: dict, connection=None
 ) -> ScanRun:
     """An unchanged commit: nothing downloaded, but its stored inventory meets the advisories published since
     (and the history scan looks for new commits on other branches: one ls-remote when nothing changed)."""
@@ -210,7 +215,9 @@ def history_version(settings) -> dict[str, str]:
     return {NAME: VERSION}
 
 
-async def history_step(services, repo, connection, versions: dict, results: dict, errors: dict) -> None:
+async def history_step(
+    services: Services, repo, connection, versions: dict, results: dict, errors: dict
+) -> None:
     """Every secret of the repository's history into `results["history"]` (so none is fixed by a head scan),
     or the reason it could not be read into `errors` (PARTIAL: its findings stay as they were)."""
     from core.history.service import NAME, HistoryRejected, scan_history
@@ -226,7 +233,7 @@ async def history_step(services, repo, connection, versions: dict, results: dict
     results[NAME] = outcome.findings
 
 
-async def stored_inventory(services, repository_id: str) -> list[Dependency]:
+async def stored_inventory(services: Services, repository_id: str) -> list[Dependency]:
     async with services.sessions() as session:
         rows = (
             await session.exec(
@@ -258,7 +265,7 @@ async def replace_inventory(session, repository_id: str, deps: list[Dependency])
         await session.exec(insert(RepositoryDependency), params=rows[start : start + 1000])
 
 
-async def start_run(services, run_id: str) -> Prepared | None:
+async def start_run(services: Services, run_id: str) -> Prepared | None:
     async with session_scope(services.sessions) as session:
         run = await session.get(ScanRun, run_id)
         if run is None or run.status in (ScanStatus.SUCCEEDED, ScanStatus.PARTIAL, ScanStatus.FAILED):
@@ -284,14 +291,14 @@ async def start_run(services, run_id: str) -> Prepared | None:
     return Prepared(run, repo, connection)
 
 
-async def fail_or_retry(services, run: ScanRun, repo: AzureRepository, error: AzureError):
+async def fail_or_retry(services: Services, run: ScanRun, repo: AzureRepository, error: AzureError):
     if error.retryable:
         raise RetryLater(error.message, retry_after=error.retry_after)
     return await finish(services, run, repo, ScanStatus.FAILED, error=error.message)
 
 
 async def finish(
-    services,
+    services: Services,
     run: ScanRun,
     repo: AzureRepository,
     status: str,
@@ -306,8 +313,14 @@ async def finish(
 ) -> ScanRun:
     now = utcnow()
     async with session_scope(services.sessions) as session:
-        run = await session.get(ScanRun, run.id)
-        repo = await session.get(AzureRepository, repo.id)
+        stored_run, stored_repo = (
+            await session.get(ScanRun, run.id),
+            await session.get(AzureRepository, repo.id),
+        )
+        assert (
+            stored_run is not None and stored_repo is not None
+        )  # both outlive the run that records into them
+        run, repo = stored_run, stored_repo
         outcome = Outcome()
         if results:
             outcome = await record_results(
@@ -336,7 +349,9 @@ async def finish(
 
 
 async def latest_run(session, repository_id: str) -> ScanRun | None:
-    query = select(ScanRun).where(ScanRun.repository_id == repository_id).order_by(ScanRun.created_at.desc())
+    query = (
+        select(ScanRun).where(ScanRun.repository_id == repository_id).order_by(col(ScanRun.created_at).desc())
+    )
     return (await session.exec(query)).first()
 
 
