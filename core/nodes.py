@@ -49,7 +49,7 @@ async def kind_of(session, account_id: str, node_id: str) -> str | None:
     parts.append(
         select(literal("ConnectionScan").label("kind"))
         .select_from(Job)
-        .join(AzureConnection, Job.lock == "connection:" + AzureConnection.id)
+        .join(AzureConnection, col(Job.lock) == "connection:" + col(AzureConnection.id))
         .where(Job.id == node_id, Job.kind == CONNECTION_SCAN_JOB, owned_by(AzureConnection, account_id))
     )
     return (await session.exec(union_all(*parts))).scalars().first()

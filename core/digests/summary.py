@@ -324,7 +324,7 @@ async def projects_in_scope(session, account_id: str, scope: Scope) -> dict[str,
     """Project id -> (name, connection id) of the projects a subscription covers (their posture findings)."""
     query = (
         select(AzureProject.id, AzureProject.name, AzureConnection.id, AzureConnection.organization)
-        .join(AzureConnection, AzureConnection.id == AzureProject.connection_id)
+        .join(AzureConnection, col(AzureConnection.id) == col(AzureProject.connection_id))
         .where(owned_by(AzureConnection, account_id))
     )
     rows = (await session.exec(query)).all()
@@ -388,7 +388,7 @@ async def first_history_scans(session, repository_ids: list[str]) -> dict[str, d
         return {}
     rows = await session.exec(
         select(ScanRun.repository_id, func.min(ScanRun.finished_at))
-        .join(HistoryState, HistoryState.repository_id == ScanRun.repository_id)
+        .join(HistoryState, col(HistoryState.repository_id) == col(ScanRun.repository_id))
         .where(
             col(ScanRun.repository_id).in_(repository_ids),
             col(ScanRun.finished_at) >= HistoryState.first_scanned_at,

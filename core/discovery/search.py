@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import column, false, literal_column, select, table
+from sqlalchemy import ColumnElement, column, false, literal_column, select, table
+from sqlmodel import col
 
 from core.discovery.models import AzureRepository
 from core.pagination import matches_search
@@ -28,7 +29,7 @@ SEARCH_TABLE_COLUMN = literal_column("azure_repositories_search")
 
 @dataclass(frozen=True)
 class Search:
-    condition: object  # on AzureRepository
+    condition: ColumnElement[bool]  # on AzureRepository
     by_candidates: bool  # the rows are read by primary key (SQLite), not from the account's index
 
 
@@ -42,7 +43,7 @@ async def repository_search(session, search: str) -> Search:
         return Search(exact, by_candidates=False)
     if not candidates:
         return Search(false(), by_candidates=True)
-    return Search(AzureRepository.id.in_(candidates) & exact, by_candidates=True)
+    return Search(col(AzureRepository.id).in_(candidates) & exact, by_candidates=True)
 
 
 def candidates_query(search: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, false, func, literal_column, or_, update
+from sqlalchemy import ColumnElement, and_, exists, false, func, literal_column, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,7 +44,9 @@ class RepositoryFilter:
     sort: str = "NAME"  # NAME or PROJECT (project, then name)
 
 
-async def _conditions(session: AsyncSession, account_id: str, flt: RepositoryFilter) -> list:
+async def _conditions(
+    session: AsyncSession, account_id: str, flt: RepositoryFilter
+) -> list[ColumnElement[bool]]:
     search = await repository_search(session, flt.search) if flt.search else None
     if search is not None and search.by_candidates:
         # Read by primary key: `+` keeps SQLite off the account's index, which would walk every row of it.
@@ -52,29 +54,29 @@ async def _conditions(session: AsyncSession, account_id: str, flt: RepositoryFil
     else:
         conditions = [owned_by(AzureRepository, account_id)]
     if flt.connection_id:
-        conditions.append(AzureRepository.connection_id == flt.connection_id)
+        conditions.append(col(AzureRepository.connection_id) == flt.connection_id)
     if flt.organization:
         conditions.append(func.lower(AzureRepository.organization) == flt.organization.lower())
     if flt.project:
         conditions.append(func.lower(AzureRepository.project_name) == flt.project.lower())
-    if flt.search:
+    if search is not None:  # flt.search was given
         conditions.append(search.condition)
     if not flt.include_excluded:
         conditions.append(col(AzureRepository.excluded_reason).is_(None))
     if flt.selected is not None:
-        conditions.append(AzureRepository.selected == flt.selected)
+        conditions.append(col(AzureRepository.selected) == flt.selected)
     if not flt.include_removed:
         conditions.append(col(AzureRepository.removed_at).is_(None))
     if flt.provider and flt.provider != "AZURE_DEVOPS":
         conditions.append(false())
     if flt.scan_status:
-        conditions.append(AzureRepository.scan_status == flt.scan_status)
+        conditions.append(col(AzureRepository.scan_status) == flt.scan_status)
     if flt.visibility:
-        conditions.append(AzureRepository.visibility == flt.visibility.lower())
+        conditions.append(col(AzureRepository.visibility) == flt.visibility.lower())
     if flt.min_severity:
         conditions.append(
             exists().where(
-                Finding.repository_id == AzureRepository.id,
+                col(Finding.repository_id) == col(AzureRepository.id),
                 col(Finding.status).in_(ACTIVE),
                 col(Finding.severity).in_(at_least(flt.min_severity)),
             )
@@ -84,9 +86,9 @@ async def _conditions(session: AsyncSession, account_id: str, flt: RepositoryFil
 
 def sort_key(flt: RepositoryFilter):
     if flt.sort == "NAME":
-        return AzureRepository.name
+        return col(AzureRepository.name)
     if flt.sort == "PROJECT":
-        return AzureRepository.project_name + "/" + AzureRepository.name
+        return col(AzureRepository.project_name) + "/" + col(AzureRepository.name)
     raise InvalidInput("sort must be NAME or PROJECT")
 
 
@@ -112,7 +114,7 @@ async def list_repositories(
     query = select(AzureRepository).where(*conditions)
     if after:
         value, row_id = decode_cursor(after, 2)
-        query = query.where(or_(key > value, and_(key == value, AzureRepository.id > row_id)))
+        query = query.where(or_(key > value, and_(key == value, col(AzureRepository.id) > row_id)))
     query = query.order_by(key, AzureRepository.id).limit(size + 1)
     rows = list((await session.exec(query)).all())
     items = rows[:size]

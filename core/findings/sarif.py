@@ -21,7 +21,7 @@ from core.scanners import sast_rules
 from core.severity import Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-LEVEL = {
+LEVEL: dict[str, str] = {  # keyed by Severity, a StrEnum: a stored severity string finds its entry
     Severity.CRITICAL: "error",
     Severity.HIGH: "error",
     Severity.MEDIUM: "warning",
@@ -29,7 +29,7 @@ LEVEL = {
     Severity.INFO: "note",
 }
 # shared/reference/scanning.md §7: GitHub reads security-severity as a CVSS-like score; INFO has none.
-SECURITY_SEVERITY = {
+SECURITY_SEVERITY: dict[str, str] = {
     Severity.CRITICAL: "9.5",
     Severity.HIGH: "8.0",
     Severity.MEDIUM: "5.5",
@@ -216,7 +216,7 @@ async def repository_sarif(session, account_id: str, repository_id: str) -> dict
     ).first()
     # The repository's own findings, and its project's posture (its pipelines run under those settings).
     owned = or_(
-        Finding.repository_id == repository_id,
+        col(Finding.repository_id) == repository_id,
         and_(Finding.project_id == project, col(Finding.repository_id).is_(None)),
     )
     findings = (await session.exec(select(Finding).where(owned, col(Finding.status).in_(ACTIVE)))).all()

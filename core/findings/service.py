@@ -107,27 +107,27 @@ class FindingFilter:
 def finding_conditions(account_id: str, flt: FindingFilter) -> list:
     conditions = [ownership.owned_by(Finding, account_id)]
     if flt.repository_id:
-        conditions.append(Finding.repository_id == flt.repository_id)
+        conditions.append(col(Finding.repository_id) == flt.repository_id)
     if flt.statuses:
         conditions.append(col(Finding.status).in_(flt.statuses))
     if flt.min_severity:
         conditions.append(col(Finding.severity).in_(at_least(flt.min_severity)))
     if flt.category:
-        conditions.append(Finding.category == flt.category)
+        conditions.append(col(Finding.category) == flt.category)
     if flt.scanner:
-        conditions.append(Finding.scanner == flt.scanner)
+        conditions.append(col(Finding.scanner) == flt.scanner)
     if flt.search:
         conditions.append(search_condition(flt.search))
     if flt.path is not None:
-        conditions.append(Finding.path == flt.path)
+        conditions.append(col(Finding.path) == flt.path)
     if flt.organization or flt.project:
         conditions.append(col(Finding.repository_id).in_(repositories_of(account_id, flt)))
     if flt.cwe is not None:
         conditions.append(col(Finding.rule_id).in_(rules_with_cwe(flt.cwe)))
-        conditions.append(Finding.category == sast_rules.CATEGORY)
+        conditions.append(col(Finding.category) == sast_rules.CATEGORY)
     if flt.language is not None:
         conditions.append(language_condition(flt.language))
-        conditions.append(Finding.category == sast_rules.CATEGORY)
+        conditions.append(col(Finding.category) == sast_rules.CATEGORY)
     if flt.in_history_only is not None:
         conditions.extend(history_only_conditions(flt.in_history_only))
     return conditions
@@ -224,7 +224,7 @@ async def count_findings(session, account_id: str, flt: FindingFilter, cap: int 
 def scan_run_conditions(account_id: str, repository_id: str | None) -> list:
     conditions = [ownership.owned_by(ScanRun, account_id)]
     if repository_id:
-        conditions.append(ScanRun.repository_id == repository_id)
+        conditions.append(col(ScanRun.repository_id) == repository_id)
     return conditions
 
 
@@ -259,7 +259,9 @@ async def pages_by_repository(
         if cursor is not None:
             part = part.where(cursor)
         part = part.order_by(time_column.desc(), col(model.id).desc()).limit(size + 1)
-        parts.append(select(part.subquery()))  # SQLite: a compound member's LIMIT must be in a subquery
+        # SQLite: a compound member's LIMIT must be in a subquery (sqlmodel's select overloads omit subqueries,
+        # which it selects from as SQLAlchemy's does).
+        parts.append(select(part.subquery()))  # pyright: ignore[reportCallIssue, reportArgumentType]
     rows_of = aliased(model, union_all(*parts).subquery())
     rows: dict[str, list] = {repository_id: [] for repository_id in repository_ids}
     for row in (await session.exec(select(rows_of))).all():
@@ -387,6 +389,7 @@ async def counts_by_repository(session: AsyncSession, repository_ids: list[str])
     )
     counts: dict[str, dict[str, int]] = {}
     for repository_id, severity, count in (await session.exec(query)).all():
+        assert repository_id is not None  # selected by repository_id IN (...)
         counts.setdefault(repository_id, {})[severity] = count
     return counts
 

@@ -24,6 +24,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, insert, update
 from sqlmodel import col, select
@@ -36,6 +37,10 @@ from core.history.patches import Occurrence, PatchStats, added_files, scan_added
 from core.scanners import secrets as head_scan
 from core.scans.models import ScanRun
 from core.scans.scanner import RawFinding, Rule
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 NAME = "history"
 # Changes with the head scan's detectors: a new detector rescans history once (every commit again). 2: merge
@@ -77,7 +82,7 @@ class GitWork:
 
 
 async def scan_history(
-    services, repository, connection, key: bytes, *, limits: HistoryLimits = HistoryLimits()
+    services: Services, repository, connection, key: bytes, *, limits: HistoryLimits = HistoryLimits()
 ) -> HistoryOutcome:
     """HistoryRejected (a reason safe to show) when git could not fetch or a limit was reached."""
     settings = services.settings
@@ -127,7 +132,7 @@ def describe(work: GitWork) -> str:
     return words + "."
 
 
-async def load(services, repository_id: str):
+async def load(services: Services, repository_id: str):
     """The repository's state, its scanned commits (id -> (date, reachable)) and its occurrences' paths."""
     async with services.sessions() as session:
         state = await session.get(HistoryState, repository_id)
@@ -157,7 +162,7 @@ def run_git_work(
     since: datetime,
     max_commits: int,
     timeout: float,
-    known_paths: set[str] = frozenset(),
+    known_paths: frozenset[str] | set[str] = frozenset(),
 ) -> GitWork:
     refs = git.remote_heads()
     work = GitWork(refs)
@@ -168,9 +173,10 @@ def run_git_work(
         work.in_head = set()
         return work
     first = state is None or not known or state.scanner_version != VERSION
-    window = since if first else max(since, oldest_tip(state.refs, known) - MARGIN)
+    previous_refs: dict[str, str] = state.refs if state is not None else {}  # read only when not first
+    window = since if first else max(since, oldest_tip(previous_refs, known) - MARGIN)
     git.fetch(window)
-    if not first and needs_deeper(git, state.refs, known, window):
+    if not first and needs_deeper(git, previous_refs, known, window):
         git.fetch(since)  # deepen the same repository to the bound: rewritten or older history
         window = since
     reachable = git.commits(max_commits + 1 if first else 10 * max_commits)
@@ -217,7 +223,7 @@ def head_secrets(git: Git, head: str, paths: set[str], key: bytes) -> set[tuple[
     return secrets_in_files({spec.split(":", 1)[1]: data for spec, data in contents.items()}, key)
 
 
-async def store(services, repository_id: str, state: HistoryState | None, work: GitWork) -> None:
+async def store(services: Services, repository_id: str, state: HistoryState | None, work: GitWork) -> None:
     now = utcnow()
     async with session_scope(services.sessions) as session:
         row = await session.get(HistoryState, repository_id) or HistoryState(repository_id=repository_id)
@@ -244,7 +250,7 @@ async def store(services, repository_id: str, state: HistoryState | None, work: 
                 for table in (HistoryCommit, HistoryOccurrence):
                     await session.exec(
                         update(table)
-                        .where(table.repository_id == repository_id, col(table.commit_id).in_(chunk))
+                        .where(col(table.repository_id) == repository_id, col(table.commit_id).in_(chunk))
                         .values(reachable=False)
                         .execution_options(synchronize_session=False)
                     )
@@ -333,14 +339,16 @@ def history_rule(rule_id: str) -> Rule:
     )
 
 
-async def history_findings(services, repository_id: str) -> list[RawFinding]:
+async def history_findings(services: Services, repository_id: str) -> list[RawFinding]:
     """One finding per secret hash, at its first occurrence (oldest commit), whatever happened since."""
     async with services.sessions() as session:
         rows = (
             await session.exec(
                 select(HistoryOccurrence)
                 .where(HistoryOccurrence.repository_id == repository_id)
-                .order_by(HistoryOccurrence.committed_at, HistoryOccurrence.commit_id, HistoryOccurrence.path)
+                .order_by(
+                    col(HistoryOccurrence.committed_at), HistoryOccurrence.commit_id, HistoryOccurrence.path
+                )
             )
         ).all()
     by_hash: dict[str, list[HistoryOccurrence]] = {}
@@ -377,7 +385,7 @@ async def occurrences(session, repository_id: str, secret_hash: str) -> list[His
                     HistoryOccurrence.repository_id == repository_id,
                     HistoryOccurrence.secret_hash == secret_hash,
                 )
-                .order_by(HistoryOccurrence.committed_at, HistoryOccurrence.commit_id)
+                .order_by(col(HistoryOccurrence.committed_at), HistoryOccurrence.commit_id)
             )
         ).all()
     )
@@ -397,7 +405,7 @@ async def occurrences_of(
             col(HistoryOccurrence.repository_id).in_(sorted({r for r, _ in keys})),
             col(HistoryOccurrence.secret_hash).in_(sorted({h for _, h in keys})),
         )
-        .order_by(HistoryOccurrence.committed_at, HistoryOccurrence.commit_id, HistoryOccurrence.path)
+        .order_by(col(HistoryOccurrence.committed_at), HistoryOccurrence.commit_id, HistoryOccurrence.path)
     )
     for row in rows.all():
         if (row.repository_id, row.secret_hash) in found:
@@ -457,8 +465,8 @@ async def history_summaries(
             .join(
                 oldest,
                 and_(
-                    HistoryCommit.repository_id == oldest.c.repository_id,
-                    HistoryCommit.committed_at == oldest.c.at,
+                    col(HistoryCommit.repository_id) == oldest.c.repository_id,
+                    col(HistoryCommit.committed_at) == oldest.c.at,
                 ),
             )
             .order_by(HistoryCommit.commit_id)
@@ -477,7 +485,10 @@ async def history_summaries(
             await session.exec(
                 select(ScanRun.repository_id, ScanRun.scanner_errors).join(
                     latest,
-                    and_(ScanRun.repository_id == latest.c.repository_id, ScanRun.finished_at == latest.c.at),
+                    and_(
+                        col(ScanRun.repository_id) == latest.c.repository_id,
+                        col(ScanRun.finished_at) == latest.c.at,
+                    ),
                 )
             )
         ).all()
