@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import jwt
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,10 @@ from core.connections.models import (
 )
 from core.db import session_scope
 from core.db.columns import utcnow
+
+if TYPE_CHECKING:
+    from core.services import Services
+
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +86,11 @@ async def begin(session: AsyncSession, connection: AzureConnection, user_email: 
     await session.flush()
 
 
-async def new_flow(services, tenant_id: str) -> dict:
+async def new_flow(services: Services, tenant_id: str) -> dict:
     return await services.tokens.begin_sign_in(tenant_id, redirect_uri(services.settings), SIGN_IN_SCOPES)
 
 
-async def complete(services, params: dict[str, str]) -> SignInOutcome:
+async def complete(services: Services, params: dict[str, str]) -> SignInOutcome:
     """The sign-in callback: claim the state once, check the person, bind, then hand over to consent."""
     async with session_scope(services.sessions) as session:
         request = await service.claim_state(session, params.get("state", ""), SignInRequest)
@@ -119,7 +124,7 @@ class Person:
     object_id: str
 
 
-async def prove_administrator(services, connection: AzureConnection, flow: dict, params) -> Person:
+async def prove_administrator(services: Services, connection: AzureConnection, flow: dict, params) -> Person:
     organization, tenant_id = connection.organization, connection.tenant_id
     try:
         current = (await services.azure.find_tenant(organization)).tenant_id
@@ -176,7 +181,7 @@ async def prove_administrator(services, connection: AzureConnection, flow: dict,
     return person
 
 
-async def verified_id_token(services, tenant_id: str, id_token: str) -> dict:
+async def verified_id_token(services: Services, tenant_id: str, id_token: str) -> dict:
     """What MSAL leaves to us: the signature (the tenant's published keys), issuer, audience, expiry."""
     try:
         issuer, keys = await services.tokens.openid_keys(tenant_id)
@@ -201,7 +206,7 @@ async def verified_id_token(services, tenant_id: str, id_token: str) -> dict:
         ) from None
 
 
-async def bind(services, request: SignInRequest, person: Person, organization: str) -> str:
+async def bind(services: Services, request: SignInRequest, person: Person, organization: str) -> str:
     """Bind the organization to the account (or move it, when asked by a proven administrator)."""
     try:
         async with session_scope(services.sessions) as session:
@@ -289,7 +294,9 @@ async def move_binding(session, binding, connection, request, person: Person) ->
     )
 
 
-async def audit_refusal(services, request: SignInRequest, organization: str, refusal: SignInRefused) -> None:
+async def audit_refusal(
+    services: Services, request: SignInRequest, organization: str, refusal: SignInRefused
+) -> None:
     """Nothing changes but the audit trail of the account that asked."""
     async with session_scope(services.sessions) as session:
         record(
