@@ -117,3 +117,48 @@ async def page(browser, live_server) -> AsyncIterator[Page]:
         yield await context.new_page()
     finally:
         await context.close()
+
+
+# --- the console journey's server (job runner on) and browser context, for test_console_*.py ---------------
+
+
+@pytest.fixture
+def console_server(settings, db):
+    """Our app on a loopback port with its job runner on (scans run as they would in `make run`)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    served = settings.model_copy(
+        update={
+            "public_url": url,
+            "scanners": "secrets,pipelines",
+            "job_runner": "inprocess",  # on PostgreSQL too: no separate worker process in this test
+        }
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(served), log_level="warning", access_log=False, lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
+            time.sleep(0.01)
+        yield LiveServer(url, served)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        with contextlib.suppress(OSError):
+            sock.close()
+
+
+@pytest.fixture
+async def console(browser, console_server):
+    context = await browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    try:
+        yield context
+    finally:
+        await context.close()

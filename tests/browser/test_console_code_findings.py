@@ -14,7 +14,6 @@ from core.db import session_scope
 from core.discovery.models import AzureRepository
 from core.findings.models import Finding
 from tests.api.seed import seed_repositories
-from tests.browser.test_console_flow import console, console_server  # noqa: F401 (fixtures)
 from tests.worlds import ADMIN
 
 SEEDED = (
@@ -24,7 +23,7 @@ SEEDED = (
 )
 
 
-async def test_code_findings_show_cwe_and_owasp_and_filter(console, console_server, db, world, sandbox):  # noqa: F811
+async def test_code_findings_show_cwe_and_owasp_and_filter(console, console_server, db, world, sandbox):
     tenant, admin = world.user(ADMIN)
     async with session_scope(db) as session:
         account = await accounts.create_account(session, "Acme")

@@ -8,29 +8,21 @@ CI/CD posture → Trends. Each page is saved as a screenshot under var/screensho
 
 from __future__ import annotations
 
-import contextlib
 import re
 import secrets
-import socket
 import ssl
 import string
-import threading
-import time
 from pathlib import Path
 
 import httpx
-import pytest
-import uvicorn
 from playwright.async_api import Page, expect
 
-from api.app import create_app
 from core.accounts import service as accounts
 from core.accounts import sessions
 from core.accounts.service import Principal
 from core.connections import flows
 from core.db import session_scope
 from core.services import open_services
-from tests.browser.conftest import LiveServer
 from tests.signin import grant
 from tests.worlds import ADMIN, CONTOSO_TENANT
 
@@ -40,48 +32,6 @@ SCREENSHOTS = Path("var/screenshots")
 def github_token() -> str:
     """A real-looking token made at test time (never a committed literal)."""
     return "ghp_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
-
-
-@pytest.fixture
-def console_server(settings, db):
-    """Our app on a loopback port with its job runner on (scans run as they would in `make run`)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    served = settings.model_copy(
-        update={
-            "public_url": url,
-            "scanners": "secrets,pipelines",
-            "job_runner": "inprocess",  # on PostgreSQL too: no separate worker process in this test
-        }
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(served), log_level="warning", access_log=False, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 15
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
-            time.sleep(0.01)
-        yield LiveServer(url, served)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        with contextlib.suppress(OSError):
-            sock.close()
-
-
-@pytest.fixture
-async def console(browser, console_server):
-    context = await browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
-    try:
-        yield context
-    finally:
-        await context.close()
 
 
 async def shot(page: Page, name: str) -> None:

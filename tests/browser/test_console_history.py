@@ -23,7 +23,6 @@ from core.discovery.models import AzureRepository
 from core.services import open_services
 from sandbox import gitrepos
 from sandbox.scenario import Commit
-from tests.browser.test_console_flow import console, console_server  # noqa: F401 (fixtures)
 from tests.signin import grant
 from tests.worlds import ADMIN
 
@@ -63,8 +62,8 @@ async def connect_contoso(settings, db, world) -> tuple[str, str]:
 
 
 async def test_history_findings_show_where_the_secret_is_with_its_occurrences(
-    console,  # noqa: F811
-    console_server,  # noqa: F811
+    console,
+    console_server,
     db,
     world,
     sandbox,
@@ -164,8 +163,8 @@ async def test_history_findings_show_where_the_secret_is_with_its_occurrences(
 
 
 async def test_the_repository_page_says_where_the_history_scan_stopped_at_the_bound(
-    console,  # noqa: F811
-    console_server,  # noqa: F811
+    console,
+    console_server,
     db,
     world,
     sandbox,
