@@ -63,7 +63,7 @@ class RetryPolicy:
     max_pacing_delay: float = 60.0  # cap on a Retry-After received with a successful answer
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: float) -> RetryPolicy:
+    def from_settings(cls, settings: Settings, **overrides: Any) -> RetryPolicy:
         return cls(budget_seconds=settings.azure_retry_budget_seconds, **overrides)
 
 
@@ -198,15 +198,15 @@ class Transport:
 
     # --- retry policy (tenacity hooks) -----------------------------------------------------------------
     def _stop(self, state: RetryCallState) -> bool:
-        hint = getattr(state.outcome.exception(), "retry_after", None) or 0.0
-        out_of_time = state.seconds_since_start + hint >= self.retry.budget_seconds
+        hint = getattr(_attempt_error(state), "retry_after", None) or 0.0
+        out_of_time = _elapsed(state) + hint >= self.retry.budget_seconds
         return out_of_time or state.attempt_number >= self.retry.max_attempts
 
     def _wait(self, state: RetryCallState) -> float:
-        hint = getattr(state.outcome.exception(), "retry_after", None)
+        hint = getattr(_attempt_error(state), "retry_after", None)
         backoff = wait_random_exponential(multiplier=self.retry.base_delay, max=self.retry.max_delay)
         delay = hint if hint is not None else backoff(state)
-        remaining = self.retry.budget_seconds - state.seconds_since_start
+        remaining = self.retry.budget_seconds - _elapsed(state)
         return max(0.0, min(delay, remaining))
 
 
@@ -216,13 +216,23 @@ async def _pace(state: OrganizationState) -> None:
         await asyncio.sleep(delay)
 
 
+def _attempt_error(state: RetryCallState) -> BaseException | None:
+    assert state.outcome is not None  # tenacity calls its hooks once an attempt has ended
+    return state.outcome.exception()
+
+
+def _elapsed(state: RetryCallState) -> float:
+    return state.seconds_since_start or 0.0  # set once an attempt has ended, as it has for every hook
+
+
 def _give_up(state: RetryCallState):
-    error = state.outcome.exception()
-    raise RetryBudgetExhausted(error, state.attempt_number, state.seconds_since_start) from error
+    error = _attempt_error(state)
+    assert isinstance(error, AzureError)  # only AzureErrors are retried (retry_if_exception above)
+    raise RetryBudgetExhausted(error, state.attempt_number, _elapsed(state)) from error
 
 
 def _log_retry(request: Request, state: RetryCallState) -> None:
-    error = state.outcome.exception()
+    error = _attempt_error(state)
     log.info(
         "azure devops retry: org=%s %s %s attempt=%d wait=%.2fs reason=%s",
         request.organization,
