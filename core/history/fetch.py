@@ -289,6 +289,7 @@ class Git:
             target=self._watch, args=(process, time.monotonic(), False, stopped), daemon=True
         )
         watchdog.start()
+        assert process.stdout is not None  # started with stdout=PIPE
         try:
             yield from process.stdout
         finally:
@@ -329,7 +330,8 @@ class Git:
         return found
 
 
-def _feed(process: subprocess.Popen, data: bytes) -> None:
+def _feed(process: subprocess.Popen[bytes], data: bytes) -> None:
+    assert process.stdin is not None  # started with stdin=PIPE
     with contextlib.suppress(BrokenPipeError, OSError):
         process.stdin.write(data)
         process.stdin.close()

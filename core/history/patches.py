@@ -66,7 +66,7 @@ def added_files(lines: Iterable[bytes], stats: PatchStats) -> Iterator[AddedFile
     new_line = 0
     in_hunk = False
     for raw in lines:
-        if in_hunk and (old_left or new_left):
+        if in_hunk and current is not None and (old_left or new_left):  # a hunk is read inside a file
             if raw.startswith(b"+") and new_left:
                 current.numbers.append(new_line)
                 current.lines.append(raw[1:].rstrip(b"\n"))
