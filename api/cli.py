@@ -692,8 +692,10 @@ def demo_account_token(world=None) -> str:
 
     async def work(session):
         account_id, issued = await service.demo_token(session, "Demo (sandbox)", "admin@contoso.test")
-        for organization in world.organizations if world else []:
-            for tenant in world.tenants:
+        organizations = world.organizations if world else []
+        tenants = world.tenants if world else []
+        for organization in organizations:
+            for tenant in tenants:
                 for user in tenant.users:
                     if organization.is_administrator(user.upn):
                         await sessions.add_member(session, account_id, tenant.id, user.object_id, user.upn)

@@ -124,7 +124,7 @@ class Costing:
         if not is_composite_type(named):
             return 0
         paged = page is not None and is_list_type(get_nullable_type(definition.type))
-        items = page if paged and (parent.name, node.name.value) not in NOT_PAGED else 1
+        items = page if page is not None and paged and (parent.name, node.name.value) not in NOT_PAGED else 1
         inner_page = self.page_size(node) if "first" in definition.args else None
         return min(SATURATED, items * (1 + self.selections(node.selection_set, named, inner_page)))
 

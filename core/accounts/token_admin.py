@@ -28,7 +28,9 @@ async def create_token(session: AsyncSession, principal: Principal) -> tuple[Api
     """A token for the person asking (named in the audit trail as its user)."""
     issued = await issue_token(session, principal.account_id, principal.user_email)
     record(session, principal.account_id, principal.user_email, "api_token.created", issued.token_id)
-    return await session.get(ApiToken, issued.token_id), issued
+    token = await session.get(ApiToken, issued.token_id)
+    assert token is not None  # issued just now, in this transaction
+    return token, issued
 
 
 async def revoke_token(session: AsyncSession, principal: Principal, token_id: str) -> ApiToken | None:
