@@ -30,9 +30,11 @@ PORT ?= 8000
 run: $(STAMP) $(GRAPHIQL) .venv-checkov/bin/checkov .venv-semgrep/bin/semgrep git
 	PANOPTICA_HOME="$(CURDIR)/var" $(VENV)/bin/panoptica serve --sandbox --port $(PORT)
 
+# pyright: standard mode on core, api and bot, strict on the seams ([tool.pyright] in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pyright --pythonpath $(PY)
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

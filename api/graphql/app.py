@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
-from strawberry.http import GraphQLRequestData, process_result
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
@@ -112,7 +112,7 @@ def request_data(data: object) -> GraphQLRequestData:
     )
 
 
-class GraphQLApp(GraphQL):
+class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request, response) -> Context:
         return Context(
             principal=request.scope["panoptica.principal"],
@@ -166,7 +166,7 @@ class GraphQLApp(GraphQL):
         values: dict = {}
         for name in ("query", "operationName", "variables", "extensions"):
             given = (
-                params.getlist(name)
+                params.getlist(name)  # pyright: ignore[reportAttributeAccessIssue] - Starlette's QueryParams has it
                 if hasattr(params, "getlist")
                 else [params[name]]
                 if name in params
@@ -215,7 +215,7 @@ class GraphQLApp(GraphQL):
         sub_response.media_type = response_media_type(request.headers.get("accept", ""))
         return sub_response
 
-    async def process_result(self, request, result) -> dict:
+    async def process_result(self, request, result) -> GraphQLHTTPResponse:
         document = process_result(result)
         if response_media_type(request.headers.get("accept", "")) == GRAPHQL_RESPONSE and is_request_error(
             result

@@ -53,7 +53,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from api.graphql import types as t
-from core.ondemand.budget import RateLimited
+from core.errors import RateLimited
 from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 MAX_COST = 1000  # defaults of PANOPTICA_GRAPHQL_MAX_COST and PANOPTICA_GRAPHQL_MAX_ROOT_MUTATIONS

@@ -138,7 +138,7 @@ class ScansMutation:
         asked = await scan_requests.request_connection_scan(ctx.services, ctx.principal, str(id))
         return ScanQueued(
             run=t.ConnectionScan.from_progress(asked.connection_scan),
-            job_id=strawberry.ID(asked.job_id),
+            job_id=strawberry.ID(asked.job_id) if asked.job_id is not None else None,
             already_queued=asked.already_queued,
             message="A scan of this connection is already queued or running."
             if asked.already_queued

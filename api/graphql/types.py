@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar, cast
 
 import strawberry
 
@@ -91,6 +91,8 @@ class Connection(Generic[T]):
     async def count(self) -> Count:
         """Counted once per connection, whichever of the two fields asks first (they may run concurrently)."""
         if self.counted is None:
+            if self.counter is None:
+                raise RuntimeError("a connection that offers totalCount needs a counter")
             self.counted = asyncio.ensure_future(self.counter())
         return await self.counted
 
@@ -250,7 +252,14 @@ class ScanStatus(Enum):
 
 # The domain's severities (core/severity.py), most severe first, as a GraphQL enum of its own (strawberry.enum
 # would mark the domain's class itself).
-Severity = strawberry.enum(Enum("Severity", [(s.name, s.value) for s in severity.ORDER]))
+if TYPE_CHECKING:  # built at run time from the domain's catalogues: the checker sees them as plain enums
+    from core.findings.models import Finding as FindingRow
+
+    Severity: TypeAlias = Enum
+    FindingCategory: TypeAlias = Enum
+    Scanner: TypeAlias = Enum
+else:
+    Severity = strawberry.enum(Enum("Severity", [(s.name, s.value) for s in severity.ORDER]))
 
 
 @strawberry.enum
@@ -466,7 +475,8 @@ def _category_enum():
     from core.scans.scanner import CATEGORIES
 
     return strawberry.enum(
-        Enum("FindingCategory", {c: c for c in CATEGORIES}), description="What kind of issue."
+        cast("type[Enum]", Enum("FindingCategory", {c: c for c in CATEGORIES})),
+        description="What kind of issue.",
     )
 
 
@@ -477,11 +487,14 @@ def _scanner_enum():
 
     names = sorted({s.name for s in all_scanners()} | {POSTURE, HISTORY})
     # Values are the scanners' own names (lower case), as stored and as the API always answered them.
-    return strawberry.enum(Enum("Scanner", {n: n for n in names}), description="What found it.")
+    return strawberry.enum(
+        cast("type[Enum]", Enum("Scanner", {n: n for n in names})), description="What found it."
+    )
 
 
-FindingCategory = _category_enum()
-Scanner = _scanner_enum()
+if not TYPE_CHECKING:
+    FindingCategory = _category_enum()
+    Scanner = _scanner_enum()
 
 
 @strawberry.enum
@@ -767,7 +780,7 @@ class Finding(Node):
         repository = await info.context.repositories.load(str(self.repository_id))
         if repository is None:
             return None
-        return findings.web_url(repository.web_url, repository.default_branch, self.row)
+        return findings.web_url(repository.web_url, repository.default_branch, cast("FindingRow", self.row))
 
     @classmethod
     def from_row(cls, row) -> Finding:

@@ -253,9 +253,10 @@ async def service_principal_member(ctx: Context) -> Check:
 
 
 async def access_level_basic(ctx: Context) -> Check:
-    if await read_entitlement(ctx) is None:
+    entitlement = await read_entitlement(ctx)
+    if entitlement is None:
         return await access_level_by_probe(ctx)
-    level = ctx.findings.entitlement.access_level
+    level = entitlement.access_level
     license_type = level.account_license_type or "none"
     msdn = level.msdn_license_type or "none"
     status = level.status or "active"
@@ -491,14 +492,19 @@ async def list_repositories(ctx: Context) -> list[Repository]:
     return await ctx.once("repositories", fetch)
 
 
+def signed_in(ctx: Context) -> ConnectionData:
+    """Who we are in the organization: read by the sign-in check, which every other check runs after."""
+    if ctx.findings.me is None:
+        raise RuntimeError("the sign-in check must run before the checks that need its identity")
+    return ctx.findings.me
+
+
 async def read_entitlement(ctx: Context) -> ServicePrincipalEntitlement | None:
     """The service principal's entitlement; None (and why, in findings) when the API refuses us."""
 
     async def fetch() -> ServicePrincipalEntitlement | None:
         try:
-            ctx.findings.entitlement = await ctx.org.get_service_principal_entitlement(
-                ctx.findings.me.user_id
-            )
+            ctx.findings.entitlement = await ctx.org.get_service_principal_entitlement(signed_in(ctx).user_id)
         except REFUSED as error:
             ctx.findings.entitlement_refused = f"HTTP {error.status}" if error.status else error.code
         return ctx.findings.entitlement
@@ -560,7 +566,7 @@ async def project_groups(ctx: Context) -> dict[str, str] | None:
     if entitlement is not None:
         return {e.project_ref.name.lower(): e.group.group_type for e in entitlement.project_entitlements}
     try:
-        memberships = await ctx.org.list_memberships(ctx.findings.me.subject_descriptor)
+        memberships = await ctx.org.list_memberships(signed_in(ctx).subject_descriptor)
         groups = await asyncio.gather(*(ctx.org.get_group(m.container_descriptor) for m in memberships))
     except REFUSED:
         return None

@@ -21,13 +21,16 @@ Hyperscan still refuses is searched with `re` on every text (`always`): slower, 
 
 from __future__ import annotations
 
+import importlib
 import re
-
-# The parser's private modules (the public sre_* aliases warn as deprecated); typeshed has no stubs for them.
-import re._constants as C  # pyright: ignore[reportMissingImports]
-import re._parser as sre  # pyright: ignore[reportMissingImports]
 import threading
 from collections.abc import Sequence
+from typing import Any
+
+# The parser's private modules (the public sre_* aliases warn as deprecated); typeshed has no stubs for them,
+# so the checker sees them as Any rather than guessing at their opcodes.
+C: Any = importlib.import_module("re._constants")
+sre: Any = importlib.import_module("re._parser")
 
 try:  # an optional accelerator: the same answers without it
     import hyperscan
