@@ -30,8 +30,8 @@ from core.db.migrate import upgrade_engine
 from core.scans.models import ScanRun
 from core.settings import Settings
 from sandbox.server import Sandbox
+from tests.support.workers import connect, plant_organization
 from tests.workers.conftest import Processes
-from tests.workers.test_distributed_workers import connect, plant_organization
 from tests.worlds import CLIENT_ID, CLIENT_SECRET, base_world
 
 
