@@ -1,6 +1,7 @@
 """The emulator's git smart-HTTP server: real git clones what the REST API describes, behind the same checks."""
 
 import asyncio
+import ssl
 import subprocess
 
 import httpx
@@ -34,7 +35,7 @@ def test_git_serves_the_history_whose_head_the_rest_refs_call_answers(sandbox, w
         rest = httpx.get(
             f"{sandbox.devops_url}/contoso/Payments/_apis/git/repositories/{repo.name}/refs",
             headers={"Authorization": f"Bearer {token}"},
-            verify=str(sandbox.ca_path),
+            verify=ssl.create_default_context(cafile=str(sandbox.ca_path)),
         ).json()["value"]
         assert {r["name"]: r["objectId"] for r in rest} == heads
         assert heads["refs/heads/main"] == repo.head_commit
