@@ -163,6 +163,8 @@ async def test_the_integration_journey_in_the_console(console, console_server, d
     await expect(table.get_by_role("rowheader")).to_have_text(first_page)
     await filters.get_by_label("Page size").select_option("25")
     await expect(page).to_have_url(re.compile(r"size=25"))
+    # The page of 25 is shown (all five) before the next choice: the filters are drawn again with the page.
+    await expect(table.get_by_role("rowheader")).to_have_count(5)
     await filters.get_by_label("Scan status").select_option("NEVER_SCANNED")
     await expect(page).to_have_url(re.compile(r"status=NEVER_SCANNED"))
     await expect(table.get_by_role("rowheader", name="payments-api")).to_be_visible()
