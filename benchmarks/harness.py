@@ -9,7 +9,9 @@ Azure DevOps, Entra ID and Slack do not share our CPU or our GIL, so by default 
 process (`python -m benchmarks.harness serve`), started from the world the benchmark built (handed over as
 JSON in a private temporary file) and stopped when the benchmark ends or dies (the child exits when its
 stdin closes). "thread" keeps the old in-process emulator, for comparison. Either way the benchmark talks to
-it only over HTTPS, and reads request counts from its admin host (`/api/requests`).
+it only over HTTPS, and reads request counts from its admin host (`/api/requests`). A benchmark that changes
+the world mid-run reads and replaces it there too (`world()`, `replace_world()`: `/api/world`); per-request
+records, Slack's call log and the git store's counters come from `/api/requests?detail=records,slack`.
 """
 
 from __future__ import annotations
@@ -87,6 +89,35 @@ class Emulator:
     def devops_requests(self) -> int:
         hosts = self.request_counts()["by_host"]
         return sum(hosts.get(h, 0) for h in ("dev", "vssps", "vsaex"))
+
+    def records(self) -> list[dict]:
+        """Every request since the last clear: {"host", "method", "path", "query", "status"}."""
+        with self._admin() as admin:
+            return (
+                admin.get("/api/requests", params={"detail": "records"}).raise_for_status().json()["records"]
+            )
+
+    def slack_calls(self, method: str | None = None) -> list[dict]:
+        """Slack calls since the last clear: {"method", "channel", "at", "ok", "error"} (no bodies)."""
+        with self._admin() as admin:
+            log = (
+                admin.get("/api/requests", params={"detail": "slack"}).raise_for_status().json()["slack_log"]
+            )
+        return [c for c in log if method is None or c["method"] == method]
+
+    def git_counters(self) -> dict:
+        """The git store's {"bytes_served", "upload_packs", "fetches"} since the emulator started."""
+        with self._admin() as admin:
+            return admin.get("/api/requests").raise_for_status().json()["git"]
+
+    def world(self) -> World:
+        """The live world (secrets redacted; `replace_world` keeps their current values)."""
+        with self._admin() as admin:
+            return World.model_validate(admin.get("/api/world").raise_for_status().json())
+
+    def replace_world(self, world: World) -> None:
+        with self._admin() as admin:
+            admin.put("/api/world", json=world.model_dump(mode="json")).raise_for_status()
 
 
 @contextlib.contextmanager

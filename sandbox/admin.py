@@ -225,6 +225,38 @@ def request_counts(context) -> dict:
     }
 
 
+def request_details(context, detail: str) -> dict:
+    """What `GET /api/requests?detail=records,slack` adds to the counts, read-only: every request record
+    (host, method, path, query, status) and every Slack call (method, channel, time, outcome; no bodies).
+    The git store's counters (bytes served, upload-packs, fetches since the emulator started) come always."""
+    wanted = {part.strip() for part in detail.split(",") if part.strip()}
+    answer: dict = {}
+    store = context.git
+    if store is not None:
+        answer["git"] = {
+            "bytes_served": store.bytes_served,
+            "upload_packs": store.upload_packs,
+            "fetches": store.fetches,
+        }
+    if "records" in wanted:
+        answer["records"] = [
+            {"host": r.host, "method": r.method, "path": r.path, "query": r.query, "status": r.status}
+            for r in list(context.requests)
+        ]
+    if "slack" in wanted:
+        answer["slack_log"] = [
+            {
+                "method": c.get("method"),
+                "channel": c["body"].get("channel") if isinstance(c.get("body"), dict) else None,
+                "at": c.get("at"),
+                "ok": c.get("ok"),
+                "error": c.get("error"),
+            }
+            for c in list(context.slack_calls)
+        ]
+    return answer
+
+
 # --- the page --------------------------------------------------------------------------------------
 
 
@@ -472,7 +504,8 @@ def build_app(context) -> Starlette:
         return JSONResponse({"ok": True, "message": "World replaced."})
 
     async def get_requests(request: Request) -> Response:
-        return JSONResponse(request_counts(context))
+        detail = request.query_params.get("detail", "")
+        return JSONResponse({**request_counts(context), **request_details(context, detail)})
 
     async def clear_requests(request: Request) -> Response:
         context.requests.clear()
