@@ -12,6 +12,9 @@ stdin closes). "thread" keeps the old in-process emulator, for comparison. Eithe
 it only over HTTPS, and reads request counts from its admin host (`/api/requests`). A benchmark that changes
 the world mid-run reads and replaces it there too (`world()`, `replace_world()`: `/api/world`); per-request
 records, Slack's call log and the git store's counters come from `/api/requests?detail=records,slack`.
+
+Page benchmarks (no emulator) share a floor: `StatementLog` records the SQL one request ran, `replay_ms`
+replays it alone on the driver (the database's share of the request), `percentiles` gives p50 and p99.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -190,6 +194,54 @@ def round_trip_seconds(azure: Emulator, organization: str, samples: int = 20) ->
             client.get(url, headers=headers)
             times.append(time.perf_counter() - began)
     return statistics.median(times)
+
+
+class StatementLog:
+    """The SQL statements an engine runs (text and driver parameters): what one request asked the database,
+    so that a page benchmark can replay them alone as its floor (`replay_ms`)."""
+
+    def __init__(self, engine) -> None:
+        self.entries: list[tuple[str, object]] = []
+        self.paused = False
+        event.listen(engine.sync_engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if not self.paused:
+            self.entries.append((statement, parameters))
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+async def replay_ms(
+    engine, log: StatementLog, statements: list[tuple[str, object]], runs: int
+) -> list[float]:
+    """Milliseconds of the same statements replayed `runs` times on the engine's driver, one connection per
+    run as a request has, rows fetched, nothing committed: the database's share of a request, its floor."""
+    timings = []
+    log.paused = True
+    try:
+        for _ in range(runs):
+            began = time.perf_counter()
+            async with engine.connect() as connection:
+                for statement, parameters in statements:
+                    result = await connection.exec_driver_sql(statement, parameters)
+                    if result.returns_rows:
+                        result.fetchall()
+                await connection.rollback()
+            timings.append((time.perf_counter() - began) * 1000)
+    finally:
+        log.paused = False
+    return timings
+
+
+def percentiles(timings: list[float]) -> tuple[float, float]:
+    """p50 and p99 of a list of timings."""
+    p99 = statistics.quantiles(timings, n=100)[98] if len(timings) > 1 else timings[0]
+    return statistics.median(timings), p99
 
 
 if __name__ == "__main__":

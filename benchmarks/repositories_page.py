@@ -4,8 +4,11 @@
         [--database-url postgresql://postgres@127.0.0.1:5432/test]
 
 Pages are keyset-paginated, so a deep page costs what the first one does; prints p50/p99 per query shape and
-the SQL statements per request (constant: authentication, count, page). The database is a temporary SQLite
-file unless --database-url names another (it is emptied). No Azure traffic: rows are inserted directly.
+the SQL statements per request (constant: authentication, count, page). Beside each, its floor: the same SQL
+statements replayed alone on the driver (the database's share), and once the stack's: `{ __typename }` with
+the same token (authentication, HTTP and GraphQL, no page). The database is a temporary SQLite file unless
+--database-url names another (it is emptied). No Azure traffic: rows are inserted directly. No peer: no free
+tool serves these pages.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from api.app import create_app
+from benchmarks.harness import StatementLog, percentiles, replay_ms
 from core.accounts import service as accounts
 from core.connections.models import AzureConnection
 from core.db import create_engine, session_factory, session_scope
@@ -74,16 +78,16 @@ async def seed(url: str, count: int) -> str:
     return token
 
 
-async def measure(http, runs: int, **variables) -> tuple[list[float], int]:
+async def measure(http, runs: int, query: str = PAGE, **variables) -> tuple[list[float], int]:
     timings = []
     for _ in range(runs):
         began = time.perf_counter()
-        response = await http.post("/graphql", json={"query": PAGE, "variables": variables})
+        response = await http.post("/graphql", json={"query": query, "variables": variables})
         timings.append((time.perf_counter() - began) * 1000)
         body = response.json()
         if response.status_code != 200 or body.get("errors"):
             raise SystemExit(f"GraphQL error: {body}")
-    return timings, len(body["data"]["repositories"]["edges"])
+    return timings, len(body["data"].get("repositories", {}).get("edges", []))
 
 
 async def run(args) -> None:
@@ -102,10 +106,8 @@ async def run(args) -> None:
             headers={"Authorization": f"Bearer {token}"},
         ) as http,
     ):
-        statements: list[str] = []
-        event.listen(
-            app.state.services.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2])
-        )
+        engine = app.state.services.engine
+        statements = StatementLog(engine)
         first = await http.post("/graphql", json={"query": PAGE, "variables": {}})
         middle_cursor = await cursor_at(http, args.repositories // 2)
         shapes = {
@@ -116,14 +118,27 @@ async def run(args) -> None:
             "search 'repo-0' (every row)": {"filter": {"search": "repo-0"}},
             "one project": {"filter": {"project": "project-0042"}},
         }
-        print(f"{'query':<30}{'rows':>6}{'p50 ms':>9}{'p99 ms':>9}{'SQL/request':>13}")
+        stack, _ = await measure(http, args.runs, "{ __typename }")
+        print(
+            f"{'query':<30}{'rows':>6}{'p50 ms':>9}{'p99 ms':>9}{'SQL/request':>13}"
+            f"{'SQL alone p50':>15}{'p99':>7}{'x floor':>9}"
+        )
+        print(
+            f"{'floor: { __typename }':<30}{0:>6}{statistics.median(stack):>9.1f}{percentiles(stack)[1]:>9.1f}"
+        )
         for label, variables in shapes.items():
             statements.clear()
             timings, rows = await measure(http, args.runs, **variables)
-            p99 = statistics.quantiles(timings, n=100)[98] if len(timings) > 1 else timings[0]
+            per_request = len(statements) / args.runs
+            statements.clear()
+            await measure(http, 1, **variables)
+            alone = await replay_ms(engine, statements, list(statements.entries), args.runs)
+            (p50, p99), (floor50, floor99) = percentiles(timings), percentiles(alone)
             print(
-                f"{label:<30}{rows:>6}{statistics.median(timings):>9.1f}{p99:>9.1f}{len(statements) / args.runs:>13.1f}"
+                f"{label:<30}{rows:>6}{p50:>9.1f}{p99:>9.1f}{per_request:>13.1f}"
+                f"{floor50:>15.1f}{floor99:>7.1f}{p50 / max(floor50, 1e-9):>9.1f}"
             )
+        print("SQL alone: the request's statements replayed on the driver, one connection, nothing committed")
     assert first.status_code == 200
 
 
