@@ -5,7 +5,9 @@
 
 For each page (the Repositories table with its filters and search, a repository's findings, the findings
 list with search and filters) at page sizes 25 and 100: p50/p99 latency through the whole HTTP stack, and
-the SQL statements per request, which must not grow with the page size (the script fails if they do). The
+the SQL statements per request, which must not grow with the page size (the script fails if they do); beside
+each, its floor: the same statements replayed alone on the driver (the database's share), and once the
+stack's, `{ __typename }` with the same token. No peer: no free tool serves these pages. The
 database is a scratch PostgreSQL database created and dropped here (or a temporary SQLite file with
 --database-url sqlite); no Azure traffic: rows are inserted directly. --keep keeps a seeded database for the
 next run (seeding 1,000,000 findings takes a minute or two).
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -24,10 +25,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.app import create_app
+from benchmarks.harness import StatementLog, percentiles, replay_ms
 from core.accounts import service as accounts
 from core.connections.models import AzureConnection, ConnectionStatus
 from core.db import create_engine, session_factory, session_scope
@@ -220,10 +222,8 @@ async def measure_pages(app, token: str, repository_id: str, args) -> None:
             timeout=120,
         ) as http,
     ):
-        statements: list[str] = []
-        event.listen(
-            app.state.services.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2])
-        )
+        engine = app.state.services.engine
+        statements = StatementLog(engine)
         deep = await cursor_after(http, pages=20)
         pages = {
             "repositories: first page": (REPOSITORIES, {}),
@@ -239,24 +239,35 @@ async def measure_pages(app, token: str, repository_id: str, args) -> None:
             "findings: search CVE-2021-44228": (FINDINGS, {"filter": {"search": "CVE-2021-44228"}}),
             "findings: search 'module-7/'": (FINDINGS, {"filter": {"search": "module-7/"}}),
         }
-        print(f"{'page':<36}{'first':>6}{'rows':>6}{'p50 ms':>9}{'p99 ms':>9}{'SQL/request':>13}")
+        stack, _ = await measure(http, args.runs, "{ __typename }", {})
+        print(
+            f"{'page':<36}{'first':>6}{'rows':>6}{'p50 ms':>9}{'p99 ms':>9}{'SQL/request':>13}"
+            f"{'SQL alone p50':>15}{'p99':>7}{'x floor':>9}"
+        )
+        print(
+            f"{'floor: { __typename }':<36}{'':>6}{0:>6}{percentiles(stack)[0]:>9.1f}{percentiles(stack)[1]:>9.1f}"
+        )
         grew = []
         for label, (query, variables) in pages.items():
             per_size = {}
             for first in (25, 100):
                 statements.clear()
                 timings, data = await measure(http, args.runs, query, {**variables, "first": first})
-                p99 = statistics.quantiles(timings, n=100)[98] if len(timings) > 1 else timings[0]
                 per_size[first] = len(statements) / args.runs
+                statements.clear()
+                await measure(http, 1, query, {**variables, "first": first})
+                alone = await replay_ms(engine, statements, list(statements.entries), args.runs)
+                (p50, p99), (floor50, floor99) = percentiles(timings), percentiles(alone)
                 print(
-                    f"{label:<36}{first:>6}{rows_of(data):>6}{statistics.median(timings):>9.1f}{p99:>9.1f}"
-                    f"{per_size[first]:>13.1f}"
+                    f"{label:<36}{first:>6}{rows_of(data):>6}{p50:>9.1f}{p99:>9.1f}{per_size[first]:>13.1f}"
+                    f"{floor50:>15.1f}{floor99:>7.1f}{p50 / max(floor50, 1e-9):>9.1f}"
                 )
             if per_size[100] > per_size[25]:
                 grew.append(label)
         if grew:
             raise SystemExit(f"SQL statements grew with the page size: {grew}")
         print("SQL statements per request are the same at 25 and 100 rows for every page.")
+        print("SQL alone: the request's statements replayed on the driver, one connection, nothing committed")
 
 
 async def cursor_after(http, pages: int) -> str:
