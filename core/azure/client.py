@@ -388,6 +388,10 @@ class AzureDevOpsClient:
         params = {"filter": filter} if filter else None
         return [ref async for ref in self.paged_as(GitRef, path, params, page_size=page_size)]
 
+    async def branch_tips(self, repo_id: str) -> dict[str, str]:
+        """Every branch's tip ("refs/heads/main" -> commit id): what `git ls-remote --heads` answers, over REST."""
+        return {ref.name: ref.object_id for ref in await self.list_refs(repo_id, "heads/")}
+
     async def branch_head(self, repo_id: str, branch: str) -> str | None:
         """The commit id a branch points at, None when the branch does not exist."""
         name = _branch_name(branch)

@@ -196,8 +196,9 @@ class GitUserDate(AdoModel):
 
 
 class Commit(AdoModel):
-    """`GitCommitRef`: only its committer's date is read."""
+    """`GitCommitRef`: its id and its committer's date."""
 
+    commit_id: str = ""
     committer: GitUserDate = GitUserDate()
 
 

@@ -74,3 +74,8 @@ class AzureRepository(TableModel, table=True):
         default_factory=dict,
         sa_column=Column(JSON, nullable=False, default=dict, server_default=text("'{}'")),
     )
+    # The default branch's head as the daily connection job last listed it (`head_listed_at`), and that commit's
+    # committer date once posture read it (None until then, and again whenever the head moves).
+    head_commit: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
+    head_committed_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    head_listed_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))

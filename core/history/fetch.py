@@ -199,6 +199,12 @@ class Git:
                 raise HistoryRejected(f"The repository has more than {self.limits.refs} branches.")
         return refs
 
+    def checked_heads(self, refs: dict[str, str]) -> dict[str, str]:
+        """The branches (as git or the REST refs list gave them), within the bound on branches."""
+        if len(refs) > self.limits.refs:
+            raise HistoryRejected(f"The repository has more than {self.limits.refs} branches.")
+        return {name: commit for name, commit in refs.items() if name.startswith("refs/heads/")}
+
     def init(self) -> None:
         if not self.repo.exists():
             self.run(["init", "--bare", "--quiet", str(self.repo)])

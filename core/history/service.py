@@ -82,9 +82,18 @@ class GitWork:
 
 
 async def scan_history(
-    services: Services, repository, connection, key: bytes, *, limits: HistoryLimits = HistoryLimits()
+    services: Services,
+    repository,
+    connection,
+    key: bytes,
+    *,
+    limits: HistoryLimits = HistoryLimits(),
+    refs: dict[str, str] | None = None,
 ) -> HistoryOutcome:
-    """HistoryRejected (a reason safe to show) when git could not fetch or a limit was reached."""
+    """HistoryRejected (a reason safe to show) when git could not fetch or a limit was reached.
+
+    `refs`: the branches' tips when the caller just listed them over REST (the same answer as `git ls-remote
+    --heads`, one request instead of git's two); None lists them with git."""
     settings = services.settings
     token = await services.tokens.get_token(connection.tenant_id)
     url = clone_url(
@@ -104,6 +113,7 @@ async def scan_history(
             max_commits=settings.history_max_commits,
             timeout=settings.scan_timeout_seconds,
             known_paths=paths,
+            listed=refs,
         )
     finally:
         git.close()
@@ -163,8 +173,9 @@ def run_git_work(
     max_commits: int,
     timeout: float,
     known_paths: frozenset[str] | set[str] = frozenset(),
+    listed: dict[str, str] | None = None,
 ) -> GitWork:
-    refs = git.remote_heads()
+    refs = git.remote_heads() if listed is None else git.checked_heads(listed)
     work = GitWork(refs)
     if state is not None and state.refs == refs and state.scanner_version == VERSION:
         return work

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.azure import path_segment
@@ -70,6 +70,8 @@ class ProjectData:
     environment_checks: dict[str, Read] = field(default_factory=dict)
     # repository row id -> date of the default branch's head commit
     last_commits: dict[str, Read] = field(default_factory=dict)
+    # repository row id -> (commit id, committer date) of the heads read in this evaluation, to keep
+    head_dates: dict[str, tuple[str, str]] = field(default_factory=dict)
     inactive_days: int = 180
     now: datetime | None = None
 
@@ -184,10 +186,37 @@ async def read_environment_checks(org, prefix: str, data: ProjectData) -> None:
     }
 
 
-async def read_last_commits(org, prefix: str, data: ProjectData) -> None:
-    repos = [r for r in data.repositories if r.default_branch]
+# How long a head listed by the daily connection job (`core/scans/unchanged.py`) stands for the branch's head.
+HEAD_LISTING_FRESH = timedelta(hours=26)
 
-    async def head_date(repo: AzureRepository) -> str | None:
+
+def stored_head_date(repository: AzureRepository, now: datetime | None) -> datetime | None:
+    """The date kept for the head the daily job just listed (it is cleared whenever that head moves)."""
+    listed, date = repository.head_listed_at, repository.head_committed_at
+    if listed is None or date is None or now is None or now - listed > HEAD_LISTING_FRESH:
+        return None
+    return date
+
+
+def parse_date(value) -> datetime | None:
+    """A commit date as Azure DevOps writes it (ISO 8601, often with a Z); None for what does not parse."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def read_last_commits(org, prefix: str, data: ProjectData) -> None:
+    """Each repository's head commit date: kept from an earlier read while its head has not moved, else read
+    (`commits?$top=1`); what was read is kept (`data.head_dates`) for the next evaluation."""
+    repos = [r for r in data.repositories if r.default_branch]
+    kept = {r.id: date for r in repos if (date := stored_head_date(r, data.now)) is not None}
+    to_read = [r for r in repos if r.id not in kept]
+
+    async def head_commit(repo: AzureRepository) -> Commit | None:
         commits = await org.list_as(
             Commit,
             f"{prefix}/git/repositories/{path_segment(repo.ado_id)}/commits",
@@ -198,10 +227,15 @@ async def read_last_commits(org, prefix: str, data: ProjectData) -> None:
                 ),  # repos: those with one
             },
         )
-        return commits[0].committer.date if commits else None
+        return commits[0] if commits else None
 
-    reads = await asyncio.gather(*(read(f"the history of {r.name}", head_date(r)) for r in repos))
-    data.last_commits = {r.id: value for r, value in zip(repos, reads, strict=True)}
+    reads = await asyncio.gather(*(read(f"the history of {r.name}", head_commit(r)) for r in to_read))
+    data.last_commits = {rid: Read(date.isoformat()) for rid, date in kept.items()}
+    for repo, answer in zip(to_read, reads, strict=True):
+        commit = answer.value
+        data.last_commits[repo.id] = Read(commit.committer.date if commit else None, answer.error)
+        if commit is not None and commit.commit_id and commit.committer.date:
+            data.head_dates[repo.id] = (commit.commit_id, commit.committer.date)
 
 
 def check_type(check: CheckConfiguration) -> str:

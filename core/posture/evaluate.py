@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, update
 from sqlmodel import col, select
 
 from core.connections.models import AzureConnection
@@ -20,7 +20,7 @@ from core.db.columns import new_id, utcnow
 from core.discovery.models import AzureProject, AzureRepository
 from core.jobs import service as jobs
 from core.posture.control import Status, all_controls
-from core.posture.data import collect_project
+from core.posture.data import collect_project, parse_date
 from core.posture.findings import record_posture_findings
 from core.posture.models import PostureResult, PostureRun, PostureRunStatus
 from core.posture.payloads import EVALUATE_POSTURE, EvaluatePosture
@@ -81,10 +81,12 @@ async def evaluate_run(services: Services, run_id: str) -> PostureRun | None:
                 )
             )
         ).all()
-    results, unreadable = await evaluate_projects(services, connection, list(projects), list(repositories))
+    results, unreadable, heads = await evaluate_projects(
+        services, connection, list(projects), list(repositories)
+    )
     if unreadable is not None:
         return await fail(services, run_id, unreadable)
-    return await store(services, run_id, connection, results)
+    return await store(services, run_id, connection, results, head_dates(list(repositories), heads))
 
 
 async def fail(services: Services, run_id: str, error: str) -> PostureRun:
@@ -125,12 +127,25 @@ async def evaluate_projects(services: Services, connection, projects, repositori
         return data, [(project, result) for c in controls for result in c.run(data)]
 
     evaluated = await asyncio.gather(*(one(p) for p in sorted(projects, key=lambda p: p.name)))
+    heads = {rid: head for data, _ in evaluated for rid, head in data.head_dates.items()}
     if evaluated and all(nothing_read(data) for data, _ in evaluated):
-        return [], evaluated[0][0].general_settings.error
-    return [pair for _, project_results in evaluated for pair in project_results], None
+        return [], evaluated[0][0].general_settings.error, heads
+    return [pair for _, project_results in evaluated for pair in project_results], None, heads
 
 
-async def store(services: Services, run_id: str, connection, results) -> PostureRun:
+def head_dates(repositories: list[AzureRepository], heads: dict[str, tuple[str, str]]) -> list[dict]:
+    """Rows keeping the head dates just read, for the head the daily job listed (or, never listed yet, the
+    head read): the next evaluation reads no commit while that head does not move (core/scans/unchanged.py)."""
+    rows = []
+    for repository in repositories:
+        commit_id, date = heads.get(repository.id, ("", ""))
+        when = parse_date(date)
+        if when is not None and repository.head_commit in ("", commit_id):
+            rows.append({"id": repository.id, "head_commit": commit_id, "head_committed_at": when})
+    return rows
+
+
+async def store(services: Services, run_id: str, connection, results, heads=()) -> PostureRun:
     now = utcnow()
     results = list(unique(results))
     rows = [
@@ -158,6 +173,8 @@ async def store(services: Services, run_id: str, connection, results) -> Posture
         for start in range(0, len(rows), 2000):
             await session.exec(insert(PostureResult), params=rows[start : start + 2000])
         outcome = await record_posture_findings(session, connection.account_id, run_id, results, now)
+        if heads:
+            await session.exec(update(AzureRepository), params=list(heads))
         statuses = [r.status for _, r in results]
         run.passed = statuses.count(Status.PASS)
         run.failed = statuses.count(Status.FAIL)

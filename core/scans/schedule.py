@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from croniter import croniter
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from core.accounts.service import Principal
@@ -20,11 +21,13 @@ from core.connections import flows
 from core.connections.models import AzureConnection, ConnectionStatus
 from core.connections.service import ConnectError
 from core.db import session_scope
+from core.db.columns import utcnow
 from core.discovery.models import AzureRepository
 from core.jobs import service as jobs
 from core.posture.evaluate import queue_posture
+from core.scans import unchanged
 from core.scans.payloads import SCAN_CONNECTION, ScanConnection
-from core.scans.service import queue_scans
+from core.scans.service import connection_batch, queue_scans, scan_versions
 
 if TYPE_CHECKING:
     from core.services import Services
@@ -87,21 +90,41 @@ async def scan_connection(services: Services, connection_id: str, slot: str, tri
         return 0  # not proven for this account (PROOF_REQUIRED) or not consented: never scanned
     if result is None or not result.diagnosis.ok:
         return 0
+    now = utcnow()
+    org = services.azure.organization(connection.organization, connection.tenant_id)
+    versions = scan_versions(services.settings)
+    listed = await selected_repositories(services, connection_id)
+    tips = await unchanged.list_branches(org, listed)
+    plan = await unchanged.plan_unchanged(services, listed, tips, versions, now)
     async with session_scope(services.sessions) as session:
-        repositories = (
-            await session.exec(
-                select(AzureRepository).where(
-                    AzureRepository.connection_id == connection_id,
-                    col(AzureRepository.removed_at).is_(None),
-                    col(AzureRepository.excluded_reason).is_(None),
-                    AzureRepository.selected == True,  # noqa: E712 - SQL comparison
-                )
-            )
-        ).all()
+        repositories = await selected_repositories(services, connection_id, session)
+        heads = unchanged.record_heads(repositories, tips, now)
+        if heads:
+            await session.exec(update(AzureRepository), params=heads)
         if services.settings.posture_enabled:
             connection = await session.get(AzureConnection, connection_id)
             assert connection is not None  # its repositories were just read in this transaction
             await queue_posture(session, connection, trigger, dedupe=f"posture:{connection_id}:{slot}")
-        queued = await queue_scans(session, list(repositories), trigger, slot)
+        batch = connection_batch(connection_id, slot)
+        reused = await unchanged.write_unchanged(
+            session, plan, repositories, trigger=trigger, batch=batch, now=now
+        )
+        queued = await queue_scans(session, [r for r in repositories if r.id not in reused], trigger, slot)
     services.wake_jobs()
-    return queued
+    return queued + len(reused)
+
+
+async def selected_repositories(
+    services: Services, connection_id: str, session=None
+) -> list[AzureRepository]:
+    """The connection's repositories that are scanned: present, not excluded, selected."""
+    query = select(AzureRepository).where(
+        AzureRepository.connection_id == connection_id,
+        col(AzureRepository.removed_at).is_(None),
+        col(AzureRepository.excluded_reason).is_(None),
+        AzureRepository.selected == True,  # noqa: E712 - SQL comparison
+    )
+    if session is not None:
+        return list((await session.exec(query)).all())
+    async with services.sessions() as reader:
+        return list((await reader.exec(query)).all())

@@ -128,17 +128,19 @@ async def scan_repository(services: Services, run_id: str) -> ScanRun | None:
     run, repo, connection = prepared.run, prepared.repository, prepared.connection
     org = services.azure.organization(connection.organization, connection.tenant_id)
     scanners = enabled_scanners(services.settings.scanners)
-    versions = {s.name: s.version for s in scanners} | history_version(services.settings)
+    versions = scan_versions(services.settings)
     try:
-        head = await org.branch_head(repo.ado_id, repo.default_branch or "")
+        # Every branch in one read: the default branch's head, and the tips the history scan starts from.
+        tips = await org.branch_tips(repo.ado_id)
     except AzureError as error:
         return await fail_or_retry(services, run, repo, error)
+    head = tips.get(default_ref(repo))
     if head is None:
         return await finish(
             services, run, repo, ScanStatus.FAILED, error="The default branch no longer exists."
         )
     if head == repo.scanned_commit and versions == repo.scanned_versions:
-        return await reuse(services, run, repo, head, versions, connection)
+        return await reuse(services, run, repo, head, versions, connection, tips)
     results, errors = {}, {}
     try:
         async with acquisition.acquire(org, repo.ado_id, repo.default_branch or "") as root:
@@ -158,7 +160,7 @@ async def scan_repository(services: Services, run_id: str) -> ScanRun | None:
         return await finish(services, run, repo, ScanStatus.FAILED, commit=head, error=str(error))
     except AzureError as error:
         return await fail_or_retry(services, run, repo, error)
-    await history_step(services, repo, connection, versions, results, errors)
+    await history_step(services, repo, connection, versions, results, errors, tips)
     status = ScanStatus.SUCCEEDED if not errors else ScanStatus.PARTIAL if results else ScanStatus.FAILED
     inventory = context.options.get("inventory") if DEPENDENCIES in results else None
     return await finish(
@@ -175,7 +177,13 @@ async def scan_repository(services: Services, run_id: str) -> ScanRun | None:
 
 
 async def reuse(
-    services: Services, run: ScanRun, repo: AzureRepository, head: str, versions: dict, connection=None
+    services: Services,
+    run: ScanRun,
+    repo: AzureRepository,
+    head: str,
+    versions: dict,
+    connection=None,
+    tips: dict[str, str] | None = None,
 ) -> ScanRun:
     """An unchanged commit: nothing downloaded, but its stored inventory meets the advisories published since
     (and the history scan looks for new commits on other branches: one ls-remote when nothing changed)."""
@@ -190,7 +198,7 @@ async def reuse(
             errors[DEPENDENCIES] = str(error)[:300]
             log.warning("advisories for repository %s unavailable: %s", repo.id, error)
     if connection is not None:
-        await history_step(services, repo, connection, versions, results, errors)
+        await history_step(services, repo, connection, versions, results, errors, tips)
     status = ScanStatus.PARTIAL if errors else ScanStatus.SUCCEEDED
     return await finish(
         services,
@@ -205,6 +213,17 @@ async def reuse(
     )
 
 
+def default_ref(repository: AzureRepository) -> str:
+    """The full name of the repository's default branch ("refs/heads/main"), as the refs list names it."""
+    return f"refs/heads/{(repository.default_branch or '').removeprefix('refs/heads/')}"
+
+
+def scan_versions(settings) -> dict[str, str]:
+    """What a run records as its scanners' versions (the history scan's included): an unchanged head is
+    reused only while these are the versions of its last complete scan."""
+    return {s.name: s.version for s in enabled_scanners(settings.scanners)} | history_version(settings)
+
+
 def history_version(settings) -> dict[str, str]:
     """The history scan (core/history) is a step of its own: it needs the git URL and the token, not the
     extracted archive, so it is not a `Scanner`; it shares the run, its versions, errors and lifecycle."""
@@ -216,7 +235,7 @@ def history_version(settings) -> dict[str, str]:
 
 
 async def history_step(
-    services: Services, repo, connection, versions: dict, results: dict, errors: dict
+    services: Services, repo, connection, versions: dict, results: dict, errors: dict, tips=None
 ) -> None:
     """Every secret of the repository's history into `results["history"]` (so none is fixed by a head scan),
     or the reason it could not be read into `errors` (PARTIAL: its findings stay as they were)."""
@@ -225,7 +244,8 @@ async def history_step(
     if NAME not in versions:
         return
     try:
-        outcome = await scan_history(services, repo, connection, secret_hash_key(services.settings))
+        key = secret_hash_key(services.settings)
+        outcome = await scan_history(services, repo, connection, key, refs=tips)
     except (HistoryRejected, ScannerError, AzureError) as error:
         errors[NAME] = str(getattr(error, "reason", None) or getattr(error, "message", None) or error)[:300]
         log.warning("history scan of repository %s failed: %s", repo.id, errors[NAME])

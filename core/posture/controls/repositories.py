@@ -6,10 +6,8 @@ watching; it is a candidate for archiving (disable the repository) or deletion.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from core.posture.control import Control, Resource, Status, control
-from core.posture.data import ProjectData
+from core.posture.data import ProjectData, parse_date
 
 
 @control(
@@ -49,13 +47,3 @@ def inactive_repositories(check: Control, data: ProjectData):
             f"{repository.name}: no commit on the default branch for {idle} days "
             f"(threshold {data.inactive_days}).",
         )
-
-
-def parse_date(value) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
