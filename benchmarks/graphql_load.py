@@ -5,8 +5,11 @@ concurrent clients for 30 seconds against two `panoptica serve` processes.
         [--clients 200] [--seconds 30] [--database-url postgresql://postgres@127.0.0.1:5432/panoptica_bench]
 
 Part 1 measures `repositories(first: 100)` and `findings(first: 100)` with filters, one request at a time, in
-this process (p50 and p99). Part 2 starts two API processes and drives them with concurrent clients (half
-each), alternating page queries; it prints requests per second and p50/p99 of the whole run.
+this process (p50 and p99), each beside its floor: the same SQL statements replayed alone on the driver (the
+database's share), and once the stack's, `{ __typename }` with the same token. Part 2 starts two API
+processes and drives them with concurrent clients (half each), alternating page queries; it prints requests
+per second and p50/p99 of the whole run, beside the same clients sending `{ __typename }` for as long (the
+processes' own ceiling: authentication, HTTP and GraphQL, no page). No peer: no free tool serves this API.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import psycopg
 from sqlalchemy import insert
 
 from api.app import create_app
+from benchmarks.harness import StatementLog, replay_ms
 from benchmarks.worker_scaling import fresh_database
 from core.accounts import service as accounts
 from core.connections.models import AzureConnection
@@ -125,24 +129,60 @@ async def one_at_a_time(url: str, token: str, runs: int) -> None:
         app.router.lifespan_context(app),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
-            base_url="http://bench",
+            base_url="http://localhost",
             headers={"Authorization": f"Bearer {token}"},
         ) as http,
     ):
-        print(f"{'query (one at a time)':<32}{'p50 ms':>9}{'p99 ms':>9}")
-        for label, query, variables in SHAPES:
+        engine = app.state.services.engine
+        statements = StatementLog(engine)
+
+        async def timed(query: str, variables: dict, count: int) -> list[float]:
             timings = []
-            for _ in range(runs):
+            for _ in range(count):
                 began = time.perf_counter()
                 response = await http.post("/graphql", json={"query": query, "variables": variables})
                 timings.append((time.perf_counter() - began) * 1000)
                 if response.status_code != 200 or response.json().get("errors"):
                     raise SystemExit(f"GraphQL error: {response.text[:300]}")
-            p50, p99 = percentiles(timings)
-            print(f"{label:<32}{p50:>9.1f}{p99:>9.1f}")
+            return timings
+
+        print(
+            f"{'query (one at a time)':<32}{'p50 ms':>9}{'p99 ms':>9}{'SQL alone p50':>15}{'p99':>7}{'x floor':>9}"
+        )
+        p50, p99 = percentiles(await timed("{ __typename }", {}, runs))
+        print(f"{'floor: { __typename }':<32}{p50:>9.1f}{p99:>9.1f}")
+        for label, query, variables in SHAPES:
+            p50, p99 = percentiles(await timed(query, variables, runs))
+            statements.clear()
+            await timed(query, variables, 1)
+            floor50, floor99 = percentiles(
+                await replay_ms(engine, statements, list(statements.entries), runs)
+            )
+            print(
+                f"{label:<32}{p50:>9.1f}{p99:>9.1f}{floor50:>15.1f}{floor99:>7.1f}{p50 / max(floor50, 1e-9):>9.1f}"
+            )
+        print("SQL alone: the request's statements replayed on the driver, one connection, nothing committed")
 
 
 async def concurrent(url: str, token: str, clients: int, seconds: float) -> None:
+    """The page queries, then `{ __typename }` for as long: ours beside the processes' own ceiling."""
+    rows = [
+        ("page queries", *await drive(url, token, clients, seconds, SHAPES)),
+        (
+            "floor: { __typename }",
+            *await drive(url, token, clients, seconds, [("typename", "{ __typename }", {})]),
+        ),
+    ]
+    print(f"{clients} clients for {seconds:.0f} s against 2 API processes")
+    print(f"{'':24}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for label, rate, p50, p99, errors in rows:
+        print(f"{label:24}{rate:>12.1f}{p50:>9.0f}{p99:>9.0f}{errors:>8}")
+    print(f"page queries / floor: {rows[0][1] / max(rows[1][1], 1e-9):.2f} of the throughput")
+
+
+async def drive(
+    url: str, token: str, clients: int, seconds: float, shapes: list
+) -> tuple[float, float, float, int]:
     settings = Settings(database_url=url)
     processes = Processes(settings, Path(tempfile.mkdtemp()))
     ports = [18701, 18702]
@@ -166,7 +206,7 @@ async def concurrent(url: str, token: str, clients: int, seconds: float) -> None
                 nonlocal errors
                 port = ports[n % 2]
                 while time.perf_counter() < deadline:
-                    _, query, variables = SHAPES[random.randrange(len(SHAPES))]
+                    _, query, variables = shapes[random.randrange(len(shapes))]
                     began = time.perf_counter()
                     try:
                         response = await http.post(
@@ -183,10 +223,7 @@ async def concurrent(url: str, token: str, clients: int, seconds: float) -> None
             await asyncio.gather(*(client(n) for n in range(clients)))
             elapsed = time.perf_counter() - began
         p50, p99 = percentiles(timings)
-        print(
-            f"{clients} clients for {seconds:.0f} s against 2 API processes: {len(timings) / elapsed:.1f} requests/s, "
-            f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, {errors} errors"
-        )
+        return len(timings) / elapsed, p50, p99, errors
     finally:
         processes.stop_all()
 
