@@ -127,8 +127,8 @@ async def plan_unchanged(
             {
                 **finding_values(raws[row.fingerprint], DEPENDENCIES, repository.scanned_commit),
                 "id": row.id,
-                "status": row.status,  # seen again, unexpired: as it was (lifecycle.next_status)
-                "fixed_at": None,
+                # No status: seen again and unexpired, it stays as it is (lifecycle.next_status), and a
+                # suppression made since this plan was read is not overwritten.
             }
             for row in dependency_rows
             if live(row)
