@@ -12,10 +12,9 @@ Day 2 is printed beside its request floor (issue 17, item 4): what no run withou
 connection's verification (measured on its own), one branch listing per repository (`refs?filter=heads/`),
 posture's per-project lists, and for each changed repository its archive, its head commit's date (posture)
 and the history scan's fetch of its new commits at git's own minimum (protocol v2: advertisement, ls-refs,
-fetch: 3 requests). What the run makes beyond it is printed by kind. The emulator can only give a changed tree
-a new root commit, so the benchmark's changes are rewritten histories, which the history scan fetches twice
-(the deepening of a force-push): that, and each changed repository's scan job reading its head again, is the
-distance to the floor. SQL statements are attributed to the job that ran them (the correlation id).
+fetch: 3 requests). A change is a commit pushed on top of the head (the emulator's generated commits), so
+history is not rewritten. What the run makes beyond the floor is printed by kind. SQL statements are
+attributed to the job that ran them (the correlation id).
 
 The emulator runs in its own process by default (benchmarks/harness.py); the changes are made over its admin
 host. checkov is left out by default (`--scanners`): it costs seconds per repository and the comparison is
@@ -92,6 +91,7 @@ def build_world(repositories: int, latency_ms: int) -> World:
                                     "src/app.py": "print('hello')\n" * 50,
                                     "azure-pipelines.yml": PIPELINE,
                                 },
+                                generated_commits=1,  # day 2 pushes one more on some (`change_some`)
                             )
                             for r in range(min(20, repositories - p * 20))
                         ],
@@ -194,8 +194,9 @@ def change_some(azure: Emulator, fraction: float) -> int:
     repos = [r for p in world.organizations[0].projects for r in p.repositories]
     changed = int(len(repos) * fraction)
     for repo in random.Random(7).sample(repos, changed):
-        repo.files = {**repo.files, "CHANGELOG.md": "changed\n"}
-        repo.head_commit = repo.tree_digest()
+        # A pushed commit on top of the head (sandbox/gitrepos.py keeps every earlier commit id), not a rewrite.
+        repo.generated_commits += 1
+        repo.head_commit = ""  # recomputed from the new history when the world is validated
     azure.replace_world(world)
     return changed
 
