@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import functools
 import random
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, update
+from pydantic_core import PydanticUndefined
+from sqlalchemy import Executable, bindparam, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict, manager_of_class
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,52 +47,102 @@ async def enqueue(
     `kind` is a JobKind: `payload` must be its payload type (checked here, PayloadError otherwise), and the
     kind's queue and max attempts apply unless given. A bare name takes a dict payload as it is.
 
-    One statement: `INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id` (SQLite and PostgreSQL
-    alike), so a duplicate costs no SELECT, no savepoint and no failed flush; the returned Job is attached to
-    the session as stored (no further SQL)."""
+    One statement on both databases: `INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`, so a
+    duplicate costs no SELECT, no savepoint and no failed flush. On PostgreSQL the same statement also hands
+    the inserted job to procrastinate (a data-modifying CTE: a duplicate defers nothing). The row's values are
+    built as a dict (the model's defaults, no validating constructor) and the returned Job is attached to the
+    session as if loaded (no further SQL; later changes to it are ordinary ORM updates)."""
     kind = as_kind(kind)
-    job = Job(
-        kind=kind.name,
-        payload=kind.dump(payload),
-        dedupe_key=dedupe_key,
-        queue=kind.queue if queue is None else queue,
-        max_attempts=kind.max_attempts if max_attempts is None else max_attempts,
-        run_after=utcnow() + timedelta(seconds=delay_seconds),
-        lock=lock,
-    )
-    values = {column: getattr(job, column) for column in JOB_COLUMNS}
-    statement = insert_statement(session, deduplicated=dedupe_key is not None)
-    if (await session.exec(statement, params=values)).first() is None:
+    now = utcnow()
+    values: dict[str, Any] = {
+        **_defaults(),
+        "kind": kind.name,
+        "payload": kind.dump(payload),
+        "dedupe_key": dedupe_key,
+        "queue": kind.queue if queue is None else queue,
+        "max_attempts": kind.max_attempts if max_attempts is None else max_attempts,
+        "run_after": now + timedelta(seconds=delay_seconds) if delay_seconds else now,
+        "lock": lock,
+        "created_at": now,
+    }
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    statement = _insert_statement(dialect, dedupe_key is not None)
+    if dialect == "postgresql":
+        values[DEFER_AT] = values["run_after"] if delay_seconds else None
+        values[DEFER_TASK] = distributed.TASK
+    connection = await session.connection()
+    if (await connection.execute(statement, values)).first() is None:
         return None  # another enqueue (maybe concurrent) holds the dedupe key
-    make_transient_to_detached(job)
-    session.add(job)  # persistent as inserted: later changes to it are ordinary ORM updates
-    if distributed.uses_procrastinate(session):
-        await distributed.defer(session, job, at=job.run_after if delay_seconds else None)
-    return job
+    return _attached(session, values)
 
 
 JOBS = Job.__table__
 JOB_COLUMNS = tuple(column.key for column in JOBS.columns)
+DEFER_AT, DEFER_TASK = "procrastinate_at", "procrastinate_task"
+SET_BY_ENQUEUE = frozenset(
+    ("kind", "payload", "dedupe_key", "queue", "max_attempts", "run_after", "lock", "created_at")
+)
 
 
 @functools.cache
-def _insert_statement(dialect: str, deduplicated: bool) -> ReturningInsert[Any]:
+def _default_values() -> tuple[dict[str, Any], dict[str, Callable[[], Any]]]:
+    # The model's field defaults, read once: constants, and factories called per job (an id, a dict).
+    constants: dict[str, Any] = {}
+    factories: dict[str, Callable[[], Any]] = {}
+    for name in JOB_COLUMNS:
+        if name in SET_BY_ENQUEUE:
+            continue
+        info = Job.model_fields[name]
+        if info.default_factory is not None:
+            factories[name] = cast("Callable[[], Any]", info.default_factory)
+        elif info.default is not PydanticUndefined:
+            constants[name] = info.default
+    return constants, factories
+
+
+def _defaults() -> dict[str, Any]:
+    constants, factories = _default_values()
+    return {**constants, **{name: factory() for name, factory in factories.items()}}
+
+
+@functools.cache
+def _mappers_configured() -> None:
+    configure_mappers()  # what a model's constructor does first; building an instance without one does not
+
+
+def _attached(session: AsyncSession, values: dict[str, Any]) -> Job:
+    """The stored row as a persistent Job, the way SQLAlchemy builds one it loads (no constructor)."""
+    _mappers_configured()
+    job = manager_of_class(Job).new_instance()
+    instance_dict(job).update({name: values[name] for name in JOB_COLUMNS})
+    make_transient_to_detached(job)
+    session.add(job)
+    return job
+
+
+@functools.cache
+def _insert_statement(dialect: str, deduplicated: bool) -> Executable:
     # Built once per dialect, values bound at execution: on the table, not the entity (the ORM's
     # bulk-values path and a new statement per call cost more CPU than the INSERT itself).
     if dialect == "postgresql":
-        statement = postgresql_insert(JOBS)
+        # Inside a CTE the INSERT's parameters are named explicitly (an INSERT alone takes them by column).
+        statement = postgresql_insert(JOBS).values(
+            {c.key: bindparam(c.key, type_=c.type) for c in JOBS.columns}
+        )
         if deduplicated:
             statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    else:
-        statement = sqlite_insert(JOBS)
-        if deduplicated:
-            statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        inserted = statement.returning(JOBS.c.id, JOBS.c.queue, JOBS.c.lock).cte("inserted_job")
+        # procrastinate's own defer function (as `distributed.defer` calls it), on the row just inserted.
+        defer = text(
+            "procrastinate_defer_jobs_v1(ARRAY[ROW(inserted_job.queue, CAST(:procrastinate_task AS varchar), "
+            "0, inserted_job.lock, NULL, jsonb_build_object('job_id', inserted_job.id), "
+            "CAST(:procrastinate_at AS timestamptz))::procrastinate_job_to_defer_v1])"
+        )
+        return select(inserted.c.id, defer).select_from(inserted)
+    statement = sqlite_insert(JOBS)
+    if deduplicated:
+        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
     return statement.returning(JOBS.c.id)
-
-
-def insert_statement(session: AsyncSession, *, deduplicated: bool) -> ReturningInsert[Any]:
-    """The dialect's INSERT, which knows ON CONFLICT (both of our databases have it)."""
-    return _insert_statement(session.bind.dialect.name if session.bind is not None else "", deduplicated)
 
 
 async def claim(session: AsyncSession, queues: tuple[str, ...], limit: int = 10) -> list[Job]:
