@@ -8,10 +8,12 @@ right after the acknowledgement loses nothing, and the job answers through the r
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from slack_bolt import BoltResponse
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
 from bot import blocks, manifest
@@ -38,6 +40,9 @@ READ_ONLY = ("help", "status", "posture", "repos", "subscriptions")
 # the listener runs inside the request: otherwise Bolt starts it as a task and polls every 10 ms for the
 # acknowledgement, which under a burst of commands costs event-loop time and up to 10 ms per command.
 PROCESS_BEFORE_RESPONSE = True
+# Every request reaches Bolt through `api/slack_http.slack_endpoint`, which has verified its signature (over
+# the raw bytes, refusing with 401) before: Bolt's own check would compute the same HMAC a second time.
+BOLT_VERIFIES_SIGNATURES = False
 SCOPES = manifest.BOT_SCOPES  # bot/manifest.py: the Slack app manifest is generated from the same names
 
 
@@ -55,6 +60,7 @@ def build_slack_app(services: Services) -> AsyncApp | None:
             signing_secret=secret,
             client=web_client(settings, settings.slack_bot_token.get_secret_value()),
             process_before_response=PROCESS_BEFORE_RESPONSE,
+            request_verification_enabled=BOLT_VERIFIES_SIGNATURES,
         )
     else:
         store = installation_store(settings, services.engine)
@@ -62,6 +68,7 @@ def build_slack_app(services: Services) -> AsyncApp | None:
             signing_secret=secret,
             client=web_client(settings, None),
             process_before_response=PROCESS_BEFORE_RESPONSE,
+            request_verification_enabled=BOLT_VERIFIES_SIGNATURES,
             installation_store=store,
             oauth_settings=AsyncOAuthSettings(
                 client_id=settings.slack_client_id,
@@ -78,16 +85,29 @@ def build_slack_app(services: Services) -> AsyncApp | None:
     return app
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    @app.middleware
-    async def once_per_delivery(body, next):
-        """Slack retries events it thinks we missed: each event id is handled once."""
+class OncePerDelivery(AsyncMiddleware):
+    """Slack retries events it thinks we missed: each event id is handled once.
+
+    A middleware class, not a decorated function: Bolt calls it directly, where a function middleware has its
+    arguments injected by name on every request (slash commands included, which carry no event id)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        body = req.body
         event_id = body.get("event_id") if isinstance(body, dict) else None
         if event_id:
-            async with session_scope(services.sessions) as session:
+            async with session_scope(self.services.sessions) as session:
                 if not await slack.first_delivery(session, f"event:{event_id}"):
                     return BoltResponse(status=200, body="")  # a repeat: acknowledged, handled nothing
         return await next()
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    app.use(OncePerDelivery(services))
 
     @app.command(manifest.COMMAND)
     async def panoptica(ack, command):
