@@ -140,8 +140,10 @@ async def answer_command(services: Services, command: dict) -> dict:
         return blocks.plain(parsed.message)
     if parsed.name == "help":
         return blocks.help_message()
-    async with services.sessions() as session:
-        account_id = await slack.workspace_account(session, command["team_id"])
+    account_id = slack.cached_workspace_account(services.engine, command["team_id"])
+    if account_id is None:
+        async with services.sessions() as session:
+            account_id = await slack.workspace_account(session, command["team_id"])
     if account_id is None:
         if parsed.name != "link":  # the one command a workspace not linked yet may run (it is no read)
             return blocks.not_linked(services.settings.public_url)

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -111,6 +112,13 @@ def _team_cache(session: AsyncSession) -> dict[str, tuple[str, float]]:
     if engine is None:
         return {}
     return TEAM_ACCOUNTS.setdefault(engine, {})
+
+
+def cached_workspace_account(engine: AsyncEngine, team_id: str) -> str | None:
+    """The linked account when this process has it cached (and not expired): no session needed. None says
+    nothing: look it up with `workspace_account`."""
+    cached = TEAM_ACCOUNTS.get(engine.sync_engine, {}).get(team_id)
+    return cached[0] if cached is not None and cached[1] > time.monotonic() else None
 
 
 def forget_workspace(session: AsyncSession, team_id: str) -> None:
