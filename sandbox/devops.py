@@ -284,9 +284,9 @@ def build_app(context) -> Response:
         git_project, repository = found
         prefix = "refs/" + request.query_params.get("filter", "")
         names = [f"refs/heads/{b}" for b in [repository.default_branch, *repository.branches] if b]
-        # The branches git serves (sandbox/gitserve.py); the default branch and its peers at `head_commit`.
-        served = git_store.refs(repository) if repository.history else {}
-        tips = {**served, **{n: repository.head_commit for n in names}}
+        # The branches git serves (sandbox/gitserve.py), the default branch and its peers at its head: the same
+        # commits, as Azure DevOps answers the same over REST and git.
+        tips = {**git_store.refs(repository), **{n: head_of(repository) for n in names}}
         base = f"{dev}/{caller.org.name}/{git_project.id}/_apis/git/repositories/{repository.id}/refs"
         creator = {"displayName": "Sandbox", "id": stable_id("user", "creator")}
         refs = [
@@ -337,6 +337,15 @@ def build_app(context) -> Response:
             return JSONResponse(item_list[0])
         return collection(item_list)
 
+    def head_of(repository: Repository) -> str:
+        """The default branch's tip as git serves it. A scenario's `head_commit` stands for it only where git
+        has no commit to serve (no default branch)."""
+        if not repository.default_branch:
+            return repository.head_commit
+        return git_store.refs(repository).get(
+            f"refs/heads/{repository.default_branch}", repository.head_commit
+        )
+
     def single_file(request: Request, caller, git_project, repo, path: str, content: str) -> Response:
         query = request.query_params
         wants_json = query.get("$format", "").lower() == "json" or (
@@ -354,7 +363,7 @@ def build_app(context) -> Response:
         item = {
             "objectId": tree_id(repo, path) if is_folder else blob_id(content),
             "gitObjectType": "tree" if is_folder else "blob",
-            "commitId": repo.head_commit,
+            "commitId": head_of(repo),
             "path": path,
             "url": f"{dev}/{caller.org.name}/{git_project.id}/_apis/git/repositories/{repo.id}/items"
             f"?path={quote(path)}&versionType=Branch&versionOptions=None",
@@ -453,12 +462,13 @@ def build_app(context) -> Response:
         when = repository.last_commit_date or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         person = {"name": "Sandbox", "email": "sandbox@example.com", "date": when}
         base = f"{dev}/{caller.org.name}/{git_project.id}/_apis/git/repositories/{repository.id}"
+        head = head_of(repository)
         commit = {
-            "commitId": repository.head_commit,
+            "commitId": head,
             "author": person,
             "committer": person,
             "comment": "Head of the default branch",
-            "url": f"{base}/commits/{repository.head_commit}",
+            "url": f"{base}/commits/{head}",
         }
         return collection([commit])
 
