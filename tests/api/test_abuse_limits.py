@@ -107,7 +107,10 @@ async def test_100_aliased_scan_connection_mutations_cost_azure_devops_what_one_
         assert (await connect(alice, connection_id))["ok"]
         one = await scan_connection_round(app, alice, sandbox, db, connection_id, aliases=1)
         async with session_scope(db) as session:  # scan everything again, not "unchanged commit"
-            await session.exec(update(AzureRepository).values(scanned_commit="", scanned_versions={}))
+            # (and posture reads each head's date again: it keeps them while the heads do not move)
+            await session.exec(
+                update(AzureRepository).values(scanned_commit="", scanned_versions={}, head_committed_at=None)
+            )
             # And the git history from the start (on by default): both rounds then ask Azure DevOps the same.
             for table in (HistoryOccurrence, HistoryCommit, HistoryState):
                 await session.exec(delete(table))
