@@ -135,31 +135,22 @@ def main() -> None:
             live.head_commit = gitrepos.head_commit(live)
             sandbox.replace_world(live_world)
             prepare(url, token, sandbox.ca_path)
-            git = Git(url, token, sandbox.ca_path)
-            before = served(sandbox)
-            seconds, second = scan(git, state, known)
-            git.close()
-            rows.append(
-                (
-                    f"second scan ({args.new} new commits)",
-                    (seconds, len(second.scanned), second.bytes_fetched, served(sandbox) - before),
-                    plain_git(sandbox, floor, ["-C", str(clone), "fetch", "--quiet", "origin"]),
-                )
-            )
 
+            def incremental(label):
+                """One more scan from what is known, beside plain git fetching into its clone."""
+                git = Git(url, token, sandbox.ca_path)
+                before = served(sandbox)
+                seconds, work = scan(git, state, known)
+                git.close()
+                ours = (seconds, len(work.scanned), work.bytes_fetched, served(sandbox) - before)
+                peer = plain_git(sandbox, floor, ["-C", str(clone), "fetch", "--quiet", "origin"])
+                rows.append((label(work), ours, peer))
+                return work
+
+            second = incremental(lambda _: f"second scan ({args.new} new commits)")
             state.refs = second.refs
             known |= {c: (when, True) for c, when in second.scanned}
-            git = Git(url, token, sandbox.ca_path)
-            before = served(sandbox)
-            seconds, third = scan(git, state, known)
-            git.close()
-            rows.append(
-                (
-                    f"unchanged (fetched={third.fetched})",
-                    (seconds, len(third.scanned), third.bytes_fetched, served(sandbox) - before),
-                    plain_git(sandbox, floor, ["-C", str(clone), "fetch", "--quiet", "origin"]),
-                )
-            )
+            incremental(lambda work: f"unchanged (fetched={work.fetched})")
             floor.close()
             report(args, rows)
             if not args.no_gitleaks:
