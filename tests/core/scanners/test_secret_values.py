@@ -28,18 +28,12 @@ from core.scanners.secrets import (
 )
 from core.scanners.whole_values import WHOLE_VALUES, whole_values
 from core.scans.scanner import fingerprint, redacted_preview, secret_hash
+from tests.support.secret_samples import ALNUM, HEX, URLSAFE, pick
 from tests.support.secret_samples import WHOLE_SAMPLES as RULE_SAMPLES
 
 KEY = b"service-key-for-tests"
-ALNUM = string.ascii_letters + string.digits
-URLSAFE = ALNUM + "_-"
 LOWER_ALNUM = string.ascii_lowercase + string.digits
-HEX = "0123456789abcdef"
 BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
-
-
-def pick(n: int, alphabet: str = ALNUM) -> str:
-    return "".join(secrets.choice(alphabet) for _ in range(n))
 
 
 def mixed(n: int, alphabet: str = ALNUM) -> str:
