@@ -19,6 +19,8 @@ from core.posture.models import PostureResult
 from core.scans import schedule
 from core.scans.models import ScanRun
 from core.scans.service import connection_batch
+from sandbox.osv import default_advisories
+from tests.core.dependencies import planted
 from tests.support.flows import connect_organization, run_daily
 from tests.support.secret_samples import digitalocean
 
@@ -225,3 +227,42 @@ async def test_posture_reads_no_commit_for_a_head_that_did_not_move(services, wo
         ).all()
     assert {r.resource_name for r in inactive} == SCANNED
     assert {r.status for r in inactive} == {"PASS"}  # dates kept or read, every repository was evaluated
+
+
+@pytest.mark.parametrize("services_settings", [{"posture_enabled": False, "scanners": "dependencies"}])
+async def test_unchanged_dependencies_are_matched_again_in_bulk_and_keep_their_findings(
+    services, world, sandbox
+):
+    world.advisories = default_advisories()  # the emulated OSV's
+    await planted.connected(services, world)
+    now = utcnow()
+    await run_daily(services, now)
+    before = {f.id: f for f in await planted.dependency_findings(services)}
+    assert {(f.rule_id, f.severity, f.path, f.line) for f in before.values()} == planted.EXPECTED
+    jobs_before = await repository_jobs(services)
+
+    await planted.new_day(services)  # today's advisories asked again: the same answer
+    sandbox.context.requests.clear()
+    await run_daily(services, now + timedelta(days=1))
+
+    assert await repository_jobs(services) == jobs_before  # the bulk path, for payments-api too
+    assert requests_by_kind(sandbox)["archive"] == 0
+    api_run = (await planted.runs(services))[-1]
+    assert (api_run.status, api_run.reused, api_run.new_findings, api_run.fixed_findings) == (
+        "SUCCEEDED",
+        True,
+        0,
+        0,
+    )
+    assert api_run.open_findings == len(planted.EXPECTED)
+    after = {f.id: f for f in await planted.dependency_findings(services)}
+    assert set(after) == set(before)
+    for finding in after.values():  # seen again by today's run, everything else as it was
+        old = before[finding.id]
+        assert finding.last_run_id == api_run.id and finding.last_seen_at > old.last_seen_at
+        assert (finding.status, finding.severity, finding.message, finding.remediation) == (
+            old.status,
+            old.severity,
+            old.message,
+            old.remediation,
+        )
