@@ -74,6 +74,11 @@ class JobRunner:
         tasks = [*self._loops, *(t for running in self._running.values() for t in running)]
         for task in tasks:
             task.cancel()
+        pending = {t for t in tasks if not t.done()}
+        while pending:  # a task that swallowed its cancellation (a library's doing) is cancelled again
+            _, pending = await asyncio.wait(pending, timeout=1)
+            for task in pending:
+                task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -95,8 +100,11 @@ class JobRunner:
                     log.exception("job runner iteration failed")
             if not started:
                 self._wake[queue].clear()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+                # arrives as the wait ends, and the loop (and `stop`, which awaits it) then never ends.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake[queue].wait(), self.poll_seconds)
+                    async with asyncio.timeout(self.poll_seconds):
+                        await self._wake[queue].wait()
 
     async def _start_jobs(self, queue: str, free: int) -> int:
         async with self.services.sessions() as session:
