@@ -22,7 +22,6 @@ def create_engine(database_url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "reset", _rollback_if_in_transaction)
-        _end_only_open_transactions(engine.dialect)
         return engine
     engine = create_async_engine(url)
     event.listen(engine.sync_engine, "checkin", _note_checkin)
@@ -51,32 +50,6 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
         raise DisconnectionError("an idle pooled connection failed its ping") from error
 
 
-def _in_transaction(dbapi_connection) -> bool:
-    driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
-    return bool(getattr(driver, "in_transaction", True))
-
-
-def _end_only_open_transactions(dialect) -> None:
-    """COMMIT and ROLLBACK reach SQLite only when a transaction is open.
-
-    sqlite3's own commit() and rollback() do nothing when none is (it opens one at the first write, never for
-    a read), but through aiosqlite each call is still a hand-off to the connection's thread: a read-only
-    Session's close, or a session_scope that read and commits, paid one for nothing. Same outcome, no hop."""
-    commit, rollback = dialect.do_commit, dialect.do_rollback
-
-    def do_commit(dbapi_connection) -> None:
-        if _in_transaction(dbapi_connection):
-            commit(dbapi_connection)
-
-    def do_rollback(dbapi_connection) -> None:
-        if _in_transaction(dbapi_connection):
-            rollback(dbapi_connection)
-
-    # On this engine's own dialect instance (each engine has its own), not on the class.
-    setattr(dialect, "do_commit", do_commit)  # noqa: B010
-    setattr(dialect, "do_rollback", do_rollback)  # noqa: B010
-
-
 def _rollback_if_in_transaction(dbapi_connection, _record, reset_state) -> None:
     """SQLite's reset on return: a rollback only when the connection is still in a transaction.
 
@@ -88,7 +61,8 @@ def _rollback_if_in_transaction(dbapi_connection, _record, reset_state) -> None:
     the event loop (garbage collected) is not touched here, as SQLAlchemy's own reset does not touch it."""
     if reset_state.terminate_only or not reset_state.asyncio_safe:
         return
-    if _in_transaction(dbapi_connection):
+    driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+    if getattr(driver, "in_transaction", True):
         dbapi_connection.rollback()
 
 
