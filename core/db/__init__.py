@@ -19,9 +19,8 @@ def create_engine(database_url: str) -> AsyncEngine:
     url = normalize_database_url(database_url)
     if url.startswith("sqlite"):
         _ensure_sqlite_directory(url)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "reset", _rollback_if_in_transaction)
         return engine
     engine = create_async_engine(url)
     event.listen(engine.sync_engine, "checkin", _note_checkin)
@@ -48,22 +47,6 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
         dbapi_connection.ping()
     except Exception as error:  # the driver's own error, whatever it is: the connection is gone
         raise DisconnectionError("an idle pooled connection failed its ping") from error
-
-
-def _rollback_if_in_transaction(dbapi_connection, _record, reset_state) -> None:
-    """SQLite's reset on return: a rollback only when the connection is still in a transaction.
-
-    SQLAlchemy's default rolls back every connection given back to the pool, also one whose Session has just
-    committed or rolled back (the Session ends its transaction, then the pool resets again): with aiosqlite
-    that is one more hand-off to the connection's thread per unit of work (a sixth of a Slack command's
-    acknowledgement). SQLite itself says whether a transaction is open (`in_transaction`, read without a
-    hand-off), so nothing that was left open goes back to the pool open. A connection given back outside
-    the event loop (garbage collected) is not touched here, as SQLAlchemy's own reset does not touch it."""
-    if reset_state.terminate_only or not reset_state.asyncio_safe:
-        return
-    driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
-    if getattr(driver, "in_transaction", True):
-        dbapi_connection.rollback()
 
 
 def _ensure_sqlite_directory(url: str) -> None:
