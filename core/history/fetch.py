@@ -190,20 +190,15 @@ class Git:
     def remote_heads(self) -> dict[str, str]:
         """Branch -> commit as the server advertises them: one request, no pack."""
         out = self.run(["ls-remote", "--heads", self.url])
-        refs = {}
-        for line in out.splitlines():
-            commit, _, name = line.partition("\t")
-            if name.startswith("refs/heads/"):
-                refs[name] = commit
-            if len(refs) > self.limits.refs:
-                raise HistoryRejected(f"The repository has more than {self.limits.refs} branches.")
-        return refs
+        listed = {name: commit for commit, _, name in (line.partition("\t") for line in out.splitlines())}
+        return self.checked_heads(listed)
 
     def checked_heads(self, refs: dict[str, str]) -> dict[str, str]:
         """The branches (as git or the REST refs list gave them), within the bound on branches."""
-        if len(refs) > self.limits.refs:
+        heads = {name: commit for name, commit in refs.items() if name.startswith("refs/heads/")}
+        if len(heads) > self.limits.refs:
             raise HistoryRejected(f"The repository has more than {self.limits.refs} branches.")
-        return {name: commit for name, commit in refs.items() if name.startswith("refs/heads/")}
+        return heads
 
     def init(self) -> None:
         if not self.repo.exists():

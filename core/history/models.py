@@ -11,6 +11,8 @@ from sqlmodel import Field
 from core.db.columns import new_id, timestamp, utcnow
 from core.db.table import TableModel
 
+NAME = "history"  # the history scan: its key in a run's versions and errors, its findings' scanner
+
 
 class HistoryState(TableModel, table=True):
     __tablename__ = "history_states"

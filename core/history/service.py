@@ -32,7 +32,7 @@ from sqlmodel import col, select
 from core.db import session_scope
 from core.db.columns import new_id, utcnow
 from core.history.fetch import Git, HistoryLimits, HistoryRejected, clone_url
-from core.history.models import HistoryCommit, HistoryOccurrence, HistoryState
+from core.history.models import NAME, HistoryCommit, HistoryOccurrence, HistoryState
 from core.history.patches import Occurrence, PatchStats, added_files, scan_added, secrets_in_files
 from core.scanners import secrets as head_scan
 from core.scans.models import ScanRun
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from core.services import Services
 
 
-NAME = "history"
 # Changes with the head scan's detectors: a new detector rescans history once (every commit again). 2: merge
 # commits' own changes (conflict resolutions) are scanned too.
 VERSION = f"2+secrets.{head_scan.SecretsScanner.version}"
@@ -131,9 +130,12 @@ async def scan_history(
     )
 
 
+UNCHANGED = "Unchanged since the last history scan: nothing fetched."
+
+
 def describe(work: GitWork) -> str:
     if not work.fetched:
-        return "Unchanged since the last history scan: nothing fetched."
+        return UNCHANGED
     words = f"{len(work.scanned)} new commit(s) scanned, {len(work.occurrences)} secret occurrence(s) found"
     if work.bounded:
         words += "; stopped at the history bound (older commits not scanned)"

@@ -21,9 +21,18 @@ from core.jobs.models import Job
 
 TASK = "panoptica.job"
 
+
+def defer_call(*, queue: str, task: str, lock: str, args: str, at: str) -> str:
+    """procrastinate's defer function on one job, from SQL expressions (the fields of its row type, in order:
+    queue, task, priority, lock, queueing lock, args, scheduled at)."""
+    return (
+        f"procrastinate_defer_jobs_v1(ARRAY[ROW({queue}, {task}, 0, {lock}, NULL, {args}, {at})"
+        "::procrastinate_job_to_defer_v1])"
+    )
+
+
 DEFER = text(
-    "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, :lock, NULL, CAST(:args AS jsonb), :at)"
-    "::procrastinate_job_to_defer_v1])"
+    "SELECT " + defer_call(queue=":queue", task=":task", lock=":lock", args="CAST(:args AS jsonb)", at=":at")
 )
 
 

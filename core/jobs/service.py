@@ -134,9 +134,13 @@ def _insert_statement(dialect: str, deduplicated: bool) -> Executable:
         inserted = statement.returning(JOBS.c.id, JOBS.c.queue, JOBS.c.lock).cte("inserted_job")
         # procrastinate's own defer function (as `distributed.defer` calls it), on the row just inserted.
         defer = text(
-            "procrastinate_defer_jobs_v1(ARRAY[ROW(inserted_job.queue, CAST(:procrastinate_task AS varchar), "
-            "0, inserted_job.lock, NULL, jsonb_build_object('job_id', inserted_job.id), "
-            "CAST(:procrastinate_at AS timestamptz))::procrastinate_job_to_defer_v1])"
+            distributed.defer_call(
+                queue="inserted_job.queue",
+                task="CAST(:procrastinate_task AS varchar)",
+                lock="inserted_job.lock",
+                args="jsonb_build_object('job_id', inserted_job.id)",
+                at="CAST(:procrastinate_at AS timestamptz)",
+            )
         )
         return select(inserted.c.id, defer).select_from(inserted)
     statement = sqlite_insert(JOBS)

@@ -79,8 +79,13 @@ def unread_marker(path: str, reasons: list[str]) -> Dependency:
 
 async def vulnerable(deps: list[Dependency], source) -> list[RawFinding]:
     """The findings for these dependencies from this advisory source (ScannerError when it is unreachable)."""
+    candidates = await source.advisories_for([d for d in deps if d.ecosystem != UNREAD])
+    return vulnerable_in(deps, candidates)
+
+
+def vulnerable_in(deps: list[Dependency], candidates: dict) -> list[RawFinding]:
+    """The findings for these dependencies from advisories already looked up (`advisories_for`)."""
     packages = [d for d in deps if d.ecosystem != UNREAD]
-    candidates = await source.advisories_for(packages)
     return findings_for(packages, candidates) + [parse_finding(d) for d in deps if d.ecosystem == UNREAD]
 
 

@@ -186,7 +186,7 @@ async def reuse(
     tips: dict[str, str] | None = None,
 ) -> ScanRun:
     """An unchanged commit: nothing downloaded, but its stored inventory meets the advisories published since
-    (and the history scan looks for new commits on other branches: one ls-remote when nothing changed)."""
+    (and the history scan looks for new commits on other branches: nothing fetched when none moved)."""
     results, errors = {}, {}
     if DEPENDENCIES in versions:
         from core.scanners.dependencies import vulnerable  # here: core.scanners imports core.scans
@@ -260,7 +260,12 @@ async def stored_inventory(services: Services, repository_id: str) -> list[Depen
                 select(RepositoryDependency).where(RepositoryDependency.repository_id == repository_id)
             )
         ).all()
-    return [Dependency(r.ecosystem, r.name, r.version, r.purl, r.path, r.line, r.direct) for r in rows]
+    return [dependency_of(r) for r in rows]
+
+
+def dependency_of(row: RepositoryDependency) -> Dependency:
+    """A stored inventory row as the matcher reads it."""
+    return Dependency(row.ecosystem, row.name, row.version, row.purl, row.path, row.line, row.direct)
 
 
 async def replace_inventory(session, repository_id: str, deps: list[Dependency]) -> None:

@@ -38,20 +38,18 @@ from core.dependencies.package import Dependency
 from core.discovery.models import AzureRepository
 from core.findings.lifecycle import ACTIVE, finding_values
 from core.findings.models import Finding, FindingStatus
+from core.history.models import NAME as HISTORY
 from core.history.models import HistoryState
 from core.scans.models import ScanRun, ScanStatus
 from core.scans.scanner import RawFinding, ScannerError, fingerprint
-from core.scans.service import active_scans, default_ref
+from core.scans.service import DEPENDENCIES, active_scans, default_ref, dependency_of
 
 if TYPE_CHECKING:
     from core.services import Services
 
 log = logging.getLogger(__name__)
-DEPENDENCIES = "dependencies"
-HISTORY = "history"
 LISTINGS_AT_ONCE = 500  # coroutines per gather; the Azure client bounds requests in flight per organization
 IDS_PER_QUERY = 500
-UNCHANGED_NOTE = "Unchanged since the last history scan: nothing fetched."
 
 
 async def list_branches(org, repositories: list[AzureRepository]) -> dict[str, dict[str, str]]:
@@ -205,10 +203,8 @@ async def stored_inventories(session, repository_ids: list[str]) -> dict[str, li
         rows = await session.exec(
             select(RepositoryDependency).where(col(RepositoryDependency.repository_id).in_(ids))
         )
-        for r in rows.all():
-            inventories[r.repository_id].append(
-                Dependency(r.ecosystem, r.name, r.version, r.purl, r.path, r.line, r.direct)
-            )
+        for row in rows.all():
+            inventories[row.repository_id].append(dependency_of(row))
     return inventories
 
 
@@ -217,7 +213,7 @@ async def current_dependency_findings(
 ) -> dict[str, dict[str, RawFinding]] | None:
     """Repository id -> fingerprint -> today's dependency finding, from one advisory lookup for all of them
     (the same matching `reuse` runs per repository). None when the advisory source did not answer."""
-    from core.scanners.dependencies import UNREAD, findings_for, parse_finding  # here: it imports core.scans
+    from core.scanners.dependencies import UNREAD, vulnerable_in  # here: it imports core.scans
 
     packages = [d for deps in inventories.values() for d in deps if d.ecosystem != UNREAD]
     try:
@@ -227,8 +223,7 @@ async def current_dependency_findings(
         return None
     current: dict[str, dict[str, RawFinding]] = {}
     for repository_id, deps in inventories.items():
-        raws = findings_for([d for d in deps if d.ecosystem != UNREAD], advisories)
-        raws += [parse_finding(d) for d in deps if d.ecosystem == UNREAD]
+        raws = vulnerable_in(deps, advisories)
         current[repository_id] = {fingerprint(r.rule.id, r.path, r.identity): r for r in raws}
     return current
 
@@ -290,10 +285,12 @@ async def write_unchanged(
         if rows:
             await session.exec(update(Finding), params=rows)
     if HISTORY in plan.versions:
+        from core.history.service import UNCHANGED as history_unchanged  # here: it imports core.scans
+
         await session.exec(
             update(HistoryState),
             params=[
-                {"repository_id": r.id, "last_run_commits": 0, "note": UNCHANGED_NOTE, "scanned_at": now}
+                {"repository_id": r.id, "last_run_commits": 0, "note": history_unchanged, "scanned_at": now}
                 for r in quiet
             ],
         )
