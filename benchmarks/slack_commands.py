@@ -6,8 +6,10 @@ Signed requests to our application served by uvicorn on loopback, half reads ans
 acknowledgement (`/panoptica status`, `repos`) and half writes stored as durable jobs before it
 (`/panoptica subscribe`, `connect azure`). The emulator (Slack, Azure) runs in its own process
 (benchmarks/harness.py). Prints p50/p99 beside the goal (p99 under 300 ms) and Slack's limit, the SQL
-statements per command (the floor: a read's own queries, a write's one INSERT) and the API process's CPU
-time per command.
+statements per command (the floor: a read's own queries, a write's one INSERT), the API process's CPU
+time per command and, on SQLite, the calls handed to aiosqlite's connection threads per command (each a
+thread wake-up and a return to the event loop; a count, unlike the times, that does not move with the
+machine's noise).
 """
 
 from __future__ import annotations
@@ -74,6 +76,33 @@ async def prepare(url: str) -> None:
     await engine.dispose()
 
 
+class HandOffs:
+    """Counts the calls SQLAlchemy hands to aiosqlite's connection threads (each a wake-up of that thread and
+    a return to the event loop): the queue aiosqlite puts every call on is wrapped at checkout."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def watch(self, dbapi_connection, _record, _proxy) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        queue = getattr(driver, "_tx", None)
+        if queue is None or isinstance(queue, HandOffs.Queue):
+            return
+        driver._tx = HandOffs.Queue(queue, self)  # type: ignore[union-attr]
+
+    class Queue:
+        def __init__(self, queue, counter: HandOffs) -> None:
+            self.queue, self.counter = queue, counter
+
+        def put_nowait(self, item) -> None:
+            self.counter.count += 1
+            self.queue.put_nowait(item)
+
+        def put(self, item, *args, **kwargs) -> None:
+            self.counter.count += 1
+            self.queue.put(item, *args, **kwargs)
+
+
 def serve(app) -> tuple[uvicorn.Server, int]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
@@ -128,12 +157,14 @@ def main() -> None:
         app = create_app(settings, run_jobs=False)
         server, port = serve(app)
         statements: list[str] = []
+        hand_offs = HandOffs()
         try:
             # The load comes from another process: this one's CPU time is then the API's own.
             with multiprocessing.get_context("spawn").Pool(1) as load:
                 load.apply(fire_in_process, (port, 5))  # warm up
                 engine = app.state.services.engine.sync_engine
                 event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+                event.listen(engine, "checkout", hand_offs.watch)
                 cpu = time.process_time()
                 times = sorted(load.apply(fire_in_process, (port, args.commands)))
                 cpu = time.process_time() - cpu
@@ -152,6 +183,8 @@ def main() -> None:
         f"command); API process CPU {cpu / args.commands * 1000:.2f} ms per command (the load is sent "
         "from another process)"
     )
+    if url.startswith("sqlite"):
+        print(f"aiosqlite thread hand-offs per command {hand_offs.count / args.commands:.2f}")
 
 
 if __name__ == "__main__":
