@@ -102,7 +102,8 @@ def _sqlite_pool(url: str) -> dict:
     queue pool): there every session opened a new connection, with its own aiosqlite thread and PRAGMAs, and
     threw it away, and the reset rules above never came into play. In memory the
     dialect's own choice stays (each new connection would be another, empty database)."""
-    if ":memory:" in url or "mode=memory" in url:
+    path = url.split("///", 1)[1] if "///" in url else ""  # `sqlite+aiosqlite://` alone is in memory too
+    if not path or path.startswith(":memory:") or "mode=memory" in url:
         return {}
     return {"poolclass": AsyncAdaptedQueuePool}
 

@@ -122,3 +122,17 @@ async def test_a_file_database_reuses_its_connections_on_every_sqlalchemy_admitt
             assert await connection.run_sync(driver_of) is first
     finally:
         await engine.dispose()
+
+
+async def test_an_in_memory_database_stays_one_database_across_sessions():
+    # A queue pool would give each new connection another, empty, in-memory database.
+    engine = create_engine("sqlite+aiosqlite://")
+    try:
+        async with engine.connect() as writer:
+            await writer.execute(text("CREATE TABLE t (x INTEGER)"))
+            await writer.execute(text("INSERT INTO t VALUES (1)"))
+            await writer.commit()
+            async with engine.connect() as reader:  # while the writer's is still checked out
+                assert (await reader.execute(text("SELECT x FROM t"))).scalars().all() == [1]
+    finally:
+        await engine.dispose()
