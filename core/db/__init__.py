@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.db.errors import sqlite_path
 from core.settings import normalize_database_url
 
 
@@ -100,16 +101,16 @@ def _sqlite_pool(url: str) -> dict:
 
     Older 2.0 releases, our floor 2.0.30 among them, chose NullPool for aiosqlite files (2.1 chooses this
     queue pool): there every session opened a new connection, with its own aiosqlite thread and PRAGMAs, and
-    threw it away, and the reset rules above never came into play. In memory the
-    dialect's own choice stays (each new connection would be another, empty database)."""
-    path = url.split("///", 1)[1] if "///" in url else ""  # `sqlite+aiosqlite://` alone is in memory too
+    threw it away, and the reset rules above never came into play. In memory the dialect's own choice stays
+    (each new connection would be another, empty database)."""
+    path = sqlite_path(url)  # `sqlite+aiosqlite://` alone is in memory too
     if not path or path.startswith(":memory:") or "mode=memory" in url:
         return {}
     return {"poolclass": AsyncAdaptedQueuePool}
 
 
 def _ensure_sqlite_directory(url: str) -> None:
-    path = url.split("///", 1)[1] if "///" in url else ""
+    path = sqlite_path(url)
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
