@@ -12,6 +12,7 @@ from core.db.columns import new_id, timestamp, utcnow
 from core.db.table import TableModel
 
 NAME = "history"  # the history scan: its key in a run's versions and errors, its findings' scanner
+UNCHANGED = "Unchanged since the last history scan: nothing fetched."  # its note on a day nothing moved
 
 
 class HistoryState(TableModel, table=True):

@@ -32,7 +32,7 @@ from sqlmodel import col, select
 from core.db import session_scope
 from core.db.columns import new_id, utcnow
 from core.history.fetch import Git, HistoryLimits, HistoryRejected, clone_url
-from core.history.models import NAME, HistoryCommit, HistoryOccurrence, HistoryState
+from core.history.models import NAME, UNCHANGED, HistoryCommit, HistoryOccurrence, HistoryState
 from core.history.patches import Occurrence, PatchStats, added_files, scan_added, secrets_in_files
 from core.scanners import secrets as head_scan
 from core.scans.models import ScanRun
@@ -128,9 +128,6 @@ async def scan_history(
         note=describe(work),
         stats=work.stats,
     )
-
-
-UNCHANGED = "Unchanged since the last history scan: nothing fetched."
 
 
 def describe(work: GitWork) -> str:

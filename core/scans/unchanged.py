@@ -39,6 +39,7 @@ from core.discovery.models import AzureRepository
 from core.findings.lifecycle import ACTIVE, finding_values
 from core.findings.models import Finding, FindingStatus
 from core.history.models import NAME as HISTORY
+from core.history.models import UNCHANGED as HISTORY_UNCHANGED
 from core.history.models import HistoryState
 from core.scans.models import ScanRun, ScanStatus
 from core.scans.scanner import RawFinding, ScannerError, fingerprint
@@ -285,12 +286,10 @@ async def write_unchanged(
         if rows:
             await session.exec(update(Finding), params=rows)
     if HISTORY in plan.versions:
-        from core.history.service import UNCHANGED as history_unchanged  # here: it imports core.scans
-
         await session.exec(
             update(HistoryState),
             params=[
-                {"repository_id": r.id, "last_run_commits": 0, "note": history_unchanged, "scanned_at": now}
+                {"repository_id": r.id, "last_run_commits": 0, "note": HISTORY_UNCHANGED, "scanned_at": now}
                 for r in quiet
             ],
         )
